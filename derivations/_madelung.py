@@ -1,0 +1,152 @@
+r"""The Madelung pair from the learning action (PHYSICS.md section 3).
+
+Action density, K trainable variables :math:`q = (q_1, \dots, q_K)`:
+
+.. math:: \mathcal L = p\,\partial_t F + \tfrac{\gamma}{2} p\,|\nabla F|^2 + p V(q) + \tfrac{c}{8}\,|\nabla p|^2/p .
+
+SymPy's :func:`~sympy.calculus.euler.euler_equations` gives the Euler-Lagrange equations; the stated forms are
+
+* continuity (variation in F): :math:`\partial_t p + \gamma \nabla\cdot(p\nabla F) = 0`,
+* quantum Hamilton-Jacobi (variation in p):
+  :math:`\partial_t F + \tfrac{\gamma}{2}|\nabla F|^2 + V - \tfrac{c}{2}\,\Delta\sqrt p/\sqrt p = 0`,
+
+and with :math:`m = 1/\gamma`, :math:`\hbar^2 = c/\gamma` they are Madelung's equations for :math:`S = F`.
+
+>>> sys = MadelungSymbols.make(1)
+>>> el = euler_lagrange(learning_action(sys), sys)
+>>> is_zero(el["F"] + continuity(sys))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.calculus.euler import euler_equations
+
+from ._core import EquationSet, Step, is_zero
+from ._errors import DerivationError
+
+
+@dataclass(frozen=True)
+class MadelungSymbols:
+    """Explicit symbols of the K-dimensional problem (no global state)."""
+
+    t: sp.Symbol
+    q: tuple[sp.Symbol, ...]
+    gamma: sp.Symbol
+    c: sp.Symbol
+    hbar: sp.Symbol
+    m: sp.Symbol
+    p: sp.Expr
+    F: sp.Expr
+    V: sp.Expr
+
+    @staticmethod
+    def make(K: int, potential: sp.Expr | None = None) -> "MadelungSymbols":
+        if not isinstance(K, int) or K < 1:
+            raise DerivationError(f"K (number of trainable variables) must be a positive integer, got {K!r}")
+        t = sp.Symbol("t", real=True)
+        q = tuple(sp.symbols(f"q1:{K + 1}", real=True)) if K > 1 else (sp.Symbol("q", real=True),)
+        gamma, c, hbar, m = sp.symbols("gamma c hbar m", positive=True)
+        p = sp.Function("p", positive=True)(t, *q)
+        F = sp.Function("F", real=True)(t, *q)
+        V = sp.Function("V", real=True)(*q) if potential is None else potential
+        return MadelungSymbols(t, q, gamma, c, hbar, m, p, F, V)
+
+    @property
+    def coords(self) -> tuple[sp.Symbol, ...]:
+        return (self.t, *self.q)
+
+
+def grad(f: sp.Expr, s: MadelungSymbols) -> list[sp.Expr]:
+    return [sp.diff(f, x) for x in s.q]
+
+
+def div(v: list[sp.Expr], s: MadelungSymbols) -> sp.Expr:
+    return sp.Add(*[sp.diff(vi, x) for vi, x in zip(v, s.q)])
+
+
+def laplacian(f: sp.Expr, s: MadelungSymbols) -> sp.Expr:
+    return div(grad(f, s), s)
+
+
+def learning_action(s: MadelungSymbols, *, fisher_coefficient: sp.Expr | None = None,
+                    kinetic_coefficient: sp.Expr | None = None) -> sp.Expr:
+    r"""The Lagrangian density :math:`p F_t + (\gamma/2) p |\nabla F|^2 + p V + (c/8)|\nabla p|^2/p`.
+
+    The two coefficients are parameters so a user (or a planted error) can change the functional itself.
+    """
+    kin = s.gamma / 2 if kinetic_coefficient is None else kinetic_coefficient
+    fis = s.c / 8 if fisher_coefficient is None else fisher_coefficient
+    gF = grad(s.F, s)
+    gp = grad(s.p, s)
+    return (s.p * sp.diff(s.F, s.t) + kin * s.p * sp.Add(*[g**2 for g in gF]) + s.p * s.V
+            + fis * sp.Add(*[g**2 for g in gp]) / s.p)
+
+
+def euler_lagrange(lagrangian: sp.Expr, s: MadelungSymbols) -> dict[str, sp.Expr]:
+    """Euler-Lagrange expressions ``dL/dy - sum_x d/dx dL/dy_x`` for y = p and y = F, from SymPy."""
+    eqs = euler_equations(lagrangian, [s.p, s.F], list(s.coords))
+    if len(eqs) != 2:
+        raise DerivationError(f"euler_equations returned {len(eqs)} equations for the fields p, F")
+    return {"p": eqs[0].lhs - eqs[0].rhs, "F": eqs[1].lhs - eqs[1].rhs}
+
+
+def continuity(s: MadelungSymbols) -> sp.Expr:
+    r""":math:`\partial_t p + \gamma \nabla\cdot(p \nabla F)` (stated form)."""
+    return sp.diff(s.p, s.t) + s.gamma * div([s.p * g for g in grad(s.F, s)], s)
+
+
+def quantum_hamilton_jacobi(s: MadelungSymbols) -> sp.Expr:
+    r""":math:`\partial_t F + (\gamma/2)|\nabla F|^2 + V - (c/2)\Delta\sqrt p/\sqrt p` (stated form)."""
+    sq = sp.sqrt(s.p)
+    return (sp.diff(s.F, s.t) + s.gamma / 2 * sp.Add(*[g**2 for g in grad(s.F, s)]) + s.V
+            - s.c / 2 * laplacian(sq, s) / sq)
+
+
+def madelung_standard(s: MadelungSymbols) -> tuple[sp.Expr, sp.Expr]:
+    r"""Madelung's own form in :math:`S = F`, mass m and :math:`\hbar`:
+    :math:`\partial_t p + \nabla\cdot(p\nabla S/m)` and
+    :math:`\partial_t S + |\nabla S|^2/(2m) + V - (\hbar^2/2m)\Delta\sqrt p/\sqrt p`."""
+    sq = sp.sqrt(s.p)
+    cont = sp.diff(s.p, s.t) + div([s.p * g / s.m for g in grad(s.F, s)], s)
+    hj = (sp.diff(s.F, s.t) + sp.Add(*[g**2 for g in grad(s.F, s)]) / (2 * s.m) + s.V
+          - s.hbar**2 / (2 * s.m) * laplacian(sq, s) / sq)
+    return cont, hj
+
+
+def identification(s: MadelungSymbols, *, mass: sp.Expr | None = None,
+                   hbar_squared: sp.Expr | None = None) -> dict[sp.Symbol, sp.Expr]:
+    r"""The dictionary learning -> quantum: :math:`\gamma = 1/m`, :math:`c = \hbar^2/m` (i.e. :math:`m = 1/\gamma`,
+    :math:`\hbar^2 = c/\gamma`). ``mass`` and ``hbar_squared`` (in terms of gamma and c) may be overridden."""
+    m_of = 1 / s.gamma if mass is None else mass
+    h2_of = s.c / s.gamma if hbar_squared is None else hbar_squared
+    # invert: gamma(m, hbar), c(m, hbar)
+    sol = sp.solve([sp.Eq(s.m, m_of), sp.Eq(s.hbar**2, h2_of)], [s.gamma, s.c], dict=True)
+    if len(sol) != 1:
+        raise DerivationError(f"the identification m = {m_of}, hbar^2 = {h2_of} cannot be inverted uniquely")
+    return sol[0]
+
+
+def madelung_equation_set(s: MadelungSymbols) -> EquationSet:
+    """The two stated equations as an :class:`EquationSet` (the source of kernels and LaTeX)."""
+    return EquationSet("madelung", (("continuity", continuity(s)), ("hamilton_jacobi", quantum_hamilton_jacobi(s))),
+                       parameters=(s.gamma, s.c),
+                       assumptions=("p > 0 on the support", "F single-valued on the region (see quantisation)"))
+
+
+def derivation_steps(s: MadelungSymbols, lagrangian: sp.Expr, el: dict[str, sp.Expr]) -> tuple[Step, ...]:
+    return (
+        Step("Action density of learning (stationary entropy production)", lagrangian, sp.Symbol(r"\mathcal{L}")),
+        Step("Euler-Lagrange, variation in F (SymPy euler_equations)", el["F"], sp.Symbol(r"\delta A/\delta F")),
+        Step("Stated continuity equation", continuity(s), sp.Symbol("C")),
+        Step("Euler-Lagrange, variation in p", el["p"], sp.Symbol(r"\delta A/\delta p")),
+        Step("Stated quantum Hamilton-Jacobi equation", quantum_hamilton_jacobi(s), sp.Symbol("Q")),
+    )
+
+
+__all__ = ["MadelungSymbols", "continuity", "derivation_steps", "euler_lagrange", "identification", "is_zero",
+           "laplacian", "learning_action", "madelung_equation_set", "madelung_standard",
+           "quantum_hamilton_jacobi"]

@@ -1,0 +1,147 @@
+r"""A restricted formula parser: user strings -> SymPy, without evaluating Python.
+
+The string is parsed by :func:`ast.parse` in ``eval`` mode and the tree is walked with a whitelist:
+numbers, the names the caller allows, the operators ``+ - * / **`` and unary minus, and calls of the functions
+in :data:`FUNCTIONS`. Anything else (attributes, subscripts, lambdas, comprehensions, keywords, strings,
+dunder names, huge exponents, deep nesting) is rejected with :class:`InvalidArgument` naming the input.
+``eval``, ``sympify`` and ``parse_expr`` are never called on the raw string: all three evaluate Python.
+
+>>> q = sp.Symbol("q", real=True)
+>>> parse_formula("q**2/2 + sin(q)", {"q": q}, what="--potential")
+q**2/2 + sin(q)
+>>> parse_formula("__import__('os')", {"q": q}, what="--potential")
+Traceback (most recent call last):
+...
+nnqg.derivations._errors.InvalidArgument: --potential: '__import__('os')' is not an allowed formula: the function '__import__' is not allowed (allowed names: q; ...)
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Mapping
+
+import sympy as sp
+
+from ._errors import InvalidArgument
+
+FUNCTIONS: dict[str, object] = {
+    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+    "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
+    "Abs": sp.Abs,
+}
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_EXPONENT = 64
+MAX_NODES = 500
+
+_BINOPS = {ast.Add: sp.Add, ast.Sub: None, ast.Mult: sp.Mul, ast.Div: None, ast.Pow: sp.Pow}
+
+
+class _Reject(Exception):
+    pass
+
+
+def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> sp.Expr:
+    """Parse ``text`` into a SymPy expression using only ``names``, :data:`FUNCTIONS` and :data:`CONSTANTS`.
+
+    ``what`` names the input in error messages (e.g. ``"--potential"`` or ``"metric t_t"``).
+    """
+    allowed = ", ".join(sorted(names)) or "(none)"
+    fn = ", ".join(sorted(FUNCTIONS, key=str.lower))
+    hint = f"(allowed names: {allowed}; functions: {fn}; constants: {', '.join(sorted(CONSTANTS))})"
+
+    def fail(reason: str) -> InvalidArgument:
+        shown = text if isinstance(text, str) and len(text) <= 80 else (str(text)[:77] + "...")
+        return InvalidArgument(f"{what}: {shown!r} is not an allowed formula: {reason} {hint}"
+                               .replace(f"{shown!r}", f"'{shown}'", 1))
+
+    if not isinstance(text, str):
+        raise fail(f"expected a string, got {type(text).__name__}")
+    if not text.strip():
+        raise fail("it is empty")
+    if len(text) > MAX_LENGTH:
+        raise fail(f"it is longer than {MAX_LENGTH} characters")
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        raise fail(f"it contains the non-ASCII character {bad!r} (U+{ord(bad):04X})")
+    if text.count("(") > MAX_DEPTH or text.count("[") or text.count("{"):
+        # ast.parse itself can exhaust the C stack on pathological nesting; refuse before parsing.
+        if text.count("[") or text.count("{"):
+            raise fail("brackets [] and braces {} are not allowed")
+        raise fail(f"it nests more than {MAX_DEPTH} parentheses")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise fail(f"it is not valid syntax ({exc.msg})") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise fail("it cannot be parsed") from None
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise fail(f"it has more than {MAX_NODES} syntax nodes")
+
+    def build(node: ast.AST, depth: int) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise _Reject(f"it nests deeper than {MAX_DEPTH}")
+        if isinstance(node, ast.Expression):
+            return build(node.body, depth + 1)
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _Reject(f"the constant {v!r} is not a real number")
+            if isinstance(v, float):
+                if not math.isfinite(v):
+                    raise _Reject(f"the number {v!r} is not finite")
+                return sp.Rational(repr(v)) if abs(v) < 1e15 else sp.Float(v)
+            if abs(v) > 10**15:
+                raise _Reject(f"the integer {v} is too large")
+            return sp.Integer(v)
+        if isinstance(node, ast.Name):
+            if node.id.startswith("_"):
+                raise _Reject(f"the name {node.id!r} is not allowed")
+            if node.id in names:
+                return names[node.id]  # type: ignore[return-value]
+            if node.id in CONSTANTS:
+                return CONSTANTS[node.id]
+            raise _Reject(f"the name {node.id!r} is not allowed")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = build(node.operand, depth + 1)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            a = build(node.left, depth + 1)
+            b = build(node.right, depth + 1)
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            if isinstance(node.op, ast.Div):
+                if b == 0:
+                    raise _Reject("it divides by zero")
+                return a / b
+            if not b.is_number:
+                raise _Reject("exponents must be numbers")
+            if abs(float(b)) > MAX_EXPONENT:
+                raise _Reject(f"the exponent {b} exceeds {MAX_EXPONENT} in size")
+            if a == 0 and b.is_negative:
+                raise _Reject("it raises zero to a negative power")
+            return sp.Pow(a, b)
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                shown = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
+                raise _Reject(f"the function {shown!r} is not allowed")
+            if node.keywords or len(node.args) != 1:
+                raise _Reject(f"{node.func.id}() takes exactly one positional argument")
+            return FUNCTIONS[node.func.id](build(node.args[0], depth + 1))  # type: ignore[operator]
+        raise _Reject(f"the syntax {type(node).__name__} is not allowed")
+
+    try:
+        expr = build(tree, 0)
+    except _Reject as exc:
+        raise fail(str(exc)) from None
+    except (RecursionError, MemoryError, OverflowError, ValueError, TypeError, ZeroDivisionError) as exc:
+        raise fail(f"it could not be built ({type(exc).__name__})") from None
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise fail("it evaluates to an infinity or NaN")
+    return expr

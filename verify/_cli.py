@@ -1,0 +1,185 @@
+"""The ``nnqg`` command line.
+
+Exit codes: 0 every selected claim PASSED (or a registered counterexample REPRODUCED); 1 any FAILED or
+NONFINITE; 2 a usage or input error (a message naming the bad input, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from nnqg.derivations import NnqgError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+MAX_SEED = 2**63 - 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 already; keep its message, no traceback
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"nnqg: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: expected a non-negative integer") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: must be between 0 and 2**63-1")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nnqg", description=__doc__.split("\n")[0] if __doc__ else None)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("claims", help="list every registered claim")
+
+    d = sub.add_parser("derive", help="print a claim's derivation step by step")
+    d.add_argument("claim_id")
+    d.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty-printed SymPy")
+
+    v = sub.add_parser("verify", help="run the symbolic and numeric checks")
+    v.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
+    v.add_argument("--seed", type=_seed, default=1)
+    v.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
+    v.add_argument("--quick", action="store_true", help="smaller numeric checks (CI, a first look)")
+    v.add_argument("--timings", action="store_true", help="add wall-clock seconds to the report")
+    v.add_argument("--symbolic-only", action="store_true", help="skip the numeric checks")
+    v.add_argument("--potential", default=None, metavar="EXPR",
+                   help="run the Madelung/Schrodinger claims on a user potential V(q), e.g. 'q**2/2 + q**4/10'")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "claims":
+            return _cmd_claims()
+        if args.command == "derive":
+            return _cmd_derive(args.claim_id, args.latex)
+        if args.command == "verify":
+            return _cmd_verify(args)
+    except NnqgError as exc:
+        sys.stderr.write(f"nnqg: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("nnqg: interrupted; no partial report was written\n")
+        return 130
+    return EXIT_USAGE
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _cmd_claims() -> int:
+    from rich.table import Table
+
+    from ._registry import all_claims
+
+    t = Table(title="nnqg claims", show_lines=True)
+    for col in ("id", "section", "statement", "assumptions"):
+        t.add_column(col, overflow="fold")
+    for c in all_claims():
+        t.add_row(c.id, c.section, c.statement + (" [counterexample]" if c.counterexample else ""),
+                  "\n".join("- " + a for a in c.assumptions))
+    _console().print(t)
+    return EXIT_OK
+
+
+def _cmd_derive(claim_id: str, latex: bool) -> int:
+    import sympy as sp
+
+    from ._registry import get_claim
+
+    c = get_claim(claim_id)
+    res = c.symbolic(c.default_inputs())
+    out = _console()
+    out.print(f"[bold]{c.id}[/bold]  (paper section {c.section})\n{c.statement}\n")
+    for i, s in enumerate(res.steps, 1):
+        out.print(f"[bold]Step {i}. {s.title}[/bold]" + (f"  ({s.note})" if s.note else ""))
+        if latex:
+            out.print(s.latex(), markup=False)
+        else:
+            body = sp.pretty(s.rhs, use_unicode=True) if s.lhs is None else \
+                sp.pretty(sp.Eq(s.lhs, s.rhs, evaluate=False), use_unicode=True)
+            out.print(body, markup=False)
+        out.print()
+    for lab, e in res.checks:
+        out.print(f"check {lab}: " + ("0 (exact)" if e == 0 else f"NOT ZERO: {e}"), markup=False)
+    for lab, v in res.facts:
+        out.print(f"fact {lab}: {v}", markup=False)
+    return EXIT_OK if res.ok else EXIT_FAIL
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from nnqg.numerics import KERNEL_STATS
+
+    from ._model import FAILED, NONFINITE, NumericContext
+    from ._registry import select_claims
+    from ._report import build_report, write_report
+    from ._runner import run_claim
+
+    claims = select_claims(args.claims)
+    overrides: dict[str, dict] = {}
+    if args.potential is not None:
+        from .claims._user import potential_overrides
+
+        overrides = potential_overrides(args.potential, claims)
+    out = _console()
+    verdicts = []
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal) as prog:
+        task = prog.add_task("verifying", total=len(claims))
+        for c in claims:
+            prog.update(task, description=f"{c.id}")
+
+            def progress(what: str, frac: float, _c=c) -> None:
+                prog.update(task, description=f"{_c.id}: {what} ({100 * frac:.0f}%)")
+
+            ctx = NumericContext(seed=args.seed, quick=args.quick, progress=progress)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                v = run_claim(c, ctx, overrides.get(c.id), numeric=not args.symbolic_only)
+            verdicts.append(v)
+            prog.advance(task)
+            if not out.is_terminal:
+                out.print(f"{v.status:10s} {c.id}", markup=False)
+    t = Table(title=f"nnqg verify (seed {args.seed}{', quick' if args.quick else ''})")
+    for col in ("claim", "status", "symbolic", "max residual", "tolerance", "order (obs/exp)", "reason"):
+        t.add_column(col, overflow="fold")
+    colour = {"PASSED": "green", "REPRODUCED": "cyan", "FAILED": "red", "NONFINITE": "magenta"}
+    for v in verdicts:
+        n = v.numeric
+        conv = n.convergence if n is not None else None
+        t.add_row(v.claim.id, f"[{colour[v.status]}]{v.status}[/]", "exact 0" if v.symbolic.ok else "NOT 0",
+                  "-" if n is None else f"{n.max_residual:.3g}", "-" if n is None else f"{n.tolerance:.3g}",
+                  "-" if conv is None else f"{conv.observed_order:.2f}/{conv.expected_order:g}",
+                  v.reason)
+    out.print(t)
+    out.print(f"kernels: {KERNEL_STATS['reused']} reused from the cache, {KERNEL_STATS['generated']} generated, "
+              f"{KERNEL_STATS['rebuilt']} rebuilt; {time.perf_counter() - t0:.1f} s")
+    if args.json is not None:
+        rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings)
+        write_report(rep, args.json)
+        out.print(f"report written to {args.json}")
+    bad = [v for v in verdicts if v.status in (FAILED, NONFINITE)]
+    return EXIT_FAIL if bad else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per group of claims; each exports ``CLAIMS`` (a list of :class:`nnqg.verify.Claim`)."""
