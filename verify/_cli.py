@@ -55,7 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--symbolic-only", action="store_true", help="skip the numeric checks")
     v.add_argument("--potential", default=None, metavar="EXPR",
                    help="run the Madelung/Schrodinger claims on a user potential V(q), e.g. 'q**2/2 + q**4/10'")
+    # Further commands live in their own modules, verify/_cmd_<name>.py, each with
+    # `add_parser(subparsers) -> None` and `run(args) -> int`; this keeps commands independent of each other.
+    for mod in _command_modules():
+        mod.add_parser(sub)
     return p
+
+
+def _command_modules() -> list:
+    import importlib
+    import pkgutil
+
+    from nnqg import verify as pkg
+
+    mods = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_cmd_"):
+            mods.append(importlib.import_module(f"{pkg.__name__}.{info.name}"))
+    return mods
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_derive(args.claim_id, args.latex)
         if args.command == "verify":
             return _cmd_verify(args)
+        for mod in _command_modules():
+            if mod.__name__.rsplit("._cmd_", 1)[1] == args.command:
+                return int(mod.run(args))
     except NnqgError as exc:
         sys.stderr.write(f"nnqg: error: {exc}\n")
         return EXIT_USAGE
@@ -79,7 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    import os
+
+    con = Console(stderr=False, highlight=False)
+    if not con.is_terminal and "COLUMNS" not in os.environ:
+        con = Console(stderr=False, highlight=False, width=160)
+    return con
 
 
 def _cmd_claims() -> int:
