@@ -124,17 +124,28 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
                 raise _Reject("exponents must be numbers")
             if abs(float(b)) > MAX_EXPONENT:
                 raise _Reject(f"the exponent {b} exceeds {MAX_EXPONENT} in size")
+            if a.is_number and a != 0:
+                # refuse numbers beyond float range before SymPy builds them exactly (nested powers explode)
+                mag = abs(float(b)) * abs(float(sp.log(sp.Abs(a), 10).evalf(15)))
+                if mag > 300:
+                    raise _Reject(f"a power is too large (about 10^{mag:.0f})")
             if a == 0 and b.is_negative:
                 raise _Reject("it raises zero to a negative power")
             return sp.Pow(a, b)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                shown = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
-                raise _Reject(f"the function {shown!r} is not allowed")
+                if isinstance(node.func, ast.Name):
+                    raise _Reject(f"the function {node.func.id!r} is not allowed")
+                raise _Reject("only the listed functions may be called (no attribute access, no calls of "
+                              "expressions)")
             if node.keywords or len(node.args) != 1:
                 raise _Reject(f"{node.func.id}() takes exactly one positional argument")
             return FUNCTIONS[node.func.id](build(node.args[0], depth + 1))  # type: ignore[operator]
-        raise _Reject(f"the syntax {type(node).__name__} is not allowed")
+        what = {"Attribute": "attribute access", "Lambda": "lambda", "Subscript": "subscripts",
+                "Compare": "comparisons", "BoolOp": "and/or", "IfExp": "if-expressions",
+                "NamedExpr": "assignment expressions", "Starred": "star-arguments"}.get(type(node).__name__,
+                                                                                      type(node).__name__)
+        raise _Reject(f"{what} is not allowed in a formula")
 
     try:
         expr = build(tree, 0)
@@ -144,4 +155,7 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
         raise fail(f"it could not be built ({type(exc).__name__})") from None
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise fail("it evaluates to an infinity or NaN")
+    for num in expr.atoms(sp.Number):
+        if abs(num) > sp.Float("1e300"):
+            raise fail("it contains a number beyond the float64 range (|x| > 1e300)")
     return expr
