@@ -196,7 +196,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                   "-" if conv is None else f"{conv.observed_order:.2f}/{conv.expected_order:g}",
                   v.reason)
     out.print(t)
-    out.print(f"kernels: {KERNEL_STATS['reused']} reused from the cache, {KERNEL_STATS['generated']} generated, "
+    from ._runner import SYMBOLIC_STATS
+
+    out.print(f"cache: derivations {SYMBOLIC_STATS['reused']} reused, {SYMBOLIC_STATS['derived']} derived; "
+              f"kernels {KERNEL_STATS['reused']} reused, {KERNEL_STATS['generated']} generated, "
               f"{KERNEL_STATS['rebuilt']} rebuilt; {time.perf_counter() - t0:.1f} s")
     if args.json is not None:
         rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings)
