@@ -7,10 +7,15 @@ real Python module: common subexpressions eliminated by :func:`sympy.cse`, print
 ``@njit(cache=True)`` function, writing into a preallocated ``out[k, i]``. The module carries a provenance header
 (source hash, SymPy/numba/nnqg versions, a sha256 of its own body), so
 
-* a second run finds the file, checks the body hash and imports it; numba's on-disk cache then skips LLVM;
-* a truncated or edited file is detected, rebuilt, and a warning says so;
-* files are written to a temporary name and renamed (atomic on POSIX), so concurrent runs and Ctrl-C never leave
-  a half-written kernel.
+* a second run finds the file, checks the body hash and imports it from the verified text (never from a
+  ``.pyc``); the one signature the wrapper passes is compiled eagerly, so numba's on-disk cache (``.nbi`` index,
+  ``.nbc`` machine code next to the file, in ``__pycache__``) is consulted here and LLVM is skipped;
+  ``STATS`` counts what happened (files generated/reused/rebuilt, machine code loaded/compiled);
+* a truncated or edited kernel file is detected, rebuilt, and a :class:`KernelCacheWarning` says so; an unreadable
+  numba cache file is deleted and the kernel recompiled, with the same warning;
+* files are written to a temporary name and renamed (atomic on POSIX), so two processes compiling the same kernel
+  at once both end with a complete file; Ctrl-C is held back while a kernel is written and compiled, so an
+  interrupt never leaves a half-written kernel or a numba temporary file behind.
 
 >>> import sympy as sp, numpy as np
 >>> x, a = sp.symbols("x a", real=True)
@@ -25,13 +30,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import signal
 import sys
 import tempfile
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -42,8 +49,11 @@ from nnqg.derivations import EquationSet, InvalidArgument, NnqgError
 GENERATOR_VERSION = "1"
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
-#: counts of what happened in this process, for the "reused the cache" message of `nnqg verify`
-STATS = {"generated": 0, "reused": 0, "rebuilt": 0}
+#: counts of what happened in this process, for the "reused the cache" message of `nnqg verify`:
+#: kernel *files* generated / reused / rebuilt (corrupt or stale), and numba machine code loaded from numba's
+#: on-disk cache (``jit_reused``), compiled by LLVM (``jit_compiled``), or recompiled because numba's cache files
+#: were unreadable (``jit_rebuilt``).
+STATS = {"generated": 0, "reused": 0, "rebuilt": 0, "jit_reused": 0, "jit_compiled": 0, "jit_rebuilt": 0}
 
 
 class KernelCacheWarning(UserWarning):
@@ -165,10 +175,11 @@ def _body_ok(text: str) -> bool:
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a kernel is readable like any generated source
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -211,6 +222,8 @@ class ResidualKernel:
                 if np.ndim(values[f]) > 0 else None
             if a is None:
                 a = np.asarray([float(values[f])], dtype=np.float64)
+            elif not a.flags.writeable:
+                a = a.copy()  # a read-only array is another numba type: it would compile a second specialisation
             if n is None or (n == 1 and a.size > 1):
                 n = a.size
             arrays.append(a)
@@ -239,7 +252,12 @@ class ResidualKernel:
 def compile_residual(residuals: EquationSet | Sequence[tuple[str, sp.Expr]], *, fields: Sequence[sp.Symbol],
                      parameters: Sequence[sp.Symbol] = (), name: str | None = None,
                      parallel: bool = False) -> ResidualKernel:
-    """Generate, cache and load the numba kernel of ``residuals`` (see the module docstring)."""
+    """Generate, cache and load the numba kernel of ``residuals`` (see the module docstring).
+
+    The cache key is ``sha256(srepr of every residual, labels, argument names, parallel)`` together with the
+    SymPy, numba and nnqg versions and the generator version, so a changed expression or an upgraded library
+    never picks up an old kernel.
+    """
     if isinstance(residuals, EquationSet):
         labels = tuple(lab for lab, _ in residuals.residuals)
         exprs = tuple(e for _, e in residuals.residuals)
@@ -250,44 +268,149 @@ def compile_residual(residuals: EquationSet | Sequence[tuple[str, sp.Expr]], *, 
     if not exprs:
         raise InvalidArgument("compile_residual: no residuals given")
     name = name or "kernel"
-    h = hashlib.sha256()
-    for lab, e in zip(labels, exprs):
-        h.update(lab.encode())
-        h.update(sp.srepr(e).encode())
-    h.update(repr([s.name for s in fields]).encode())
-    h.update(repr([s.name for s in parameters]).encode())
-    h.update(repr(parallel).encode())
-    source_hash = h.hexdigest()
-    v = _versions()
-    key = hashlib.sha256(f"{source_hash}|{v}|{GENERATOR_VERSION}".encode()).hexdigest()[:20]
+    source_hash = _source_hash(labels, exprs, fields, parameters, parallel)
+    key = _cache_key(source_hash)
     safe = _sanitise([name])[0]
     modname = f"nnqg_kernel_{safe}_{key}"
     path = cache_dir() / f"{modname}.py"
     with _lock:
-        mod = _loaded.get(modname)
-        if mod is None:
-            state = "generated"
-            if path.exists():
-                try:
-                    text = path.read_text()
-                except (OSError, UnicodeDecodeError):
-                    text = ""
-                if _body_ok(text) and f"# source_hash: {source_hash}" in text:
-                    state = "reused"
-                else:
-                    state = "rebuilt"
-                    warnings.warn(f"kernel cache file {path} is corrupt or stale; regenerating it",
-                                  KernelCacheWarning, stacklevel=2)
-            if state != "reused":
-                _atomic_write(path, _generate_source(safe, labels, exprs, fields, parameters, source_hash,
-                                                     parallel))
-            STATS[state] += 1
-            spec = importlib.util.spec_from_file_location(modname, path)
-            assert spec is not None and spec.loader is not None
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = mod
-            spec.loader.exec_module(mod)
-            _loaded[modname] = mod
-    return ResidualKernel(name=safe, labels=labels, fields=tuple(mod.FIELDS), parameters=tuple(mod.PARAMETERS),
-                          source_hash=source_hash, path=path, expressions=exprs, _fn=mod.kernel)
+        fn = _loaded.get(modname)
+        if fn is None:
+            # Ctrl-C is held back (main thread only) until the file is renamed into place and numba has written
+            # its cache files, so an interrupt never leaves half of either behind.
+            with _deferred_sigint():
+                fn = _load_or_build(modname, path, safe, labels, exprs, fields, parameters, source_hash, parallel)
+            _loaded[modname] = fn
+    return ResidualKernel(name=safe, labels=labels, fields=tuple(fn.py_func.__globals__["FIELDS"]),
+                          parameters=tuple(fn.py_func.__globals__["PARAMETERS"]), source_hash=source_hash,
+                          path=path, expressions=exprs, _fn=fn)
 
+
+def _source_hash(labels: Sequence[str], exprs: Sequence[sp.Expr], fields: Sequence[sp.Symbol],
+                 parameters: Sequence[sp.Symbol], parallel: bool) -> str:
+    """sha256 of the SymPy source: ``srepr`` is canonical (printing order of args is fixed by SymPy), so the
+    same expression built in another process, or with another ``PYTHONHASHSEED``, hashes the same."""
+    h = hashlib.sha256()
+    for lab, e in zip(labels, exprs):
+        h.update(lab.encode())
+        h.update(b"\0")
+        h.update(sp.srepr(e).encode())
+        h.update(b"\0")
+    h.update(repr([s.name for s in fields]).encode())
+    h.update(repr([s.name for s in parameters]).encode())
+    h.update(repr(parallel).encode())
+    return h.hexdigest()
+
+
+def _cache_key(source_hash: str) -> str:
+    v = _versions()
+    return hashlib.sha256(f"{source_hash}|{sorted(v.items())}|{GENERATOR_VERSION}".encode()).hexdigest()[:20]
+
+
+def _load_or_build(modname: str, path: Path, safe: str, labels: Sequence[str], exprs: Sequence[sp.Expr],
+                   fields: Sequence[sp.Symbol], parameters: Sequence[sp.Symbol], source_hash: str,
+                   parallel: bool) -> Any:
+    """Return the (compiled) numba dispatcher of the kernel module at ``path``, writing the module first when it is
+    missing, corrupt or stale, and recompiling when numba's own cache files are unreadable."""
+    state = "generated"
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if _body_ok(text) and f"# source_hash: {source_hash}\n" in text:
+            state = "reused"
+        else:
+            state = "rebuilt"
+            warnings.warn(f"kernel cache file {path} is corrupt or stale (its body does not match the sha256 in "
+                          f"its header); regenerating it", KernelCacheWarning, stacklevel=3)
+    if state != "reused":
+        text = _generate_source(safe, labels, exprs, fields, parameters, source_hash, parallel)
+        _atomic_write(path, text)
+    STATS[state] += 1
+    fn = _exec_verified(modname, path, text).kernel
+    if state == "rebuilt":
+        _purge_numba_cache(fn)  # numba files compiled from the corrupt module are not to be trusted either
+    sig = _signature(len(fields), len(parameters))
+    try:
+        fn.compile(sig)
+    except Exception as exc:  # numba raises pickle/EOF/ValueError... on a truncated or edited .nbi/.nbc file
+        warnings.warn(f"numba's cache of kernel {path.name} is unreadable ({type(exc).__name__}: {exc}); "
+                      f"recompiling", KernelCacheWarning, stacklevel=3)
+        STATS["jit_rebuilt"] += 1
+        _purge_numba_cache(fn)
+        fn = _exec_verified(modname, path, text).kernel
+        fn.compile(sig)
+    if sum(fn.stats.cache_hits.values()) > 0:
+        STATS["jit_reused"] += 1
+    else:
+        STATS["jit_compiled"] += 1
+    return fn
+
+
+def _signature(n_fields: int, n_parameters: int) -> tuple[Any, ...]:
+    """The one signature the wrapper ever passes: C-contiguous writable float64 fields, float64 scalars, and a
+    C-contiguous 2-D ``out``. Compiling it eagerly lets numba's cache be checked (and repaired) here, not at the
+    first call deep inside a numeric check."""
+    from numba import types
+
+    return ((types.Array(types.float64, 1, "C"),) * n_fields + (types.float64,) * n_parameters
+            + (types.Array(types.float64, 2, "C"),))
+
+
+def _exec_verified(modname: str, path: Path, text: str) -> Any:
+    """Import the kernel module from the text whose body hash was just verified, never from a ``.pyc``.
+
+    A stale or truncated byte-code file could otherwise shadow the verified source (CPython trusts a .pyc whose
+    recorded mtime and size match). The module object still has ``__file__ = path``, so numba's on-disk cache
+    is keyed to the real file.
+    """
+    import importlib.machinery
+
+    class _VerifiedLoader(importlib.machinery.SourceFileLoader):
+        def get_code(self, fullname: str) -> Any:
+            return self.source_to_code(text.encode("utf-8"), str(path))
+
+    loader = _VerifiedLoader(modname, str(path))
+    spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    loader.exec_module(mod)
+    return mod
+
+
+def _purge_numba_cache(fn: Any) -> None:
+    """Delete numba's index and data files of this kernel (``<module>.kernel-<line>.pyXY.nbi/.nbc``)."""
+    cache_path = getattr(fn.stats, "cache_path", None)
+    if not cache_path:
+        return
+    mod = fn.py_func.__module__
+    for f in Path(cache_path).glob(f"{mod}.*"):
+        if f.suffix in (".nbi", ".nbc"):
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+
+
+@contextmanager
+def _deferred_sigint() -> Iterator[None]:
+    """Hold SIGINT back for the duration of the block and deliver it afterwards (main thread only; elsewhere,
+    where Python cannot install signal handlers, this is a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    except (ValueError, TypeError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            signal.raise_signal(signal.SIGINT)
