@@ -1,0 +1,829 @@
+r"""Parameter sweeps: how far is a real SGD ensemble from the Fokker-Planck, Madelung and Schrodinger descriptions?
+
+A *sweep spec* (TOML, see ``examples/sweeps/``) names the descriptions to measure, the task, the run settings and a
+grid over step size :math:`\gamma`, mini-batch size :math:`B`, width, ensemble size :math:`N` and replicate seeds.
+Each grid point runs an ensemble of :math:`N` independent SGD trajectories
+:math:`q_{s+1} = q_s - \gamma\,\frac1B\sum_{i\in\text{batch}}\nabla\ell_i(q_s)` (time measured in SGD steps,
+:math:`\Delta t = 1`) and evaluates three distances on snapshots :math:`q^{(i)}_s` around a few *anchor* steps
+:math:`t` (the ``run.anchors`` of the spec). Every distance is dimensionless, about 0 when the description holds and
+of order 1 when its terms do not balance at all; every one carries a Monte-Carlo standard error.
+
+**Fokker-Planck** (PHYSICS.md section 2, weak form). The prediction is
+:math:`\partial_t p = \gamma\nabla\cdot(p\nabla U) + \partial_j\partial_l(D_{jl}p)` with the *model* diffusion
+:math:`D(q) = \gamma^2\Sigma(q)/(2B)`, :math:`\Sigma(q)` the per-example gradient covariance over the data set at
+:math:`q` (mini-batches drawn with replacement). For test functions
+:math:`\varphi_\alpha(q) = z^\alpha e^{-|z|^2/4}`, :math:`|\alpha|\le 2`, :math:`z = (q-\mu_t)/\sigma_t` (ensemble
+mean and standard deviations at the anchor), the per-member residual is
+
+.. math:: r_i = \varphi(q^{(i)}_{t+1}) - \varphi(q^{(i)}_t)
+          - \big[-\gamma\nabla U\cdot\nabla\varphi + D:\nabla^2\varphi\big](q^{(i)}_t),
+
+averaged over anchors per member (members are independent, so the standard error is the sample standard deviation
+over members divided by :math:`\sqrt N`). ``fp_distance`` :math:`= \max_\alpha |\bar r_\alpha| / S_\alpha` with
+:math:`S_\alpha = \overline{|\gamma\nabla U\cdot\nabla\varphi_\alpha|} + \overline{|D:\nabla^2\varphi_\alpha|}`.
+A finite step leaves an :math:`O(\gamma)` part (the :math:`\tfrac12\gamma^2(\nabla U\cdot\nabla)^2\varphi` term of one
+SGD step): it is measured, not hidden.
+
+**Madelung** (PHYSICS.md section 4, Nelson's trajectory-level picture with :math:`m = 1/\gamma`,
+:math:`\nu = \hbar\gamma/2`). Forward and backward drifts are least-squares fits of one-step increments on
+polynomials of total degree :math:`\le d` (``measure.basis_degree``) in :math:`z`:
+:math:`b(q) \approx E[q_{t+1}-q_t\mid q_t = q]`, :math:`b_*(q) \approx E[q_t - q_{t-1}\mid q_t = q]`;
+current velocity :math:`v = (b+b_*)/2`, osmotic velocity :math:`u = (b-b_*)/2`. The scalar :math:`\nu` is the
+ensemble mean of :math:`\operatorname{tr}D(q)/K` (the theory's noise strength; its spread over the ensemble is
+reported as ``d_spread``). Two parts:
+
+* osmotic consistency :math:`u = \nu\nabla\ln p`, in weak form (no density estimate):
+  :math:`E[u\cdot\nabla\varphi] + \nu E[\nabla^2\varphi] = 0`, per member
+  :math:`o_i = \tfrac12(\Delta^+_i - \Delta^-_i)\cdot\nabla\varphi + \nu\,\nabla^2\varphi`; ``osmotic_distance``
+  :math:`= \max_\alpha |\bar o_\alpha| / (2\nu\,\overline{|\nabla^2\varphi_\alpha|})`. For any diffusion
+  :math:`u = \nabla\cdot(Dp)/p`, so this measures how far SGD noise is from Nelson's scalar, uniform :math:`\nu`.
+* the stochastic Newton law (the gradient of the quantum Hamilton-Jacobi equation)
+  :math:`\rho = \partial_t v + (v\cdot\nabla)v - (u\cdot\nabla)u - \nu\nabla^2 u + \gamma\nabla V = 0` at the members,
+  :math:`\partial_t v` a central difference of the fits at :math:`t\pm1`. ``measure.potential = "loss"`` takes
+  :math:`V = U` (the paper's identification of the potential with the loss); ``"fitted"`` takes the least-squares
+  best polynomial :math:`V` of degree :math:`\le d+1` (then only what *no* time-independent potential explains
+  remains). ``newton_distance`` :math:`= \operatorname{rms}(\rho)/\sum_{\text{terms}}\operatorname{rms}(\text{term})`
+  (in [0, 1] by the triangle inequality).
+
+``madelung_distance`` = max(osmotic, newton).
+
+**Schrodinger** (PHYSICS.md section 4): Madelung plus a single-valued :math:`\psi`, i.e. circulation
+:math:`\oint v\cdot dq = \gamma\oint\nabla F\cdot dq = 2\pi\hbar\gamma n` (the velocity is :math:`\gamma\nabla F`).
+A Gaussian-like ensemble has no node of :math:`p` inside a loop, so :math:`n = 0`. We integrate the fitted
+:math:`v` around the one-standard-deviation ellipse of the ensemble at each anchor (trapezoid, 256 points) and
+report ``circulation_quanta`` :math:`= \max_t |\Gamma_t| / (2\pi\hbar\gamma)` with :math:`\hbar = 2\nu/\gamma`;
+``schrodinger_distance`` = max(madelung_distance, circulation_quanta). (K = 1: no loop, circulation 0.)
+
+**Standard errors.** Weak forms: analytic (member average). Fit-based measures: bootstrap over members
+(``measure.bootstrap`` resamples, whole trajectories resampled).
+
+**Within tolerance.** A description holds at a point when every distance it is built from satisfies
+:math:`\text{distance} + k\cdot\text{SE} \le \tau` (``measure.tolerance`` :math:`\tau`, ``measure.sigmas`` :math:`k`):
+the distance is below :math:`\tau` with confidence, not merely hidden in noise. A point too noisy to tell is *not*
+within tolerance.
+
+>>> spec = parse_spec({"sweep": {"seed": 1, "claims": ["fokker_planck"]}, "task": {"kind": "linear_regression"},
+...                    "grid": {"gamma": [0.01, 0.02], "batch_size": [1, 4], "ensemble": [200]}})
+>>> [(p.gamma, p.batch_size) for p in grid_points(spec)]
+[(0.01, 1), (0.01, 4), (0.02, 1), (0.02, 4)]
+>>> parse_spec({"sweep": {"seed": 1, "claims": ["fokker_planck"]}, "task": {"kind": "linear_regression"},
+...             "grid": {"gamma": [-0.1], "batch_size": [1], "ensemble": [10]}})
+Traceback (most recent call last):
+...
+nnqg.derivations._errors.InvalidArgument: grid.gamma: -0.1 is not a positive step size; use values > 0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import time
+import tomllib
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from nnqg.derivations import InvalidArgument, NnqgError
+
+#: bump when a measure changes: a stored sweep made with another version is not resumed
+MEASURE_VERSION = 1
+DESCRIPTIONS = ("fokker_planck", "madelung", "schrodinger")
+TASK_KINDS = ("linear_regression",)
+#: tasks that have a number of neurons (a `grid.width` axis); none of the available tasks has one yet
+TASKS_WITH_WIDTH: tuple[str, ...] = ()
+STORE_FORMAT = "nnqg-sweep/1"
+
+
+# --------------------------------------------------------------------------------------------------- the spec
+
+@dataclass(frozen=True)
+class TaskSpec:
+    kind: str = "linear_regression"
+    n_data: int = 256
+    noise: float = 0.5
+    #: input mean and standard deviation of the regression inputs x (non-zero mean couples w and b)
+    x_mean: float = 0.5
+    x_std: float = 1.0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    n_steps: int = 120
+    anchors: tuple[int, ...] = (40, 70, 100)
+    #: centre of the initial ensemble, as an offset from the loss minimiser (length K), and its spread
+    init_offset: tuple[float, ...] = (0.5, -0.5)
+    init_std: float = 0.3
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    basis_degree: int = 2
+    tolerance: float = 0.1
+    sigmas: float = 2.0
+    bootstrap: int = 16
+    potential: str = "loss"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    seed: int
+    claims: tuple[str, ...]
+    task: TaskSpec
+    run: RunSpec
+    measure: MeasureSpec
+    gamma: tuple[float, ...]
+    batch_size: tuple[int, ...]
+    ensemble: tuple[int, ...]
+    seeds: tuple[int, ...] = (0,)
+    width: tuple[int, ...] | None = None
+    name: str = "sweep"
+
+    def canonical(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["measure_version"] = MEASURE_VERSION
+        return d
+
+    def spec_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.canonical(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    index: int
+    gamma: float
+    batch_size: int
+    ensemble: int
+    seed: int
+    width: int | None = None
+
+
+_SECTIONS = {
+    "sweep": {"seed", "claims", "name"},
+    "task": {"kind", "n_data", "noise", "x_mean", "x_std"},
+    "run": {"n_steps", "anchors", "init_offset", "init_std"},
+    "measure": {"basis_degree", "tolerance", "sigmas", "bootstrap", "potential"},
+    "grid": {"gamma", "batch_size", "ensemble", "seeds", "width"},
+}
+
+
+def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
+    """Read and validate a TOML sweep spec; every error is an :class:`InvalidArgument` naming the key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument(f"SPEC {str(p)!r}: cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"SPEC {str(p)!r}: not valid TOML ({exc})") from None
+    return parse_spec(data)
+
+
+def _int(v: Any, key: str, lo: int = 0) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InvalidArgument(f"{key}: {v!r} is not an integer")
+    if v < lo:
+        raise InvalidArgument(f"{key}: {v!r} must be >= {lo}")
+    return v
+
+
+def _float(v: Any, key: str, positive: bool = False, what: str = "number") -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+        raise InvalidArgument(f"{key}: {v!r} is not a finite number")
+    if positive and not float(v) > 0:
+        raise InvalidArgument(f"{key}: {v!r} is not a positive {what}; use values > 0")
+    return float(v)
+
+
+def _axis(grid: Mapping[str, Any], key: str, conv: Callable[[Any, str], Any]) -> tuple:
+    v = grid[key]
+    if not isinstance(v, list):
+        v = [v]
+    if not v:
+        raise InvalidArgument(f"grid.{key}: empty list, the grid has no points; give at least one value")
+    out = tuple(conv(x, f"grid.{key}") for x in v)
+    if len(set(out)) != len(out):
+        raise InvalidArgument(f"grid.{key}: repeated values {list(v)}; each value once")
+    return out
+
+
+def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
+    """Validate a parsed spec (the dict of a TOML file). Unknown sections or keys, missing required keys, empty
+    or invalid axes raise :class:`InvalidArgument` naming ``section.key``."""
+    for sec in data:
+        if sec not in _SECTIONS:
+            raise InvalidArgument(f"{sec}: unknown section; a spec has {sorted(_SECTIONS)}")
+        if not isinstance(data[sec], Mapping):
+            raise InvalidArgument(f"{sec}: must be a table ([{sec}])")
+        for key in data[sec]:
+            if key not in _SECTIONS[sec]:
+                raise InvalidArgument(f"{sec}.{key}: unknown key; [{sec}] takes {sorted(_SECTIONS[sec])}")
+    for sec, key in (("sweep", "seed"), ("sweep", "claims"), ("grid", "gamma"), ("grid", "batch_size"),
+                     ("grid", "ensemble")):
+        if key not in data.get(sec, {}):
+            raise InvalidArgument(f"{sec}.{key}: missing (required)")
+    sw, tk, rn, ms, gr = (data.get(s, {}) for s in ("sweep", "task", "run", "measure", "grid"))
+
+    seed = _int(sw["seed"], "sweep.seed")
+    claims = sw["claims"]
+    if isinstance(claims, str) or not isinstance(claims, list) or not claims:
+        raise InvalidArgument(f"sweep.claims: {claims!r}; give a non-empty list from {list(DESCRIPTIONS)}")
+    for c in claims:
+        if c not in DESCRIPTIONS:
+            raise InvalidArgument(f"sweep.claims: unknown claim {c!r}; known: {list(DESCRIPTIONS)}")
+    name = sw.get("name", "sweep")
+    if not isinstance(name, str):
+        raise InvalidArgument(f"sweep.name: {name!r} is not a string")
+
+    kind = tk.get("kind", TaskSpec.kind)
+    if kind not in TASK_KINDS:
+        raise InvalidArgument(f"task.kind: unknown task {kind!r}; known: {list(TASK_KINDS)}")
+    task = TaskSpec(kind=kind, n_data=_int(tk.get("n_data", TaskSpec.n_data), "task.n_data", 2),
+                    noise=_float(tk.get("noise", TaskSpec.noise), "task.noise", True, "noise level"),
+                    x_mean=_float(tk.get("x_mean", TaskSpec.x_mean), "task.x_mean"),
+                    x_std=_float(tk.get("x_std", TaskSpec.x_std), "task.x_std", True, "standard deviation"))
+    n_params = 2  # linear_regression: q = (w, b)
+
+    n_steps = _int(rn.get("n_steps", RunSpec.n_steps), "run.n_steps", 5)
+    anchors = rn.get("anchors", list(RunSpec.anchors))
+    if not isinstance(anchors, list) or not anchors:
+        raise InvalidArgument(f"run.anchors: {anchors!r}; give a non-empty list of SGD steps")
+    anchors_t = tuple(sorted({_int(a, "run.anchors") for a in anchors}))
+    for a in anchors_t:
+        if not 2 <= a <= n_steps - 2:
+            raise InvalidArgument(f"run.anchors: step {a} must lie in [2, run.n_steps - 2] = [2, {n_steps - 2}] "
+                                  "(the measures use the steps t-2 .. t+2)")
+    off = rn.get("init_offset", list(RunSpec.init_offset))
+    if not isinstance(off, list) or len(off) != n_params:
+        raise InvalidArgument(f"run.init_offset: {off!r}; give {n_params} numbers (one per parameter)")
+    run = RunSpec(n_steps=n_steps, anchors=anchors_t,
+                  init_offset=tuple(_float(x, "run.init_offset") for x in off),
+                  init_std=_float(rn.get("init_std", RunSpec.init_std), "run.init_std", True, "spread"))
+
+    pot = ms.get("potential", MeasureSpec.potential)
+    if pot not in ("loss", "fitted"):
+        raise InvalidArgument(f"measure.potential: {pot!r}; use 'loss' (V = U) or 'fitted'")
+    measure = MeasureSpec(
+        basis_degree=_int(ms.get("basis_degree", MeasureSpec.basis_degree), "measure.basis_degree", 1),
+        tolerance=_float(ms.get("tolerance", MeasureSpec.tolerance), "measure.tolerance", True, "tolerance"),
+        sigmas=_float(ms.get("sigmas", MeasureSpec.sigmas), "measure.sigmas"),
+        bootstrap=_int(ms.get("bootstrap", MeasureSpec.bootstrap), "measure.bootstrap", 2),
+        potential=pot)
+    if measure.sigmas < 0:
+        raise InvalidArgument(f"measure.sigmas: {measure.sigmas!r} must be >= 0")
+    if measure.basis_degree > 4:
+        raise InvalidArgument(f"measure.basis_degree: {measure.basis_degree} > 4; high-degree fits of noisy "
+                              "increments are ill-conditioned")
+
+    gamma = _axis(gr, "gamma", lambda v, k: _float(v, k, True, "step size"))
+    batch = _axis(gr, "batch_size", lambda v, k: _int(v, k, 1))
+    for b in batch:
+        if b > task.n_data:
+            raise InvalidArgument(f"grid.batch_size: {b} > task.n_data = {task.n_data}")
+    ens = _axis(gr, "ensemble", lambda v, k: _int(v, k, 20))
+    seeds = _axis(gr, "seeds", lambda v, k: _int(v, k)) if "seeds" in gr else (0,)
+    width = None
+    if "width" in gr:
+        if task.kind not in TASKS_WITH_WIDTH:
+            raise InvalidArgument(f"grid.width: task {task.kind!r} has no width (number of neurons); remove "
+                                  f"grid.width (tasks with a width: {list(TASKS_WITH_WIDTH) or 'none yet'})")
+        width = _axis(gr, "width", lambda v, k: _int(v, k, 1))  # pragma: no cover - no such task yet
+    return SweepSpec(seed=seed, claims=tuple(claims), task=task, run=run, measure=measure, gamma=gamma,
+                     batch_size=batch, ensemble=ens, seeds=seeds, width=width, name=name)
+
+
+def grid_points(spec: SweepSpec) -> list[GridPoint]:
+    """The grid in a fixed order (gamma, batch_size, width, ensemble, seeds; last varies fastest)."""
+    widths: Sequence[int | None] = spec.width if spec.width is not None else (None,)
+    return [GridPoint(index=i, gamma=g, batch_size=b, width=w, ensemble=n, seed=s)
+            for i, (g, b, w, n, s) in enumerate(itertools.product(spec.gamma, spec.batch_size, widths,
+                                                                  spec.ensemble, spec.seeds))]
+
+
+def point_seed(spec: SweepSpec, point: GridPoint) -> np.random.SeedSequence:
+    """Child ``point.index`` of ``SeedSequence(spec.seed)`` (what ``.spawn`` would hand out): an independent
+    stream per point, whatever worker runs it and in whatever order."""
+    return np.random.SeedSequence(spec.seed, spawn_key=(point.index,))
+
+
+# ------------------------------------------------------------------------------------------ the SGD back end
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Consecutive SGD snapshots ``q[s, i, :]`` (s = 0..n_steps) and the model that produced them."""
+
+    q: np.ndarray
+    grad_loss: Callable[[np.ndarray], np.ndarray]  # (N, K) -> (N, K): grad U
+    grad_cov: Callable[[np.ndarray], np.ndarray]  # (N, K) -> (N, K, K): per-example gradient covariance Sigma(q)
+    loss: Callable[[np.ndarray], np.ndarray]  # (N, K) -> (N,)
+
+
+#: the simulator used by :func:`evaluate_point`: ``(spec, point, rng) -> Ensemble``; replaced in tests only
+def _default_simulator(spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
+    try:
+        from nnqg.numerics import _sgd
+    except ImportError:  # the shared simulator is not there yet
+        raise NnqgError("the SGD simulator nnqg.numerics._sgd is not available in this installation") from None
+    return _sgd_ensemble(_sgd, spec, point, rng)  # pragma: no cover - filled in when _sgd lands
+
+
+def _sgd_ensemble(mod: Any, spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
+    raise NnqgError("nnqg.numerics._sgd adapter not written yet")  # pragma: no cover
+
+
+SIMULATOR: list[Callable[[SweepSpec, GridPoint, np.random.Generator], Ensemble]] = [_default_simulator]
+
+
+# ------------------------------------------------------------------------------------------ polynomial algebra
+
+def _exponents(K: int, degree: int) -> np.ndarray:
+    """Multi-indices alpha in N^K with |alpha| <= degree, graded order."""
+    out = [a for d in range(degree + 1) for a in itertools.product(range(d + 1), repeat=K) if sum(a) == d]
+    return np.array(sorted(set(out), key=lambda a: (sum(a), tuple(-x for x in a))), dtype=np.int64)
+
+
+def _mono(z: np.ndarray, E: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    r""":math:`\partial^{order}_z z^\alpha` for every row alpha of E at every point: shape (N, len(E))."""
+    N, K = z.shape
+    top = int(E.max()) if E.size else 0
+    out = np.ones((N, len(E)))
+    for j in range(K):
+        k = order[j]
+        e = E[:, j]
+        coef = np.ones(len(E))
+        for r in range(k):
+            coef = coef * (e - r)
+        # integer powers by repeated products (exact, and much cheaper than float ** on arrays)
+        pw = np.ones((N, top + 1))
+        for r in range(1, top + 1):
+            pw[:, r] = pw[:, r - 1] * z[:, j]
+        out *= coef[None, :] * pw[:, np.clip(e - k, 0, None)]
+    return out
+
+
+def _unit(K: int, *js: int) -> list[int]:
+    o = [0] * K
+    for j in js:
+        o[j] += 1
+    return o
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A vector polynomial P(q) = sum_alpha C[alpha] z^alpha, z = (q - mu)/sd."""
+
+    mu: np.ndarray
+    sd: np.ndarray
+    E: np.ndarray
+    C: np.ndarray  # (n_basis, K_out)
+
+    def z(self, q: np.ndarray) -> np.ndarray:
+        return (q - self.mu) / self.sd
+
+    def value(self, q: np.ndarray) -> np.ndarray:
+        return _mono(self.z(q), self.E, [0] * q.shape[1]) @ self.C
+
+    def jacobian(self, q: np.ndarray) -> np.ndarray:
+        """J[i, o, j] = dP_o/dq_j."""
+        z = self.z(q)
+        K = q.shape[1]
+        return np.stack([(_mono(z, self.E, _unit(K, j)) @ self.C) / self.sd[j] for j in range(K)], axis=2)
+
+    def laplacian(self, q: np.ndarray) -> np.ndarray:
+        z = self.z(q)
+        K = q.shape[1]
+        return sum((_mono(z, self.E, _unit(K, j, j)) @ self.C) / self.sd[j] ** 2 for j in range(K))
+
+
+def _fit(q: np.ndarray, y: np.ndarray, E: np.ndarray) -> _Fit:
+    mu, sd = q.mean(axis=0), q.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    A = _mono((q - mu) / sd, E, [0] * q.shape[1])
+    C, *_ = np.linalg.lstsq(A, y, rcond=None)
+    return _Fit(mu, sd, E, C)
+
+
+def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""phi_alpha = z^alpha exp(-|z|^2/4) with z = (q-mu)/sd: values (N, M), gradients (N, M, K) and Hessians
+    (N, M, K, K) in q."""
+    z = (q - mu) / sd
+    N, K = z.shape
+    g = np.exp(-0.25 * np.sum(z * z, axis=1))[:, None]
+    m = _mono(z, E, [0] * K)
+    dm = [_mono(z, E, _unit(K, j)) for j in range(K)]
+    val = m * g
+    grad = np.stack([(dm[j] - 0.5 * z[:, j:j + 1] * m) * g / sd[j] for j in range(K)], axis=2)
+    hess = np.empty((N, len(E), K, K))
+    for j in range(K):
+        for l in range(K):
+            h = (_mono(z, E, _unit(K, j, l)) - 0.5 * dm[j] * z[:, l:l + 1] - 0.5 * dm[l] * z[:, j:j + 1]
+                 + m * (0.25 * z[:, j:j + 1] * z[:, l:l + 1] - (0.5 if j == l else 0.0)))
+            hess[:, :, j, l] = h * g / (sd[j] * sd[l])
+    return val, grad, hess
+
+
+# ----------------------------------------------------------------------------------------------- the measures
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum(np.atleast_2d(x) ** 2, axis=-1))))
+
+
+def fokker_planck_distance(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int]
+                           ) -> dict[str, float]:
+    """Weak-form Fokker-Planck residual (module docstring): ``fp_distance``, ``fp_se`` and the test function
+    ``fp_worst`` (index into the graded multi-indices) where it is largest."""
+    q = ens.q
+    K = q.shape[2]
+    E = _exponents(K, 2)
+    r_sum = 0.0
+    s_drift = 0.0
+    s_diff = 0.0
+    for t in anchors:
+        qt, q1 = q[t], q[t + 1]
+        mu, sd = qt.mean(axis=0), qt.std(axis=0)
+        v0, g0, h0 = _test_functions(qt, mu, sd, E)
+        v1, _, _ = _test_functions(q1, mu, sd, E)
+        D = gamma ** 2 * ens.grad_cov(qt) / (2.0 * batch_size)
+        drift = np.einsum("ik,imk->im", -gamma * ens.grad_loss(qt), g0)
+        diff = np.einsum("ijk,imjk->im", D, h0)
+        r_sum = r_sum + (v1 - v0) - drift - diff
+        s_drift = s_drift + np.abs(drift)
+        s_diff = s_diff + np.abs(diff)
+    n_a = len(anchors)
+    r = r_sum / n_a
+    N = r.shape[0]
+    R = r.mean(axis=0)
+    se = r.std(axis=0, ddof=1) / math.sqrt(N)
+    S = (s_drift / n_a).mean(axis=0) + (s_diff / n_a).mean(axis=0)
+    rel = np.abs(R) / S
+    k = int(np.argmax(rel))
+    return {"fp_distance": float(rel[k]), "fp_se": float(se[k] / S[k]),
+            "fp_worst": float(k),
+            "_fp_rel": rel, "_fp_rel_se": se / S}
+
+
+def _nelson_at(q5: np.ndarray, E: np.ndarray, nu: float, gamma: float, ens: Ensemble, potential: str,
+               want_circulation: bool) -> dict[str, Any]:
+    """Newton-law terms and circulation from five consecutive snapshots q5[0..4] = steps t-2 .. t+2."""
+    fits = []
+    for s in (1, 2, 3):  # fits of b, b* at t-1, t, t+1
+        qs = q5[s]
+        b = _fit(qs, q5[s + 1] - qs, E)
+        bs = _fit(qs, qs - q5[s - 1], E)
+        fits.append((b, bs))
+    qt = q5[2]
+    b, bs = fits[1]
+    vJ = 0.5 * (b.jacobian(qt) + bs.jacobian(qt))
+    uJ = 0.5 * (b.jacobian(qt) - bs.jacobian(qt))
+    v = 0.5 * (b.value(qt) + bs.value(qt))
+    u = 0.5 * (b.value(qt) - bs.value(qt))
+    u_lap = 0.5 * (b.laplacian(qt) - bs.laplacian(qt))
+    v_next = 0.5 * (fits[2][0].value(qt) + fits[2][1].value(qt))
+    v_prev = 0.5 * (fits[0][0].value(qt) + fits[0][1].value(qt))
+    dvdt = 0.5 * (v_next - v_prev)
+    conv_v = np.einsum("iok,ik->io", vJ, v)
+    conv_u = np.einsum("iok,ik->io", uJ, u)
+    quantum = -conv_u - nu * u_lap
+    lhs = dvdt + conv_v + quantum
+    if potential == "loss":
+        force = gamma * ens.grad_loss(qt)
+    else:  # best polynomial potential of degree d+1: lhs = -gamma grad V, fit c in grad V = sum c_m grad psi_m
+        K = qt.shape[1]
+        Ev = _exponents(K, int(E.sum(axis=1).max()) + 1)[1:]
+        mu, sd = qt.mean(axis=0), qt.std(axis=0)
+        z = (qt - mu) / sd
+        cols = np.stack([_mono(z, Ev, _unit(K, j)) / sd[j] for j in range(K)], axis=1)  # (N, K, M)
+        A = cols.reshape(-1, cols.shape[2])
+        c, *_ = np.linalg.lstsq(A, -lhs.reshape(-1), rcond=None)
+        force = (A @ c).reshape(lhs.shape)
+    rho = lhs + force
+    terms = [dvdt, conv_v, conv_u, nu * u_lap, force]
+    out: dict[str, Any] = {"rho_sq": float(np.mean(np.sum(rho ** 2, axis=1))),
+                           "term_sq": [float(np.mean(np.sum(x ** 2, axis=1))) for x in terms]}
+    if want_circulation and qt.shape[1] >= 2:
+        # circulation of v around the one-sigma ellipse (first two parameters; the others at their mean)
+        mu = qt.mean(axis=0)
+        C = np.cov(qt.T)
+        L = np.linalg.cholesky(C[:2, :2])
+        th = np.linspace(0.0, 2 * np.pi, 257)[:-1]
+        circ = np.stack([np.cos(th), np.sin(th)], axis=1)
+        pts = np.tile(mu, (len(th), 1))
+        pts[:, :2] += circ @ L.T
+        tang = np.stack([-np.sin(th), np.cos(th)], axis=1) @ L.T
+        vv = 0.5 * (b.value(pts) + bs.value(pts))[:, :2]
+        out["circulation"] = float(np.sum(vv * tang) * (2 * np.pi / len(th)))
+    else:
+        out["circulation"] = 0.0
+    return out
+
+
+def nelson_distances(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int], degree: int,
+                     potential: str, n_boot: int, rng: np.random.Generator, want_circulation: bool = True
+                     ) -> dict[str, float]:
+    """Osmotic, stochastic-Newton and circulation measures of the Madelung/Schrodinger descriptions
+    (module docstring), with standard errors (analytic for osmotic, bootstrap over members for the others)."""
+    q = ens.q
+    N, K = q.shape[1], q.shape[2]
+    E = _exponents(K, degree)
+    # nu: the theory's scalar noise strength, ensemble mean of tr D / K over the anchors; d_spread: the relative
+    # spread of the eigenvalues of D(q) over members and anchors (0 for Nelson's scalar, uniform nu)
+    eig = []
+    for t in anchors:
+        D = gamma ** 2 * ens.grad_cov(q[t]) / (2.0 * batch_size)
+        eig.append(np.linalg.eigvalsh(D))
+    eig_a = np.concatenate(eig)
+    nu = float(np.mean(eig_a))
+    d_spread = float(np.std(eig_a) / nu) if nu > 0 else float("nan")
+
+    # osmotic consistency, weak form with the test functions' gradients
+    Et = _exponents(K, 2)
+    o_sum = 0.0
+    s_sum = 0.0
+    for t in anchors:
+        qt = q[t]
+        mu, sd = qt.mean(axis=0), qt.std(axis=0)
+        _, g0, h0 = _test_functions(qt, mu, sd, Et)
+        half = 0.5 * ((q[t + 1] - qt) - (qt - q[t - 1]))
+        lap = np.trace(h0, axis1=2, axis2=3)
+        o_sum = o_sum + np.einsum("ik,imk->im", half, g0) + nu * lap
+        s_sum = s_sum + 2 * nu * np.abs(lap)
+    o = o_sum / len(anchors)
+    O = o.mean(axis=0)
+    o_se = o.std(axis=0, ddof=1) / math.sqrt(N)
+    S = (s_sum / len(anchors)).mean(axis=0)
+    orel = np.abs(O) / S
+    ko = int(np.argmax(orel))
+
+    def stats(idx: np.ndarray) -> tuple[float, float]:
+        rho = 0.0
+        terms = np.zeros(5)
+        circ = 0.0
+        for t in anchors:
+            r = _nelson_at(q[t - 2:t + 3][:, idx], E, nu, gamma, ens, potential, want_circulation)
+            rho += r["rho_sq"]
+            terms += np.array(r["term_sq"])
+            circ = max(circ, abs(r["circulation"]))
+        n_a = len(anchors)
+        newton = math.sqrt(rho / n_a) / float(np.sum(np.sqrt(terms / n_a)))
+        hbar = 2 * nu / gamma
+        return newton, circ / (2 * math.pi * hbar * gamma)
+
+    newton, quanta = stats(np.arange(N))
+    boots = np.array([stats(rng.integers(0, N, N)) for _ in range(n_boot)])
+    return {"nu": nu, "d_spread": d_spread,
+            "osmotic_distance": float(orel[ko]), "osmotic_se": float(o_se[ko] / S[ko]),
+            "_osm_rel": orel, "_osm_rel_se": o_se / S,
+            "newton_distance": newton, "newton_se": float(np.std(boots[:, 0], ddof=1)),
+            "circulation_quanta": quanta, "circulation_se": float(np.std(boots[:, 1], ddof=1))}
+
+
+def _within(dist: float, se: float, tol: float, k: float) -> bool:
+    return bool(math.isfinite(dist) and math.isfinite(se) and dist + k * se <= tol)
+
+
+def evaluate_point(spec: SweepSpec, point: GridPoint, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
+    """Run one grid point: simulate the SGD ensemble and measure its distance from each requested description.
+
+    Returns a flat dict of numbers (the row stored for the point). Distances of descriptions not requested are
+    NaN; ``nonfinite`` is True when a requested distance came out NaN or infinite (never masked)."""
+    t0 = time.perf_counter()
+    rng_sim, rng_boot = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    ens = SIMULATOR[0](spec, point, rng_sim)
+    m, nan = spec.measure, float("nan")
+    row: dict[str, Any] = {
+        "point_id": point.index, "gamma": point.gamma, "batch_size": point.batch_size,
+        "width": -1 if point.width is None else point.width, "ensemble": point.ensemble, "seed": point.seed,
+    }
+    with np.errstate(all="ignore"):
+        want = set(spec.claims)
+        fp = fokker_planck_distance(ens, point.gamma, point.batch_size, spec.run.anchors) \
+            if "fokker_planck" in want else {}
+        nl = nelson_distances(ens, point.gamma, point.batch_size, spec.run.anchors, m.basis_degree,
+                              m.potential, m.bootstrap, rng_boot, want_circulation="schrodinger" in want) \
+            if want & {"madelung", "schrodinger"} else {}
+    row["fp_distance"] = fp.get("fp_distance", nan)
+    row["fp_se"] = fp.get("fp_se", nan)
+    row["fp_within"] = _within(row["fp_distance"], row["fp_se"], m.tolerance, m.sigmas) if fp else False
+    for k in ("nu", "d_spread", "osmotic_distance", "osmotic_se", "newton_distance", "newton_se",
+              "circulation_quanta", "circulation_se"):
+        row[k] = float(nl.get(k, nan))
+    osm_ok = _within(row["osmotic_distance"], row["osmotic_se"], m.tolerance, m.sigmas)
+    newt_ok = _within(row["newton_distance"], row["newton_se"], m.tolerance, m.sigmas)
+    mad = max(row["osmotic_distance"], row["newton_distance"]) if nl else nan
+    row["madelung_distance"] = mad
+    row["madelung_within"] = bool(nl) and osm_ok and newt_ok
+    circ_ok = _within(row["circulation_quanta"], row["circulation_se"], m.tolerance, m.sigmas)
+    want_s = "schrodinger" in spec.claims
+    row["schrodinger_distance"] = max(mad, row["circulation_quanta"]) if want_s else nan
+    row["schrodinger_within"] = bool(want_s and row["madelung_within"] and circ_ok)
+    if "madelung" not in spec.claims:
+        row["madelung_within"] = False
+        row["madelung_distance"] = nan
+    col = {"fokker_planck": "fp_distance", "madelung": "madelung_distance", "schrodinger": "schrodinger_distance"}
+    requested = [row[col[d]] for d in spec.claims]
+    row["nonfinite"] = not all(math.isfinite(x) for x in requested)
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+COLUMNS = ("point_id", "gamma", "batch_size", "width", "ensemble", "seed", "fp_distance", "fp_se", "fp_within",
+           "nu", "d_spread", "osmotic_distance", "osmotic_se", "newton_distance", "newton_se", "circulation_quanta",
+           "circulation_se", "madelung_distance", "madelung_within", "schrodinger_distance", "schrodinger_within",
+           "nonfinite", "seconds")
+
+
+# ------------------------------------------------------------------------------------------------- the store
+
+class ResultStore:
+    """Parquet parts plus a JSON manifest in one directory.
+
+    ``part-<uuid>.parquet`` holds the rows of points finished together; each part is written to a temporary name
+    and renamed (atomic on POSIX), so a crash leaves either a whole part or none. The set of finished points is
+    the union of ``point_id`` over the parts on disk (the manifest is a readable index, rewritten atomically after
+    each part, and never the only record). ``manifest.json`` also holds the spec and its hash, so ``--resume``
+    refuses a directory made from another spec."""
+
+    def __init__(self, root: str | os.PathLike[str], spec: SweepSpec, *, resume: bool) -> None:
+        self.root = Path(root)
+        self.spec = spec
+        self.manifest_path = self.root / "manifest.json"
+        if self.root.exists() and not self.root.is_dir():
+            raise InvalidArgument(f"--out {str(self.root)!r}: exists and is not a directory")
+        if self.manifest_path.exists():
+            try:
+                man = json.loads(self.manifest_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise InvalidArgument(f"--out {str(self.root)!r}: unreadable manifest.json ({exc})") from None
+            if not resume:
+                raise InvalidArgument(f"--out {str(self.root)!r}: already holds a sweep; pass --resume to continue "
+                                      "it or choose another --out")
+            if man.get("spec_hash") != spec.spec_hash():
+                raise InvalidArgument(f"--resume: {str(self.root)!r} holds a sweep of another spec (hash "
+                                      f"{man.get('spec_hash')} != {spec.spec_hash()}); use another --out")
+        elif self.root.is_dir() and any(self.root.glob("part-*.parquet")):
+            raise InvalidArgument(f"--out {str(self.root)!r}: has result parts but no manifest.json; choose "
+                                  "another --out")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._write_manifest()
+
+    def parts(self) -> list[Path]:
+        return sorted(self.root.glob("part-*.parquet"))
+
+    def done_ids(self) -> set[int]:
+        import pyarrow.parquet as pq
+
+        done: set[int] = set()
+        for p in self.parts():
+            done.update(int(x) for x in pq.read_table(p, columns=["point_id"]).column("point_id").to_pylist())
+        return done
+
+    def append(self, rows: Sequence[Mapping[str, Any]]) -> Path | None:
+        if not rows:
+            return None
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist([{k: r[k] for k in COLUMNS} for r in rows], schema=_schema())
+        name = f"part-{uuid.uuid4().hex[:12]}.parquet"
+        tmp = self.root / f".{name}.tmp"
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:  # the part is on disk before it becomes visible under its final name
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / name)
+        self._write_manifest()
+        return self.root / name
+
+    def read(self) -> Any:
+        """All finished rows as one ``pyarrow.Table`` sorted by point id (duplicates, which only a manual copy
+        of parts could create, are dropped)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parts = self.parts()
+        if not parts:
+            return _schema().empty_table()
+        t = pa.concat_tables([pq.read_table(p) for p in parts]).sort_by("point_id")
+        ids = t.column("point_id").to_pylist()
+        keep = [i for i, x in enumerate(ids) if i == 0 or x != ids[i - 1]]
+        return t.take(keep)
+
+    def _write_manifest(self) -> None:
+        man = {"format": STORE_FORMAT, "spec_hash": self.spec.spec_hash(), "spec": self.spec.canonical(),
+               "total_points": len(grid_points(self.spec)), "columns": list(COLUMNS),
+               "parts": [p.name for p in self.parts()]}
+        tmp = self.root / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(man, indent=1, sort_keys=True))
+        os.replace(tmp, self.manifest_path)
+
+
+def _schema() -> Any:
+    import pyarrow as pa
+
+    types = {"point_id": pa.int64(), "batch_size": pa.int64(), "width": pa.int64(), "ensemble": pa.int64(),
+             "seed": pa.int64(), "fp_within": pa.bool_(), "madelung_within": pa.bool_(),
+             "schrodinger_within": pa.bool_(), "nonfinite": pa.bool_()}
+    return pa.schema([(c, types.get(c, pa.float64())) for c in COLUMNS])
+
+
+# ------------------------------------------------------------------------------------------------ the engine
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    total: int
+    skipped: int  # finished before (--resume)
+    computed: int
+    failed: tuple[tuple[int, str], ...]  # (point id, error) of points whose task raised
+    wall_seconds: float
+    compute_seconds: float  # sum of per-point compute time measured inside evaluate_point
+    workers: int
+    table: Any = field(repr=False, default=None)  # pyarrow.Table of every finished point
+
+
+ProgressCb = Callable[[int, int], None]
+
+
+def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | None = None,
+              workers: int | None = None, resume: bool = False, processes: bool = True,
+              progress: ProgressCb | None = None, flush_seconds: float = 2.0, flush_rows: int = 64,
+              client: Any = None) -> SweepOutcome:
+    """Evaluate every grid point not yet stored on dask.distributed and store the rows as they finish.
+
+    ``scheduler``: address of an existing cluster (``tcp://host:8786``); otherwise a ``LocalCluster`` with
+    ``workers`` single-threaded workers (processes, or threads when ``processes=False``). Rows are flushed to a
+    new Parquet part every ``flush_seconds`` or ``flush_rows`` rows, and on any exit (including Ctrl-C); a task
+    lost with a dying worker is re-run by the scheduler from the same seed, so the stored number is the same."""
+    store = ResultStore(out, spec, resume=resume)
+    points = grid_points(spec)
+    done = store.done_ids() if resume else set()
+    todo = [p for p in points if p.index not in done]
+    total = len(points)
+    if progress:
+        progress(len(done), total)
+    t0 = time.perf_counter()
+    failed: list[tuple[int, str]] = []
+    computed = 0
+    compute_s = 0.0
+    n_workers = 0
+    if todo:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        own_cluster = own_client = None
+        try:
+            if client is None:
+                if scheduler is not None:
+                    try:
+                        client = own_client = Client(scheduler, timeout="10s")
+                    except (OSError, TimeoutError, ValueError) as exc:
+                        raise InvalidArgument(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
+                else:
+                    import logging
+
+                    n = workers or os.cpu_count() or 1
+                    own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
+                    client = own_client = Client(own_cluster)
+            n_workers = len(client.scheduler_info().get("workers", {}))
+            tag = spec.spec_hash()[:8]
+            futs = [client.submit(evaluate_point, spec, p, point_seed(spec, p), key=f"nnqg-sweep-{tag}-{p.index}",
+                                  pure=False) for p in todo]
+            buf: list[dict[str, Any]] = []
+            last = time.perf_counter()
+            n_done = len(done)
+            try:
+                for fut in as_completed(futs):
+                    try:
+                        row = fut.result()
+                    except Exception as exc:  # a bug or a numeric exception in one point: record, go on
+                        idx = int(str(fut.key).rsplit("-", 1)[1])
+                        failed.append((idx, f"{type(exc).__name__}: {exc}"))
+                        continue
+                    finally:
+                        n_done += 1
+                        if progress:
+                            progress(n_done, total)
+                    buf.append(row)
+                    computed += 1
+                    compute_s += float(row["seconds"])
+                    if len(buf) >= flush_rows or time.perf_counter() - last >= flush_seconds:
+                        store.append(buf)
+                        buf, last = [], time.perf_counter()
+            finally:
+                store.append(buf)  # Ctrl-C, a lost scheduler: what arrived is kept
+                for f in futs:
+                    f.release()
+        finally:
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+    return SweepOutcome(total=total, skipped=len(done), computed=computed, failed=tuple(failed),
+                        wall_seconds=time.perf_counter() - t0, compute_seconds=compute_s, workers=n_workers,
+                        table=store.read())
