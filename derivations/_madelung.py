@@ -147,6 +147,129 @@ def derivation_steps(s: MadelungSymbols, lagrangian: sp.Expr, el: dict[str, sp.E
     )
 
 
-__all__ = ["MadelungSymbols", "continuity", "derivation_steps", "euler_lagrange", "identification", "is_zero",
-           "laplacian", "learning_action", "madelung_equation_set", "madelung_standard",
-           "quantum_hamilton_jacobi"]
+
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The trajectory-level (Nelson) form of the pair, K = 1, used by the numeric checks.
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NelsonSymbols:
+    r"""Jet symbols of Nelson's current and osmotic velocities :math:`v(t,q)`, :math:`u(t,q)` (K = 1) and the
+    diffusion constant :math:`\nu`, plus the point :math:`q` and the test-function centre/scale :math:`a, \ell`."""
+
+    q: sp.Symbol
+    v: sp.Symbol
+    v_q: sp.Symbol
+    v_t: sp.Symbol
+    u: sp.Symbol
+    u_q: sp.Symbol
+    u_qq: sp.Symbol
+    nu: sp.Symbol
+    a: sp.Symbol
+    ell: sp.Symbol
+
+    @staticmethod
+    def make(s: MadelungSymbols) -> "NelsonSymbols":
+        if len(s.q) != 1:
+            raise DerivationError(f"the Nelson form is implemented for K = 1, got K = {len(s.q)}")
+        v, v_q, v_t, u, u_q, u_qq = sp.symbols("v v_q v_t u u_q u_qq", real=True)
+        nu, ell = sp.symbols("nu ell", positive=True)
+        return NelsonSymbols(s.q[0], v, v_q, v_t, u, u_q, u_qq, nu, sp.Symbol("a", real=True), ell)
+
+
+def nelson_nu(s: MadelungSymbols) -> sp.Expr:
+    r"""Diffusion constant of the learning trajectories, :math:`\nu = \hbar\gamma/2 = \sqrt{\gamma c}/2`
+    (PHYSICS.md section 4, with the paper's :math:`\hbar^2 = c/\gamma`); written in the learning parameters
+    :math:`\gamma, c` only, so that an error in the identification (m, hbar) shows up as a mismatch between the
+    simulated trajectories and these equations."""
+    return sp.sqrt(s.gamma * s.c) / 2
+
+
+def nelson_newton(s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    r"""Nelson's stochastic Newton law (stated form), K = 1:
+    :math:`\partial_t v + v v' - u u' - \nu u'' + \gamma V' = 0`."""
+    return n.v_t + n.v * n.v_q - n.u * n.u_q - n.nu * n.u_qq + s.gamma * sp.diff(s.V, n.q)
+
+
+def _nelson_replacements(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols, lam: sp.Expr) -> dict:
+    r"""Map derivatives of F and of :math:`\lambda = \ln p` to Nelson jet symbols:
+    :math:`\partial_t^a\partial_q^{b+1} F = \partial_t^a\partial_q^b v/\gamma`,
+    :math:`\partial_q^{b+1}\lambda = \partial_q^b u/\nu`."""
+    q, t = n.q, s.t
+    vsym = {(0, 0): n.v, (0, 1): n.v_q, (1, 0): n.v_t}
+    usym = {(0, 0): n.u, (0, 1): n.u_q, (0, 2): n.u_qq}
+    rep: dict = {}
+    for d in expr.atoms(sp.Derivative):
+        counts = dict(d.variable_count)
+        nt, nq = int(counts.get(t, 0)), int(counts.get(q, 0))
+        if d.expr == s.F and nq >= 1 and (nt, nq - 1) in vsym:
+            rep[d] = vsym[(nt, nq - 1)] / s.gamma
+        elif d.expr == lam and nq >= 1 and nt == 0 and (0, nq - 1) in usym:
+            rep[d] = usym[(0, nq - 1)] / n.nu
+        elif d.expr in (s.F, lam):
+            raise DerivationError(f"{d} has no expression in Nelson's velocities v, u (and their first "
+                                  "derivatives)")
+    return rep
+
+
+def _to_nelson(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    lam = sp.Function("lambda", real=True)(s.t, *s.q)
+    e = sp.expand(sp.powsimp(sp.expand(expr.subs(s.p, sp.exp(lam)).doit()), combine="exp"))
+    e = sp.simplify(e)
+    e = e.xreplace(_nelson_replacements(e, s, n, lam))
+    left = [a for a in e.atoms(sp.Function) if a.func in (s.F.func, lam.func)]
+    if left:
+        raise DerivationError(f"after substituting Nelson's velocities the expression still contains {left}: "
+                              "it is not a function of v, u and their derivatives")
+    return sp.expand(e)
+
+
+def qhj_gradient_nelson(el_p: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    r""":math:`\gamma\,\partial_q` of the quantum Hamilton-Jacobi expression (here: of the Euler-Lagrange
+    expression for p of the given action) in Nelson's variables: :math:`p = e^\lambda`,
+    :math:`\lambda' = u/\nu`, :math:`F_q = v/\gamma`. For the paper's action and :math:`\nu^2 = \gamma c/4` it is
+    exactly :func:`nelson_newton` (checked symbolically by the claim)."""
+    return _to_nelson(s.gamma * sp.diff(el_p, n.q), s, n)
+
+
+def continuity_flux(lagrangian: sp.Expr, s: MadelungSymbols) -> sp.Expr:
+    r"""The flux :math:`J = \partial\mathcal L/\partial F_q` of the action (K = 1): the variation in F reads
+    :math:`-\partial_t p - \partial_q J = 0` since :math:`\mathcal L` has no bare F and
+    :math:`\partial\mathcal L/\partial F_t = p`."""
+    q = s.q[0]
+    Fq = sp.Derivative(s.F, q)
+    y = sp.Symbol("Fq_dummy", real=True)
+    return sp.diff(lagrangian.xreplace({Fq: y}), y).xreplace({y: Fq})
+
+
+def weak_continuity_identity(s: MadelungSymbols, flux: sp.Expr, phi: sp.Expr) -> sp.Expr:
+    r"""Integration by parts of the stated continuity equation C against a test function :math:`\varphi(q)`:
+    :math:`\varphi C - \partial_t(\varphi p) - \partial_q(\varphi J) + \varphi' J`, zero iff
+    :math:`C = \partial_t p + \partial_q J`; then :math:`\int\varphi C = \tfrac{d}{dt}E[\varphi] - E[\varphi' J/p]`
+    (boundary terms vanish for decaying :math:`\varphi`), and every term is an ensemble average."""
+    q = s.q[0]
+    return (phi * continuity(s) - sp.diff(phi * s.p, s.t) - sp.diff(phi * flux, q)
+            + sp.diff(phi, q) * flux)
+
+
+def weak_velocity(flux: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    r""":math:`w = J/p` with :math:`F_q = v/\gamma`: the velocity in :math:`\tfrac{d}{dt}E[\varphi] = E[\varphi' w]`
+    (for the paper's action :math:`w = v`)."""
+    return _to_nelson(flux / s.p, s, n)
+
+
+def hermite_test_functions(n: NelsonSymbols, count: int) -> tuple[sp.Expr, ...]:
+    r"""Hermite functions :math:`\varphi_k(q) = H_k(z)\,e^{-z^2/2}`, :math:`z = (q - a)/\ell`, k < count:
+    smooth, decaying, so boundary terms of the weak form vanish."""
+    if not isinstance(count, int) or count < 1:
+        raise DerivationError(f"count (number of test functions) must be a positive integer, got {count!r}")
+    z = (n.q - n.a) / n.ell
+    return tuple(sp.hermite(k, z) * sp.exp(-z**2 / 2) for k in range(count))
+
+
+__all__ = ["MadelungSymbols", "NelsonSymbols", "continuity", "continuity_flux", "derivation_steps", "euler_lagrange",
+           "hermite_test_functions", "identification", "is_zero", "laplacian", "learning_action",
+           "madelung_equation_set", "madelung_standard", "nelson_newton", "nelson_nu", "qhj_gradient_nelson",
+           "quantum_hamilton_jacobi", "weak_continuity_identity", "weak_velocity"]

@@ -1,0 +1,316 @@
+r"""Nelson-diffusion learning trajectories and the ensemble estimators that evaluate the Madelung pair on them.
+
+Trajectories (PHYSICS.md section 4, trajectory-level picture), K = 1:
+
+.. math:: dq = b(t, q)\,dt + \sqrt{2\nu}\,dW,\qquad b = v + u,\quad v = \partial_q S/m,\quad
+          u = \nu\,\partial_q \ln p,\quad \nu = \hbar/(2m).
+
+**Integrator.** The noise is additive (constant :math:`\sqrt{2\nu}`), so Euler-Maruyama already has strong
+order 1, but only weak order 1. We use the stochastic Heun predictor-corrector with the same Gaussian increment
+in both stages,
+
+.. math:: \tilde q = q_n + b(t_n, q_n) h + \sigma\Delta W,\quad
+          q_{n+1} = q_n + \tfrac12[b(t_n, q_n) + b(t_{n+1}, \tilde q)] h + \sigma\Delta W,
+
+which for additive noise is of weak order 2 (its one-step moments match the Ito-Taylor expansion to
+:math:`O(h^3)`); the order is measured in ``tests/slow/test_madelung_slow.py`` against the closed-form variance.
+Weak order is what matters here: every quantity we evaluate is an ensemble average.
+
+**Drift.** The drift is tabulated on a uniform grid in q at every step time and interpolated linearly (linear
+extrapolation outside the grid). A two-point grid represents the affine drift of a Gaussian state exactly; a
+numerical Schrodinger solution gives a finer grid.
+
+**Estimators.** From snapshots :math:`Q_j = q(t + j\Delta)`, :math:`j = -4..4`, forward and backward drifts are
+least-squares fits of increments on polynomials in :math:`z = (q - \bar q)/s` (degree 3 by default: the exact
+drifts of Gaussian states are affine, so the basis holds the answer but also two terms that must come out zero).
+With increments over :math:`\Delta`, :math:`v_\Delta = (b_\Delta + b_{*\Delta})/2` has no :math:`O(\Delta)`
+bias (its :math:`\Delta/2\,(\partial_t u + (uv)' + \nu v'')` vanishes by the osmotic equation, a consequence of
+Fokker-Planck) but :math:`u_\Delta = (b_\Delta - b_{*\Delta})/2` has one; Richardson extrapolation with the
+increments over :math:`2\Delta` removes the leading term of each: :math:`v = (4v_\Delta - v_{2\Delta})/3`,
+:math:`u = 2u_\Delta - u_{2\Delta}` (remaining bias :math:`O(\Delta^2)` or smaller).
+
+>>> import numpy as np
+>>> st = free_packet(m=1.0, hbar=1.0, s0=0.5, v0=0.3)
+>>> alpha, beta = st.drift_coefficients(0.0)
+>>> round(float(beta), 6)   # u = -nu (q - mu)/s0^2 at t = 0, nu = 1/2
+-2.0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from numba import njit
+
+from nnqg.derivations import InvalidArgument
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Closed-form Gaussian states (PHYSICS.md, "Closed forms for numerical checks")
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GaussianState:
+    r"""A Gaussian solution of the Madelung pair with mass m and :math:`\hbar`:
+    :math:`p = N(\mu(t), \sigma^2(t))`, current velocity :math:`v = \dot\mu + (q-\mu)\dot\sigma/\sigma`,
+    osmotic velocity :math:`u = -\nu (q - \mu)/\sigma^2`, :math:`\nu = \hbar/(2m)`.
+
+    ``kind`` is ``"free"`` (free packet: :math:`\mu = q_0 + v_0 t`,
+    :math:`\sigma^2 = s_0^2(1 + (\hbar t/(2 m s_0^2))^2)`) or ``"ho"`` (coherent state of
+    :math:`V = k q^2/2`: :math:`\omega = \sqrt{k/m}`, :math:`\mu = q_0\cos\omega t`,
+    :math:`\sigma^2 = \hbar/(2m\omega)`)."""
+
+    kind: str
+    m: float
+    hbar: float
+    q0: float
+    s0: float = 0.0
+    v0: float = 0.0
+    k: float = 0.0
+
+    @property
+    def nu(self) -> float:
+        return self.hbar / (2.0 * self.m)
+
+    @property
+    def omega(self) -> float:
+        return math.sqrt(self.k / self.m)
+
+    def mean(self, t: float) -> float:
+        if self.kind == "free":
+            return self.q0 + self.v0 * t
+        return self.q0 * math.cos(self.omega * t)
+
+    def mean_dot(self, t: float) -> float:
+        if self.kind == "free":
+            return self.v0
+        return -self.q0 * self.omega * math.sin(self.omega * t)
+
+    def var(self, t: float) -> float:
+        if self.kind == "free":
+            a = self.hbar / (2.0 * self.m * self.s0 ** 2)
+            return self.s0 ** 2 * (1.0 + (a * t) ** 2)
+        return self.hbar / (2.0 * self.m * self.omega)
+
+    def log_sd_dot(self, t: float) -> float:
+        """:math:`\\dot\\sigma/\\sigma = \\tfrac12 d\\ln\\sigma^2/dt`."""
+        if self.kind == "free":
+            a = self.hbar / (2.0 * self.m * self.s0 ** 2)
+            return a * a * t / (1.0 + (a * t) ** 2)
+        return 0.0
+
+    def drift_coefficients(self, t: float) -> tuple[float, float]:
+        r"""Forward drift :math:`b = v + u = \alpha(t) + \beta(t) q`; returns :math:`(\alpha, \beta)`."""
+        mu, g, w = self.mean(t), self.log_sd_dot(t), -self.nu / self.var(t)
+        beta = g + w
+        return self.mean_dot(t) - beta * mu, beta
+
+
+def free_packet(*, m: float, hbar: float, s0: float, v0: float = 0.0, q0: float = 0.0) -> GaussianState:
+    _positive(m=m, hbar=hbar, s0=s0)
+    return GaussianState("free", float(m), float(hbar), float(q0), s0=float(s0), v0=float(v0))
+
+
+def coherent_state(*, m: float, hbar: float, k: float, q0: float) -> GaussianState:
+    _positive(m=m, hbar=hbar, k=k)
+    return GaussianState("ho", float(m), float(hbar), float(q0), k=float(k))
+
+
+def _positive(**kw: float) -> None:
+    for name, val in kw.items():
+        if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
+            raise InvalidArgument(f"{name} must be a positive finite number, got {val!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Simulation
+# ----------------------------------------------------------------------------------------------------------------
+
+@njit(cache=True, fastmath=False)
+def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
+    m = b.shape[0]
+    s = (x - g0) / dx
+    j = int(math.floor(s))
+    if j < 0:
+        j = 0
+    elif j > m - 2:
+        j = m - 2
+    w = s - j
+    return (1.0 - w) * b[j] + w * b[j + 1]
+
+
+@njit(cache=True, fastmath=False)
+def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
+               b_now: np.ndarray, b_next: np.ndarray) -> None:
+    for i in range(q.shape[0]):
+        x = q[i]
+        noise = sigma * dw[i]
+        f0 = _interp(x, g0, dx, b_now)
+        xp = x + f0 * h + noise
+        f1 = _interp(xp, g0, dx, b_next)
+        q[i] = x + 0.5 * (f0 + f1) * h + noise
+
+
+@njit(cache=True, fastmath=False)
+def _euler_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
+                b_now: np.ndarray) -> None:
+    for i in range(q.shape[0]):
+        x = q[i]
+        q[i] = x + _interp(x, g0, dx, b_now) * h + sigma * dw[i]
+
+
+#: drift(t) -> (grid origin, grid spacing, drift values on the grid)
+DriftTable = Callable[[float], tuple[float, float, np.ndarray]]
+
+
+def gaussian_drift(state: GaussianState) -> DriftTable:
+    """The exact affine drift of ``state`` as a two-point table (linear extrapolation makes it exact)."""
+
+    def table(t: float) -> tuple[float, float, np.ndarray]:
+        a, b = state.drift_coefficients(t)
+        return -1.0, 2.0, np.array([a - b, a + b])
+
+    return table
+
+
+def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapshot_steps: Sequence[int],
+             rng: np.random.Generator, *, scheme: str = "heun") -> np.ndarray:
+    r"""Integrate :math:`dq = b\,dt + \sqrt{2\nu}\,dW` from t = 0 with step h; return the positions at the
+    requested step indices (sorted, non-negative), shape ``(len(snapshot_steps), N)``.
+
+    Random increments come from ``rng`` one step at a time (memory O(N), reproducible for a given stream)."""
+    _positive(nu=nu, h=h)
+    steps = [int(s) for s in snapshot_steps]
+    if any(s < 0 for s in steps) or steps != sorted(steps):
+        raise InvalidArgument(f"snapshot_steps must be sorted and non-negative, got {steps[:10]}")
+    if scheme not in ("heun", "euler"):
+        raise InvalidArgument(f"scheme must be 'heun' or 'euler', got {scheme!r}")
+    q = np.array(q_init, dtype=np.float64, copy=True)
+    out = np.empty((len(steps), q.size))
+    sigma = math.sqrt(2.0 * nu * h)
+    want = {}
+    for idx, s in enumerate(steps):
+        want.setdefault(s, []).append(idx)
+    g0, dx, b_now = drift(0.0)
+    for n in range(steps[-1] + 1 if steps else 0):
+        for idx in want.get(n, ()):
+            out[idx] = q
+        if n == steps[-1]:
+            break
+        dw = rng.standard_normal(q.size)
+        g1, dx1, b_next = drift((n + 1) * h)
+        if (g1, dx1) != (g0, dx) or b_next.shape != b_now.shape:
+            raise InvalidArgument("the drift table must keep its grid from step to step")
+        if scheme == "heun":
+            _heun_step(q, dw, h, sigma, g0, dx, np.ascontiguousarray(b_now), np.ascontiguousarray(b_next))
+        else:
+            _euler_step(q, dw, h, sigma, g0, dx, np.ascontiguousarray(b_now))
+        b_now = b_next
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Estimators: drifts by regression
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolyField:
+    r"""A polynomial :math:`f(q) = \sum_j c_j z^j`, :math:`z = (q - a)/\ell`, with its q-derivatives."""
+
+    coef: np.ndarray
+    a: float
+    ell: float
+
+    def __call__(self, q: np.ndarray, derivative: int = 0) -> np.ndarray:
+        c = np.polynomial.polynomial.polyder(self.coef, derivative) if derivative else self.coef
+        return np.polynomial.polynomial.polyval((q - self.a) / self.ell, c) / self.ell ** derivative
+
+
+def _design(q: np.ndarray, a: float, ell: float, degree: int) -> np.ndarray:
+    return np.vander((q - a) / ell, degree + 1, increasing=True)
+
+
+def fit_velocities(Q: Sequence[np.ndarray], dt: float, centre: int, degree: int,
+                   standardise: tuple[float, float]) -> tuple[PolyField, PolyField]:
+    r"""Current and osmotic velocity at snapshot ``centre`` of ``Q`` (snapshots spaced by dt), Richardson-combined:
+
+    :math:`b_\Delta = (Q_{+1}-Q_0)/\Delta`, :math:`b_{*\Delta} = (Q_0 - Q_{-1})/\Delta`, the same over
+    :math:`2\Delta`, :math:`v = (4v_\Delta - v_{2\Delta})/3`, :math:`u = 2u_\Delta - u_{2\Delta}` (module
+    docstring); least squares is linear in the targets, so :math:`v` and :math:`u` are fitted directly to
+    :math:`y_v = [8(Q_{+1}-Q_{-1}) - (Q_{+2}-Q_{-2})]/(12\Delta)` and
+    :math:`y_u = [4(Q_{+1}-2Q_0+Q_{-1}) - (Q_{+2}-2Q_0+Q_{-2})]/(4\Delta)`."""
+    c = centre
+    if c - 2 < 0 or c + 2 >= len(Q):
+        raise InvalidArgument(f"centre {c} needs snapshots {c - 2}..{c + 2}, have 0..{len(Q) - 1}")
+    q0 = Q[c]
+    yv = (8.0 * (Q[c + 1] - Q[c - 1]) - (Q[c + 2] - Q[c - 2])) / (12.0 * dt)
+    yu = (4.0 * (Q[c + 1] - 2.0 * q0 + Q[c - 1]) - (Q[c + 2] - 2.0 * q0 + Q[c - 2])) / (4.0 * dt)
+    a, ell = standardise
+    X = _design(q0, a, ell, degree)
+    coef, *_ = np.linalg.lstsq(X, np.stack([yv, yu], axis=1), rcond=None)
+    return PolyField(coef[:, 0], a, ell), PolyField(coef[:, 1], a, ell)
+
+
+@dataclass(frozen=True)
+class NelsonJet:
+    """Values at the ensemble points q_i(t) of v, v_q, v_t, u, u_q, u_qq (the fields of the Newton kernel)."""
+
+    q: np.ndarray
+    v: np.ndarray
+    v_q: np.ndarray
+    v_t: np.ndarray
+    u: np.ndarray
+    u_q: np.ndarray
+    u_qq: np.ndarray
+
+    def fields(self) -> dict[str, np.ndarray]:
+        return {"q": self.q, "v": self.v, "v_q": self.v_q, "v_t": self.v_t, "u": self.u, "u_q": self.u_q,
+                "u_qq": self.u_qq}
+
+
+def nelson_jet(Q: Sequence[np.ndarray], dt: float, degree: int, standardise: Sequence[tuple[float, float]],
+               time_lags: int = 2) -> NelsonJet:
+    r"""Jet of Nelson's velocities at the middle snapshot of :math:`2M+1` (:math:`j = -M..M`,
+    :math:`M = 2 + d`, d = ``time_lags``): v and u from :func:`fit_velocities` at j = 0, :math:`\partial_t v` by
+    the central difference of the fits at :math:`j = \pm d`, evaluated at the points :math:`Q_0` (bias
+    :math:`O((d\Delta)^2)`). A time derivative over more than one lag (d = 2 by default) divides the regression
+    noise of v by d, and that noise dominates the Newton-law residual."""
+    d = int(time_lags)
+    M = 2 + d
+    if d < 1 or len(Q) != 2 * M + 1 or len(standardise) != len(Q):
+        raise InvalidArgument(f"nelson_jet with time_lags={time_lags} needs {2 * M + 1} snapshots (j = -{M}..{M}) "
+                              f"and as many standardisations, got {len(Q)} and {len(standardise)}")
+    v0, u0 = fit_velocities(Q, dt, M, degree, standardise[M])
+    vm, _ = fit_velocities(Q, dt, M - d, degree, standardise[M - d])
+    vp, _ = fit_velocities(Q, dt, M + d, degree, standardise[M + d])
+    q = Q[M]
+    return NelsonJet(q=q, v=v0(q), v_q=v0(q, 1), v_t=(vp(q) - vm(q)) / (2.0 * d * dt), u=u0(q), u_q=u0(q, 1),
+                     u_qq=u0(q, 2))
+
+
+def time_derivative_of_mean(values: Sequence[np.ndarray], dt: float) -> np.ndarray:
+    r"""Per-sample fourth-order central difference :math:`[8(f_{+1}-f_{-1}) - (f_{+2}-f_{-2})]/(12\Delta)` of
+    ``values`` = f(Q_j) for j = -2..2; its mean is :math:`\tfrac{d}{dt}E[f]` with error :math:`O(\Delta^4)`."""
+    if len(values) != 5:
+        raise InvalidArgument(f"time_derivative_of_mean needs 5 snapshots (j = -2..2), got {len(values)}")
+    return (8.0 * (values[3] - values[1]) - (values[4] - values[0])) / (12.0 * dt)
+
+
+def jackknife(estimator: Callable[[np.ndarray], np.ndarray], n: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Delete-a-group jackknife: ``estimator(index_array)`` -> vector; returns (estimate on all n, standard
+    error). Groups are i mod G; :math:`SE^2 = \tfrac{G-1}{G}\sum_g(\theta_{(g)} - \bar\theta)^2`. It carries
+    the uncertainty of the regressions into the residuals (a plug-in variance would not)."""
+    if groups < 2 or n < groups:
+        raise InvalidArgument(f"jackknife needs 2 <= groups <= n, got groups={groups}, n={n}")
+    idx = np.arange(n)
+    full = np.asarray(estimator(idx), dtype=float)
+    reps = np.array([estimator(idx[idx % groups != g]) for g in range(groups)], dtype=float)
+    se = np.sqrt((groups - 1) / groups * ((reps - reps.mean(axis=0)) ** 2).sum(axis=0))
+    return full, se
+
+
+__all__ = ["DriftTable", "GaussianState", "NelsonJet", "PolyField", "coherent_state", "fit_velocities",
+           "free_packet", "gaussian_drift", "jackknife", "nelson_jet", "simulate", "time_derivative_of_mean"]
