@@ -130,6 +130,27 @@ def simulate(W: sps.spmatrix | np.ndarray, y0: np.ndarray, steps: int, *, bias: 
     return out
 
 
+def advance(W: sps.spmatrix | np.ndarray, y0: np.ndarray, steps: int, *, bias: np.ndarray | None = None,
+            activation: Activation | None = None) -> np.ndarray:
+    """The state after ``steps`` updates (same rule as :func:`simulate`, nothing recorded on the way)."""
+    return simulate(W, y0, steps, bias=bias, activation=activation, record=np.arange(np.asarray(y0).size)
+                    )[-1] if steps <= 1 else _advance(sps.csr_matrix(W), np.asarray(y0, dtype=float), int(steps),
+                                                      bias, activation)
+
+
+def _advance(W: sps.csr_matrix, y: np.ndarray, steps: int, bias: np.ndarray | None,
+             activation: Activation | None) -> np.ndarray:
+    simulate(W, y, 0, bias=bias, activation=activation)  # validates the arguments
+    bias = None if bias is None else np.asarray(bias, dtype=float)
+    y = y.copy()
+    for _ in range(steps):
+        z = W @ y
+        if bias is not None:
+            z += bias
+        y = z if activation is None else activation(z)
+    return y
+
+
 def block_average(u: np.ndarray, b: int) -> np.ndarray:
     """Average the last axis over consecutive blocks of ``b`` neurons (its length must be a multiple of b)."""
     u = np.asarray(u, dtype=float)
@@ -138,5 +159,27 @@ def block_average(u: np.ndarray, b: int) -> np.ndarray:
     return u.reshape(*u.shape[:-1], u.shape[-1] // b, b).mean(axis=-1)
 
 
-__all__ = ["block_average", "coupled_weights", "is_permutation", "shift_matrix", "simulate",
+_STENCILS = {0: ((0, 1.0),), 1: ((-1, -0.5), (1, 0.5)), 2: ((-1, 1.0), (0, -2.0), (1, 1.0))}
+
+
+def central_jet(fun: Callable[..., np.ndarray], points: tuple[np.ndarray, ...], counts: tuple[int, ...],
+                h: float | tuple[float, ...]) -> np.ndarray:
+    r"""Second-order central-difference estimate of :math:`\partial^{n_0}_0\cdots\partial^{n_D}_D f` at ``points``
+    (one array per coordinate), each :math:`n_k \le 2`, step h (one value, or one per coordinate): the tensor
+    product of the 1-D stencils :math:`(f_{+}-f_{-})/2h` and :math:`(f_{+}-2f+f_{-})/h^2` (truncation error :math:`O(h^2)`)."""
+    if len(points) != len(counts) or any(n not in _STENCILS for n in counts):
+        raise InvalidArgument(f"counts: one derivative order in 0..2 per coordinate, got {counts!r}")
+    hs = tuple(float(x) for x in h) if isinstance(h, tuple) else (float(h),) * len(counts)
+    if len(hs) != len(counts) or not all(x > 0 for x in hs):
+        raise InvalidArgument(f"h: must be positive (one value or one per coordinate), got {h!r}")
+    terms: list[tuple[tuple[int, ...], float]] = [((), 1.0)]
+    for n, hk in zip(counts, hs):
+        terms = [(off + (o,), w * cw / hk**n) for off, w in terms for o, cw in _STENCILS[n]]
+    out = np.zeros(np.broadcast(*points).shape)
+    for off, w in terms:
+        out += w * fun(*[p + o * hk for p, o, hk in zip(points, off, hs)])
+    return out
+
+
+__all__ = ["advance", "central_jet", "block_average", "coupled_weights", "is_permutation", "shift_matrix", "simulate",
            "two_population_shift_weights"]
