@@ -1,0 +1,360 @@
+r"""One self-contained HTML page of a verification run, for readers without TeX; Jupyter renderings.
+
+The page holds the verdict table, each claim's derivation as presentation MathML (SymPy's printer, with the
+paper's notation: :math:`p(t, q)` prints as :math:`p`; browsers render MathML natively) and each convergence
+study as an inline SVG figure. Nothing is fetched: no scripts, fonts or style sheets from elsewhere. The same
+verdicts and report give a byte-identical page.
+
+>>> import sympy as sp
+>>> t, q = sp.symbols("t q", real=True)
+>>> mathml_block(sp.Derivative(sp.Function("p")(t, q), q) + sp.Symbol("gamma"), "C")  # doctest: +ELLIPSIS
+'<math display="block"><mrow><mi>C</mi><mo>=</mo><mrow><mi>&#947;</mi><mo>+</mo>...<mi>p</mi>...</math>'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+from nnqg.derivations import InvalidArgument
+
+from ._figures import as_float, convergence_figure
+from ._model import FAILED, NONFINITE, REPRODUCED, Claim, SymbolicResult, Verdict
+from ._paper import PARTS, ClaimRecord, components, part_of, records_from_verdicts, run_info
+from ._report import atomic_write_text
+
+_LATEX_UNICODE = {"nabla": "\u2207", "partial": "\u2202", "oint": "\u222e", "int": "\u222b", "hbar": "\u210f",
+                  "cdot": "\u22c5", "infty": "\u221e", "sum": "\u2211", "sqrt": "\u221a", "Box": "\u25a1"}
+
+
+def _unicode_name(name: str) -> str:
+    r"""A symbol name that carries LaTeX (``\mathcal{L}``, ``\delta A/\delta F``) as plain Unicode text."""
+
+    def script(m: re.Match[str]) -> str:
+        c = m.group(1)
+        for cand in (f"SCRIPT CAPITAL {c}", f"MATHEMATICAL SCRIPT CAPITAL {c}"):
+            try:
+                return unicodedata.lookup(cand)
+            except KeyError:
+                pass
+        return c
+
+    def command(m: re.Match[str]) -> str:
+        cmd = m.group(1)
+        if cmd in _LATEX_UNICODE:
+            return _LATEX_UNICODE[cmd]
+        for cand in (f"GREEK SMALL LETTER {cmd.upper()}", f"GREEK CAPITAL LETTER {cmd.upper()}"):
+            if cmd[0].isupper() == ("CAPITAL" in cand):
+                try:
+                    return unicodedata.lookup(cand)
+                except KeyError:
+                    pass
+        return cmd
+
+    name = re.sub(r"\\math(?:cal|scr)\{([A-Z])\}", script, name)
+    name = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", name)
+    name = re.sub(r"\\([A-Za-z]+)\s*", command, name)
+    return name.replace("{", "").replace("}", "").replace("\\,", " ")
+
+
+class PaperMathMLPrinter(MathMLPresentationPrinter):
+    """SymPy's presentation-MathML printer with the paper's notation (fields print as their names)."""
+
+    def _print_AppliedUndef(self, expr: AppliedUndef) -> Any:
+        if all(isinstance(a, sp.Symbol) for a in expr.args):
+            return self._print(sp.Symbol(expr.func.__name__))
+        return super()._print_Function(expr)
+
+    def _print_Derivative(self, expr: sp.Derivative) -> Any:
+        """:math:`\\partial_q^{2} p`, :math:`\\partial_t \\partial_q F` as in the paper (not d^2/dq^2 fractions)."""
+        row = self.dom.createElement("mrow")
+        for x, n in expr.variable_count:
+            d = self.dom.createElement("mo")
+            d.appendChild(self.dom.createTextNode("\u2202"))
+            el = self.dom.createElement("msub" if n == 1 else "msubsup")
+            el.appendChild(d)
+            el.appendChild(self._print(x))
+            if n != 1:
+                el.appendChild(self._print(sp.Integer(n)))
+            row.appendChild(el)
+        inner = expr.expr
+        if isinstance(inner, (AppliedUndef, sp.Symbol)):
+            row.appendChild(self._print(inner))
+        else:
+            par = self.dom.createElement("mrow")
+            for part in ("(", None, ")"):
+                if part is None:
+                    par.appendChild(self._print(inner))
+                else:
+                    mo = self.dom.createElement("mo")
+                    mo.appendChild(self.dom.createTextNode(part))
+                    par.appendChild(mo)
+            row.appendChild(par)
+        return row
+
+    def _print_Symbol(self, sym: sp.Symbol, style: str = "plain") -> Any:
+        name = sym.name
+        if name == "hbar":
+            name = "\\hbar"
+        if "\\" in name:
+            mi = self.dom.createElement("mi")
+            mi.appendChild(self.dom.createTextNode(_unicode_name(name)))
+            return mi
+        return super()._print_Symbol(sym, style)
+
+
+def mathml(expr: Any) -> str:
+    """Presentation MathML (the inner content, no ``<math>``) of a SymPy object, in the paper's notation."""
+    out = PaperMathMLPrinter().doprint(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+    return out.replace("<mo>-</mo>", "<mo>&#8722;</mo>")  # a minus sign, not a hyphen
+
+
+def mathml_block(rhs: Any, lhs: Any | None = None, suffix: str = "") -> str:
+    """A display ``<math>`` element for ``lhs = rhs`` (``rhs`` alone when ``lhs`` is None); ``lhs`` may be a
+    SymPy object or prepared MathML text; ``suffix`` is appended MathML (e.g. ``<mo>=</mo><mn>0</mn>``)."""
+    left = "" if lhs is None else (lhs if isinstance(lhs, str) and lhs.startswith("<") else mathml(
+        sp.Symbol(lhs) if isinstance(lhs, str) else lhs)) + "<mo>=</mo>"
+    return f'<math display="block"><mrow>{left}{mathml(rhs)}{suffix}</mrow></math>'
+
+
+def step_blocks(step: Any) -> list[str]:
+    """The MathML of one derivation step, one block per component of a matrix or tuple."""
+    lhs, rhs = step.lhs, step.rhs
+    if isinstance(rhs, sp.Equality):
+        lhs, rhs = rhs.lhs, rhs.rhs
+    out = []
+    for idx, comp in components(rhs):
+        if idx:
+            base = mathml(lhs) if lhs is not None else "<mo>[</mo><mo>&#8901;</mo><mo>]</mo>"
+            left = f"<msub><mrow>{base}</mrow><mn>{html.escape(idx)}</mn></msub>"
+            out.append(mathml_block(comp, left))
+        else:
+            out.append(mathml_block(comp, lhs))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- the page
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 72rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.1rem; margin-top: 1.6rem; } h4 { font-size: 1rem; margin: 1rem 0 0.3rem; }
+table.verdicts { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+table.verdicts th, table.verdicts td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.5rem; text-align: left;
+       vertical-align: top; }
+td.reason { font-size: 0.82rem; min-width: 22rem; }
+td.claim code { word-break: break-all; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+code { font-size: 0.92em; }
+.status { font-weight: bold; padding: 0.05rem 0.4rem; border-radius: 0.25rem; color: #fff; white-space: nowrap; }
+.PASSED { background: #2e7d32; } .REPRODUCED { background: #00838f; } .FAILED { background: #c62828; }
+.NONFINITE { background: #8e24aa; }
+math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden; padding: 0.35rem 0;
+       font-size: 1.1rem; }
+.step-title { margin: 0.6rem 0 0; }
+figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85rem; color: #444; }
+.note { color: #8a4b00; }
+"""
+
+_PART_TITLES = {"quantum": "The quantum half: trainable variables",
+                "gravity": "The gravitational half: non-trainable variables",
+                "duality": "The duality", "other": "Other claims"}
+
+
+def _e(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "&#8211;"
+    v = as_float(x)
+    return _e(f"{v:.3g}")
+
+
+def _status(s: str) -> str:
+    return f'<span class="status {_e(s)}">{_e(s)}</span>'
+
+
+def _anchor(cid: str) -> str:
+    return "claim-" + re.sub(r"[^A-Za-z0-9_-]", "-", cid)
+
+
+def verdict_table_html(records: Sequence[ClaimRecord]) -> str:
+    """The verdict table (one row per claim, linking to its section)."""
+    rows = []
+    for r in records:
+        e = r.entry
+        conv = e.get("convergence") or {}
+        order = "&#8211;" if not conv else f"{_num(conv.get('observed_order'))} / {_num(conv.get('expected_order'))}"
+        rows.append(f'<tr><td class="claim"><a href="#{_anchor(r.claim.id)}"><code>{_e(r.claim.id)}</code></a></td>'
+                    f"<td>{_status(r.status)}</td><td>{'exact 0' if e.get('symbolic_ok') else 'NOT 0'}</td>"
+                    f'<td class="num">{_num(e.get("max_residual"))}</td><td class="num">{_num(e.get("tolerance"))}</td>'
+                    f'<td class="num">{order}</td><td class="reason">{_e(e.get("reason", ""))}</td></tr>')
+    return ('<table class="verdicts"><thead><tr><th>claim</th><th>status</th><th>symbolic</th><th>max residual</th>'
+            "<th>tolerance</th><th>order (obs / exp)</th><th>reason</th></tr></thead><tbody>\n"
+            + "\n".join(rows) + "\n</tbody></table>")
+
+
+def symbolic_html(claim: Claim, sym: SymbolicResult) -> str:
+    """A claim's derivation steps (MathML) and its symbolic checks."""
+    out = []
+    if sym.steps:
+        out.append("<h4>Derivation</h4><ol class=\"steps\">")
+        for s in sym.steps:
+            title = _e(s.title) + (f" ({_e(s.note)})" if s.note else "")
+            out.append(f'<li><p class="step-title">{title}</p>' + "".join(step_blocks(s)) + "</li>")
+        out.append("</ol>")
+    out.append(f"<h4>Symbolic verdict: {'exact' if sym.ok else 'not exact'}</h4><ul>")
+    for lab, e in sym.checks:
+        if e == 0:
+            out.append(f"<li>{_e(lab)}: reduces to exactly 0</li>")
+        else:
+            out.append(f"<li>{_e(lab)}: does <strong>not</strong> reduce to 0; remainder "
+                       + mathml_block(e) + "</li>")
+    for lab, v in sym.facts:
+        out.append(f"<li>{_e(lab)}: {'shown' if v else '<strong>not</strong> shown'}</li>")
+    if not sym.checks and not sym.facts:
+        out.append("<li>(no symbolic check registered)</li>")
+    out.append("</ul>")
+    return "\n".join(out)
+
+
+def numeric_html(rec: ClaimRecord, figures: bool = True) -> str:
+    """Residual, tolerance, observed order and the convergence figure (inline SVG) of one claim."""
+    c, e = rec.claim, rec.entry
+    out = ["<h4>Numeric verdict</h4>"]
+    if c.numeric is None:
+        return out[0] + "<p>No numeric check registered; the verdict is symbolic.</p>"
+    if e.get("max_residual") is None:
+        return out[0] + "<p>The numeric check was not run for this report (symbolic-only run).</p>"
+    conv = e.get("convergence")
+    s = f"Maximum residual {_num(e.get('max_residual'))}, tolerance {_num(e.get('tolerance'))}"
+    if conv:
+        s += (f"; observed order {_num(conv.get('observed_order'))} (expected {_num(conv.get('expected_order'))}) "
+              f"over {len(conv.get('points', []))} refinements of {_e(conv.get('quantity', 'h'))}")
+    out.append(f"<p>{s}.</p>")
+    if e.get("where"):
+        out.append(f"<p>Where: {_e(e['where'])}.</p>")
+    if figures and conv and conv.get("points"):
+        svg = convergence_figure(conv, fmt="svg", tolerance=as_float(e.get("tolerance")), salt=c.id).decode()
+        out.append(f"<figure>{svg}<figcaption>Residual against refinement ({_e(conv.get('quantity', 'h'))}), "
+                   "log-log; dashed: the expected slope through the finest point; triangle: the tolerance."
+                   "</figcaption></figure>")
+    return "\n".join(out)
+
+
+def claim_section_html(rec: ClaimRecord) -> str:
+    c, e = rec.claim, rec.entry
+    out = [f'<section class="claim" id="{_anchor(c.id)}">',
+           f"<h3><code>{_e(c.id)}</code> {_status(rec.status)}</h3>",
+           f"<p><em>PHYSICS.md section {_e(c.section)}"
+           + ("; registered counterexample" if c.counterexample else "") + f".</em> {_e(c.statement)}</p>"]
+    if c.assumptions:
+        out.append("<h4>Assumptions</h4><ul>" + "".join(f"<li>{_e(a)}</li>" for a in c.assumptions) + "</ul>")
+    out.append(symbolic_html(c, rec.symbolic))
+    out.append(numeric_html(rec))
+    out.append(f"<p><strong>Verdict</strong> {_status(rec.status)} {_e(e.get('reason', ''))}. "
+               f"Source hash <code>{_e(str(e.get('source_hash', ''))[:16])}</code>.</p>")
+    if rec.stale:
+        out.append('<p class="note">The report entry was produced from a different version of this claim\'s '
+                   "source than the derivation shown; rerun <code>nnqg verify</code>.</p>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def html_page(records: Sequence[ClaimRecord], report: Mapping[str, Any]) -> str:
+    """The whole self-contained page."""
+    info = run_info(report)
+    vers = ", ".join(f"{_e(k)} {_e(v)}" for k, v in sorted(info.versions.items()))
+    bad = [r for r in records if r.status in (FAILED, NONFINITE)]
+    repro = [r for r in records if r.status == REPRODUCED]
+    summary = (f"{len(records)} claims: {len(records) - len(bad) - len(repro)} passed, {len(bad)} failed or "
+               f"non-finite, {len(repro)} registered counterexample(s) reproduced.")
+    body = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>nnqg verify report</title>", f"<style>{_CSS}</style></head><body>",
+        "<header><h1>nnqg verify: Towards a theory of quantum gravity from neural networks</h1>",
+        f"<p>Seed {_e(info.seed)}, {'quick' if info.quick else 'full'} size profile"
+        + ("" if info.numeric else ", symbolic checks only") + f"; {vers}.</p>",
+        f"<p>{_e(summary)}</p></header>",
+        "<h2>Verdicts</h2>", verdict_table_html(records),
+    ]
+    for part in PARTS:
+        rs = [r for r in records if part_of(r.claim) == part]
+        if rs:
+            body.append(f"<h2>{_e(_PART_TITLES[part])}</h2>")
+            body += [claim_section_html(r) for r in rs]
+    body.append("</body></html>")
+    return "\n".join(body) + "\n"
+
+
+def write_html(verdicts: Sequence[Verdict], report_dict: Mapping[str, Any], path: Path) -> None:
+    """Write the HTML page of ``verdicts`` (numbers from ``report_dict``, as built by ``build_report``)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidArgument(f"--html {str(path)!r} is a directory; give a file name such as report.html")
+    atomic_write_text(path, html_page(records_from_verdicts(verdicts, report_dict), report_dict))
+
+
+# -------------------------------------------------------------------------------------------- Jupyter (HTML)
+
+
+def claim_repr_html(claim: Claim) -> str:
+    """``Claim._repr_html_``: statement, assumptions and the derivation with the default inputs (MathML)."""
+    sym = claim.symbolic(claim.default_inputs())
+    return (f"<div><p><code>{_e(claim.id)}</code> (section {_e(claim.section)}): {_e(claim.statement)}</p>"
+            + ("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
+               else "") + symbolic_html(claim, sym) + "</div>")
+
+
+def verdict_repr_html(verdict: Verdict) -> str:
+    """``Verdict._repr_html_``: the claim's section as on the HTML page, figure included."""
+    from ._report import build_report
+
+    rep = build_report([verdict], seed=0, quick=False)
+    return claim_section_html(records_from_verdicts([verdict], rep)[0])
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A run for Jupyter: ``ReportView(verdicts, report)`` renders the verdict table (``_repr_html_``,
+    ``_repr_latex_``); :meth:`page` is the whole page :func:`write_html` writes."""
+
+    verdicts: tuple[Verdict, ...]
+    report: Mapping[str, Any]
+
+    def _repr_html_(self) -> str:
+        return verdict_table_html(records_from_verdicts(self.verdicts, self.report))
+
+    def _repr_latex_(self) -> str:
+        rows = [r"\text{%s} & \text{%s} & %s & %s" % (
+            e["id"].replace("_", r"\_"), e["status"], _latex_num(e.get("max_residual")),
+            _latex_num(e.get("tolerance"))) for e in self.report.get("claims", [])]
+        return ("$$\\begin{array}{llll}\\text{claim} & \\text{status} & \\text{residual} & \\text{tolerance} "
+                "\\\\ \\hline\n" + " \\\\\n".join(rows) + "\n\\end{array}$$")
+
+    def page(self) -> str:
+        return html_page(records_from_verdicts(self.verdicts, self.report), self.report)
+
+
+def _latex_num(x: Any) -> str:
+    if x is None:
+        return "-"
+    v = as_float(x)
+    return sp.latex(sp.Float(v, 3)) if v == v and abs(v) != float("inf") else r"\text{%s}" % x
+
+
+__all__ = ["PaperMathMLPrinter", "ReportView", "claim_repr_html", "html_page", "mathml", "mathml_block",
+           "verdict_repr_html", "write_html"]
