@@ -112,21 +112,37 @@ def equivalence_inputs() -> dict[str, Any]:
     }
 
 
+def _potential_nd(inputs: Mapping[str, Any], K: int) -> MadelungSymbols:
+    s0 = MadelungSymbols.make(K)
+    V = _call_potential(inputs["potential"], s0)
+    return MadelungSymbols.make(K, potential=V)
+
+
 def _potential_1d(inputs: Mapping[str, Any]) -> tuple[MadelungSymbols, sp.Expr]:
     s0 = MadelungSymbols.make(1)
-    pot = inputs["potential"]
+    V = _call_potential(inputs["potential"], s0)
+    return MadelungSymbols.make(1, potential=V), V
+
+
+def _call_potential(pot: Any, s0: MadelungSymbols) -> sp.Expr:
+    """The input potential evaluated on the coordinate symbols, validated (real, only q's)."""
     try:
-        V = sp.sympify(pot(s0.q)) if callable(pot) else None
+        V = pot(s0.q) if callable(pot) else None
+    except InvalidArgument:
+        raise
     except Exception as exc:  # a user callable: name the input
-        raise InvalidArgument(f"potential: calling it on (q,) failed ({type(exc).__name__}: {exc})") from None
+        raise InvalidArgument(f"potential: calling it on {s0.q} failed ({type(exc).__name__}: {exc})") from None
+    if isinstance(V, (int, float)) and not isinstance(V, bool):  # a constant potential (never a string)
+        V = sp.Integer(V) if isinstance(V, int) else sp.Float(V)
     if V is None or not isinstance(V, sp.Expr):
         raise InvalidArgument(f"potential: expected a callable (q,) -> SymPy expression, got {pot!r}")
     extra = V.free_symbols - set(s0.q)
     if extra:
-        raise InvalidArgument(f"potential: {V} depends on {sorted(map(str, extra))}; only q is allowed")
+        raise InvalidArgument(f"potential: {V} depends on {sorted(map(str, extra))}; only "
+                              f"{', '.join(map(str, s0.q))} allowed")
     if V.has(sp.I):
         raise InvalidArgument(f"potential: {V} is complex; the Madelung pair needs a real V")
-    return MadelungSymbols.make(1, potential=V), V
+    return V
 
 
 def _equivalence_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
@@ -135,9 +151,11 @@ def _equivalence_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     for K in inputs["K_values"]:
         if K == 1:
             s, _ = _potential_1d(inputs)
-        else:
+        elif inputs["potential"] is default_potential:  # the default is one-dimensional: generic V(q1, q2)
             base = MadelungSymbols.make(K)
             s = MadelungSymbols.make(K, potential=sp.Function("V", real=True)(*base.q))
+        else:
+            s = _potential_nd(inputs, K)
         pair = _pair(inputs, s)
         for lab, e in forward_identities(s, pair):
             checks.append((f"K={K} forward: {lab}", e))
@@ -169,6 +187,9 @@ def _equivalence_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> Nume
     enters Q grows into the tails. With 1e-6 (the tails carry < 1e-6 of the probability) the residual is in the
     asymptotic O(h^2) regime from dx = 0.1 on; it still converges at order 2 with 1e-10, with larger constants.
     """
+    if tuple(inputs["K_values"]) == (2,):
+        raise InvalidArgument("potential: the numeric check of schrodinger.equivalence solves the 1-D Schrodinger "
+                              "equation; give V as a function of q (or run with --symbolic-only for q1, q2)")
     s, V = _potential_1d(inputs)
     method = inputs["method"]
     if method not in METHODS:
