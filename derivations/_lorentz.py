@@ -223,13 +223,16 @@ def geodesic_accelerations(metric: sp.Matrix, coords: Sequence[sp.Symbol]) -> tu
     energy = sp.Rational(1, 2) * sp.Add(*[g[a, b] * vel[a] * vel[b] for a in range(n) for b in range(n)])
     eqs = euler_equations(energy, paths, lam)
     acc = [sp.diff(p, lam, 2) for p in paths]
-    sol = sp.solve([e.lhs - e.rhs for e in eqs], acc, dict=True)
-    if len(sol) != 1:
+    # the equations are linear in the accelerations: M a = rhs, M = (minus) the metric on the path
+    M, rhs = sp.linear_eq_to_matrix([e.lhs - e.rhs for e in eqs], acc)
+    if M.det() == 0:
         raise DerivationError(f"the geodesic equations of {metric} cannot be solved for the accelerations")
+    sol = [dict(zip(acc, M.LUsolve(rhs)))]
     u = tuple(sp.Symbol(f"u_{q.name}", real=True) for q in coords)
     back: dict[sp.Basic, sp.Basic] = {v: uu for v, uu in zip(vel, u)}
     back.update({p: q for p, q in zip(paths, coords)})
-    out = tuple(sp.simplify(sol[0][a].xreplace(back)) for a in acc)
+    # cancel, not simplify: the accelerations are rational in g and its derivatives; trigsimp is slow and unneeded
+    out = tuple(sp.cancel(sp.together(sol[0][a].xreplace(back))) for a in acc)
     return u, out
 
 

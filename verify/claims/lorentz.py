@@ -81,7 +81,7 @@ def _wave_kernel(metric: sp.Matrix) -> tuple[Any, dict[str, sp.Basic]]:
     extra = res.free_symbols - set(jmap) - {C}
     if extra:
         raise InvalidArgument(f"metric: may depend only on c, got symbols {sorted(map(str, extra))}")
-    fields = sorted(jmap, key=lambda s: s.name)
+    fields = sorted((s for s in jmap if s in res.free_symbols), key=lambda s: s.name)
     kern = compile_residual([("wave", res)], fields=fields, parameters=[C], name="lorentz_wave_1p1")
     return kern, {s.name: jmap[s] for s in fields}
 
@@ -246,7 +246,7 @@ def _boost_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericRes
         phi = sp.Function("phi")(*coords)
         g = inputs["metric"](C, D)
         res, jmap = jet(wave_residual(g, coords, phi), [phi])
-        fields = sorted(jmap, key=lambda s: s.name)
+        fields = sorted((s for s in jmap if s in res.free_symbols), key=lambda s: s.name)
         kern = compile_residual([("wave", res)], fields=fields, parameters=[C], name=f"lorentz_wave_{D}p1")
         Lam = np.array(inputs["transform"](V, C, D).subs({V: v, C: c}).evalf(), dtype=float)
         base = _solution(D, c)
