@@ -104,12 +104,14 @@ STORE_FORMAT = "nnqg-sweep/1"
 
 @dataclass(frozen=True)
 class TaskSpec:
+    """The data set of :func:`nnqg.numerics._sgd.make_regression_task`: x ~ N(0, 1),
+    y = slope x + intercept + noise N(0, 1); the model f(x) = q1 x + q2 (K = 2 parameters)."""
+
     kind: str = "linear_regression"
     n_data: int = 256
-    noise: float = 0.5
-    #: input mean and standard deviation of the regression inputs x (non-zero mean couples w and b)
-    x_mean: float = 0.5
-    x_std: float = 1.0
+    noise: float = 1.0
+    slope: float = 1.0
+    intercept: float = -0.5
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class MeasureSpec:
     sigmas: float = 2.0
     bootstrap: int = 16
     potential: str = "loss"
+    window: int = 4
 
 
 @dataclass(frozen=True)
@@ -165,9 +168,9 @@ class GridPoint:
 
 _SECTIONS = {
     "sweep": {"seed", "claims", "name"},
-    "task": {"kind", "n_data", "noise", "x_mean", "x_std"},
+    "task": {"kind", "n_data", "noise", "slope", "intercept"},
     "run": {"n_steps", "anchors", "init_offset", "init_std"},
-    "measure": {"basis_degree", "tolerance", "sigmas", "bootstrap", "potential"},
+    "measure": {"basis_degree", "tolerance", "sigmas", "bootstrap", "potential", "window"},
     "grid": {"gamma", "batch_size", "ensemble", "seeds", "width"},
 }
 
@@ -247,8 +250,8 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
         raise InvalidArgument(f"task.kind: unknown task {kind!r}; known: {list(TASK_KINDS)}")
     task = TaskSpec(kind=kind, n_data=_int(tk.get("n_data", TaskSpec.n_data), "task.n_data", 2),
                     noise=_float(tk.get("noise", TaskSpec.noise), "task.noise", True, "noise level"),
-                    x_mean=_float(tk.get("x_mean", TaskSpec.x_mean), "task.x_mean"),
-                    x_std=_float(tk.get("x_std", TaskSpec.x_std), "task.x_std", True, "standard deviation"))
+                    slope=_float(tk.get("slope", TaskSpec.slope), "task.slope"),
+                    intercept=_float(tk.get("intercept", TaskSpec.intercept), "task.intercept"))
     n_params = 2  # linear_regression: q = (w, b)
 
     n_steps = _int(rn.get("n_steps", RunSpec.n_steps), "run.n_steps", 5)
@@ -256,10 +259,6 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     if not isinstance(anchors, list) or not anchors:
         raise InvalidArgument(f"run.anchors: {anchors!r}; give a non-empty list of SGD steps")
     anchors_t = tuple(sorted({_int(a, "run.anchors") for a in anchors}))
-    for a in anchors_t:
-        if not 2 <= a <= n_steps - 2:
-            raise InvalidArgument(f"run.anchors: step {a} must lie in [2, run.n_steps - 2] = [2, {n_steps - 2}] "
-                                  "(the measures use the steps t-2 .. t+2)")
     off = rn.get("init_offset", list(RunSpec.init_offset))
     if not isinstance(off, list) or len(off) != n_params:
         raise InvalidArgument(f"run.init_offset: {off!r}; give {n_params} numbers (one per parameter)")
@@ -275,7 +274,13 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
         tolerance=_float(ms.get("tolerance", MeasureSpec.tolerance), "measure.tolerance", True, "tolerance"),
         sigmas=_float(ms.get("sigmas", MeasureSpec.sigmas), "measure.sigmas"),
         bootstrap=_int(ms.get("bootstrap", MeasureSpec.bootstrap), "measure.bootstrap", 2),
-        potential=pot)
+        potential=pot, window=_int(ms.get("window", MeasureSpec.window), "measure.window", 1))
+    w = measure.window
+    for a in anchors_t:
+        if not w + 1 <= a <= n_steps - w - 1:
+            raise InvalidArgument(f"run.anchors: step {a} must lie in [measure.window + 1, run.n_steps - "
+                                  f"measure.window - 1] = [{w + 1}, {n_steps - w - 1}] (the measures use the "
+                                  "steps t - window - 1 .. t + window + 1)")
     if measure.sigmas < 0:
         raise InvalidArgument(f"measure.sigmas: {measure.sigmas!r} must be >= 0")
     if measure.basis_degree > 4:
@@ -325,19 +330,65 @@ class Ensemble:
     loss: Callable[[np.ndarray], np.ndarray]  # (N, K) -> (N,)
 
 
-#: the simulator used by :func:`evaluate_point`: ``(spec, point, rng) -> Ensemble``; replaced in tests only
+def regression_model(x: np.ndarray, y: np.ndarray) -> tuple[Callable, Callable, Callable]:
+    r"""Loss, gradient and per-example gradient covariance of :math:`\ell_n = (q_1x_n+q_2-y_n)^2/2`, vectorised
+    over an ensemble (N, 2), from the data moments :math:`M_{ab} = \overline{x^a y^b}`: with
+    :math:`r = q_1x+q_2-y`, :math:`\nabla U = (\overline{rx}, \overline r)` and
+    :math:`\Sigma = \overline{r^2 (x,1)(x,1)^T} - \nabla U\nabla U^T` (population covariance, 1/n, as for
+    mini-batches drawn with replacement).
+
+    >>> x, y = np.array([0.0, 1.0, 2.0]), np.array([1.0, 0.0, 3.0])
+    >>> loss, grad, cov = regression_model(x, y)
+    >>> q = np.array([[0.5, -0.2]])
+    >>> g = np.stack([(q[0, 0] * x + q[0, 1] - y) * x, q[0, 0] * x + q[0, 1] - y], axis=1)
+    >>> bool(np.allclose(cov(q)[0], np.cov(g.T, bias=True)) and np.allclose(grad(q)[0], g.mean(axis=0)))
+    True
+    """
+    M = {(a, b): float(np.mean(x ** a * y ** b)) for a in range(5) for b in range(3) if a + b <= 4}
+
+    def loss(q: np.ndarray) -> np.ndarray:
+        q1, q2 = q[:, 0], q[:, 1]
+        return 0.5 * (q1 ** 2 * M[2, 0] + q2 ** 2 + M[0, 2] + 2 * q1 * q2 * M[1, 0] - 2 * q1 * M[1, 1]
+                      - 2 * q2 * M[0, 1])
+
+    def grad(q: np.ndarray) -> np.ndarray:
+        q1, q2 = q[:, 0], q[:, 1]
+        return np.stack([q1 * M[2, 0] + q2 * M[1, 0] - M[1, 1], q1 * M[1, 0] + q2 - M[0, 1]], axis=1)
+
+    def cov(q: np.ndarray) -> np.ndarray:
+        q1, q2 = q[:, 0], q[:, 1]
+
+        def r2x(k: int) -> np.ndarray:  # mean of r^2 x^k
+            return (q1 ** 2 * M[k + 2, 0] + q2 ** 2 * M[k, 0] + M[k, 2] + 2 * q1 * q2 * M[k + 1, 0]
+                    - 2 * q1 * M[k + 1, 1] - 2 * q2 * M[k, 1])
+
+        g = grad(q)
+        out = np.empty((q.shape[0], 2, 2))
+        out[:, 0, 0] = r2x(2) - g[:, 0] ** 2
+        out[:, 0, 1] = out[:, 1, 0] = r2x(1) - g[:, 0] * g[:, 1]
+        out[:, 1, 1] = r2x(0) - g[:, 1] ** 2
+        return out
+
+    return loss, grad, cov
+
+
 def _default_simulator(spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
+    """The shared simulator :mod:`nnqg.numerics._sgd` (numba, serial: dask provides the parallelism)."""
     try:
         from nnqg.numerics import _sgd
-    except ImportError:  # the shared simulator is not there yet
+    except ImportError:  # pragma: no cover - an installation without the simulator
         raise NnqgError("the SGD simulator nnqg.numerics._sgd is not available in this installation") from None
-    return _sgd_ensemble(_sgd, spec, point, rng)  # pragma: no cover - filled in when _sgd lands
+    t = spec.task
+    task = _sgd.make_regression_task(rng, n_data=t.n_data, slope=t.slope, intercept=t.intercept, noise=t.noise)
+    centre = task.q_star + np.asarray(spec.run.init_offset)
+    q0 = centre + spec.run.init_std * rng.standard_normal((point.ensemble, 2))
+    q = _sgd.simulate_sgd(task, q0, point.gamma, point.batch_size, spec.run.n_steps, rng, record_every=1,
+                          parallel=False)
+    loss, grad, cov = regression_model(task.x, task.y)
+    return Ensemble(q=q, grad_loss=grad, grad_cov=cov, loss=loss)
 
 
-def _sgd_ensemble(mod: Any, spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
-    raise NnqgError("nnqg.numerics._sgd adapter not written yet")  # pragma: no cover
-
-
+#: the simulator used by :func:`evaluate_point`, ``(spec, point, rng) -> Ensemble``; tests may swap it
 SIMULATOR: list[Callable[[SweepSpec, GridPoint, np.random.Generator], Ensemble]] = [_default_simulator]
 
 
@@ -406,8 +457,16 @@ def _fit(q: np.ndarray, y: np.ndarray, E: np.ndarray) -> _Fit:
     mu, sd = q.mean(axis=0), q.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
     A = _mono((q - mu) / sd, E, [0] * q.shape[1])
-    C, *_ = np.linalg.lstsq(A, y, rcond=None)
-    return _Fit(mu, sd, E, C)
+    return _Fit(mu, sd, E, _lstsq(A, y))
+
+
+def _lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares by the normal equations of the small Gram matrix (columns are polynomials of standardised
+    variables, degree <= 4, so the Gram matrix is well conditioned); einsum avoids multithreaded BLAS, which
+    oversubscribes the CPUs when dask already runs one task per core."""
+    G = np.einsum("ij,ik->jk", A, A)
+    rhs = np.einsum("ij,i...->j...", A, y)
+    return np.linalg.lstsq(G, rhs, rcond=None)[0]
 
 
 def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray
@@ -436,100 +495,168 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.sum(np.atleast_2d(x) ** 2, axis=-1))))
 
 
-def fokker_planck_distance(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int]
-                           ) -> dict[str, float]:
-    """Weak-form Fokker-Planck residual (module docstring): ``fp_distance``, ``fp_se`` and the test function
-    ``fp_worst`` (index into the graded multi-indices) where it is largest."""
+def _window(t: int, w: int) -> range:
+    return range(t - w, t + w + 1)
+
+
+def fokker_planck_distance(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int], window: int = 0
+                           ) -> dict[str, Any]:
+    """Weak-form Fokker-Planck residual (module docstring), per member averaged over the steps
+    ``t - window .. t + window`` of every anchor t: ``fp_distance``, ``fp_se`` and the test function ``fp_worst``
+    (index into the graded multi-indices) where it is largest."""
     q = ens.q
     K = q.shape[2]
     E = _exponents(K, 2)
     r_sum = 0.0
     s_drift = 0.0
     s_diff = 0.0
+    count = 0
     for t in anchors:
-        qt, q1 = q[t], q[t + 1]
-        mu, sd = qt.mean(axis=0), qt.std(axis=0)
-        v0, g0, h0 = _test_functions(qt, mu, sd, E)
-        v1, _, _ = _test_functions(q1, mu, sd, E)
-        D = gamma ** 2 * ens.grad_cov(qt) / (2.0 * batch_size)
-        drift = np.einsum("ik,imk->im", -gamma * ens.grad_loss(qt), g0)
-        diff = np.einsum("ijk,imjk->im", D, h0)
-        r_sum = r_sum + (v1 - v0) - drift - diff
-        s_drift = s_drift + np.abs(drift)
-        s_diff = s_diff + np.abs(diff)
-    n_a = len(anchors)
-    r = r_sum / n_a
+        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
+        for s in _window(t, window):
+            qs, q1 = q[s], q[s + 1]
+            v0, g0, h0 = _test_functions(qs, mu, sd, E)
+            v1, _, _ = _test_functions(q1, mu, sd, E)
+            D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
+            drift = np.einsum("ik,imk->im", -gamma * ens.grad_loss(qs), g0)
+            diff = np.einsum("ijk,imjk->im", D, h0)
+            r_sum = r_sum + (v1 - v0) - drift - diff
+            s_drift = s_drift + np.abs(drift)
+            s_diff = s_diff + np.abs(diff)
+            count += 1
+    r = r_sum / count
     N = r.shape[0]
     R = r.mean(axis=0)
     se = r.std(axis=0, ddof=1) / math.sqrt(N)
-    S = (s_drift / n_a).mean(axis=0) + (s_diff / n_a).mean(axis=0)
+    S = (s_drift / count).mean(axis=0) + (s_diff / count).mean(axis=0)
     rel = np.abs(R) / S
     k = int(np.argmax(rel))
-    return {"fp_distance": float(rel[k]), "fp_se": float(se[k] / S[k]),
-            "fp_worst": float(k),
-            "_fp_rel": rel, "_fp_rel_se": se / S}
+    return {"fp_distance": float(rel[k]), "fp_se": float(se[k] / S[k]), "fp_worst": float(k),
+            "fp_rel": rel, "fp_rel_se": se / S}
 
 
-def _nelson_at(q5: np.ndarray, E: np.ndarray, nu: float, gamma: float, ens: Ensemble, potential: str,
-               want_circulation: bool) -> dict[str, Any]:
-    """Newton-law terms and circulation from five consecutive snapshots q5[0..4] = steps t-2 .. t+2."""
-    fits = []
-    for s in (1, 2, 3):  # fits of b, b* at t-1, t, t+1
-        qs = q5[s]
-        b = _fit(qs, q5[s + 1] - qs, E)
-        bs = _fit(qs, qs - q5[s - 1], E)
-        fits.append((b, bs))
-    qt = q5[2]
-    b, bs = fits[1]
-    vJ = 0.5 * (b.jacobian(qt) + bs.jacobian(qt))
-    uJ = 0.5 * (b.jacobian(qt) - bs.jacobian(qt))
-    v = 0.5 * (b.value(qt) + bs.value(qt))
-    u = 0.5 * (b.value(qt) - bs.value(qt))
-    u_lap = 0.5 * (b.laplacian(qt) - bs.laplacian(qt))
-    v_next = 0.5 * (fits[2][0].value(qt) + fits[2][1].value(qt))
-    v_prev = 0.5 * (fits[0][0].value(qt) + fits[0][1].value(qt))
-    dvdt = 0.5 * (v_next - v_prev)
-    conv_v = np.einsum("iok,ik->io", vJ, v)
-    conv_u = np.einsum("iok,ik->io", uJ, u)
-    quantum = -conv_u - nu * u_lap
-    lhs = dvdt + conv_v + quantum
-    if potential == "loss":
-        force = gamma * ens.grad_loss(qt)
-    else:  # best polynomial potential of degree d+1: lhs = -gamma grad V, fit c in grad V = sum c_m grad psi_m
-        K = qt.shape[1]
-        Ev = _exponents(K, int(E.sum(axis=1).max()) + 1)[1:]
+@dataclass(frozen=True)
+class _AnchorDesign:
+    r"""Everything about anchor t that does not depend on which members are used: the basis
+    :math:`z^\alpha` at every member and window step (z standardised once, by the full ensemble at t: the span of
+    polynomials of total degree <= d is invariant under affine maps, so fitted values do not depend on it), the
+    one-step increments, and the derivatives of the basis at the anchor."""
+
+    w: int
+    base_t: np.ndarray  # (N, nb) basis at the anchor
+    # per-member sums over the window (s - t = tau) of x x^T, tau x x^T, tau^2 x x^T and of x dq^T, tau x dq^T
+    # (x the basis at q_s, dq the forward or backward increment): a fit on any multiset of members is then a
+    # sum of these over the members, O(N nb^2), whatever the window length
+    gram: np.ndarray  # (3, N, nb, nb)
+    rhs_fwd: np.ndarray  # (2, N, nb, K)
+    rhs_bwd: np.ndarray  # (2, N, nb, K)
+    d1: np.ndarray  # (K, N, nb) d/dq_j of the basis at t
+    lap: np.ndarray  # (N, nb) Laplacian (in q) of the basis at t
+    pot_grad: np.ndarray  # (N, K, M) gradients of the degree-(d+1) potential basis at t
+    grad_loss: np.ndarray  # (N, K) grad U at t
+    loop_base: np.ndarray  # (L, nb) basis on the one-sigma ellipse
+    loop_tangent: np.ndarray  # (L, K) dq/dtheta on the ellipse
+
+    @staticmethod
+    def make(q: np.ndarray, t: int, w: int, E: np.ndarray, ens: Ensemble) -> "_AnchorDesign":
+        qt = q[t]
+        N, K = qt.shape
         mu, sd = qt.mean(axis=0), qt.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        steps = list(_window(t, w))
+        nb = len(E)
+        gram = np.zeros((3, N, nb, nb))
+        rhs_f = np.zeros((2, N, nb, K))
+        rhs_b = np.zeros((2, N, nb, K))
+        for s in steps:
+            x = _mono((q[s] - mu) / sd, E, [0] * K)
+            xx = x[:, :, None] * x[:, None, :]
+            tau = float(s - t)
+            gram[0] += xx
+            gram[1] += tau * xx
+            gram[2] += tau * tau * xx
+            for rhs, dq in ((rhs_f, q[s + 1] - q[s]), (rhs_b, q[s] - q[s - 1])):
+                xd = x[:, :, None] * dq[:, None, :]
+                rhs[0] += xd
+                rhs[1] += tau * xd
         z = (qt - mu) / sd
-        cols = np.stack([_mono(z, Ev, _unit(K, j)) / sd[j] for j in range(K)], axis=1)  # (N, K, M)
-        A = cols.reshape(-1, cols.shape[2])
-        c, *_ = np.linalg.lstsq(A, -lhs.reshape(-1), rcond=None)
-        force = (A @ c).reshape(lhs.shape)
-    rho = lhs + force
-    terms = [dvdt, conv_v, conv_u, nu * u_lap, force]
-    out: dict[str, Any] = {"rho_sq": float(np.mean(np.sum(rho ** 2, axis=1))),
-                           "term_sq": [float(np.mean(np.sum(x ** 2, axis=1))) for x in terms]}
-    if want_circulation and qt.shape[1] >= 2:
-        # circulation of v around the one-sigma ellipse (first two parameters; the others at their mean)
-        mu = qt.mean(axis=0)
-        C = np.cov(qt.T)
-        L = np.linalg.cholesky(C[:2, :2])
-        th = np.linspace(0.0, 2 * np.pi, 257)[:-1]
-        circ = np.stack([np.cos(th), np.sin(th)], axis=1)
-        pts = np.tile(mu, (len(th), 1))
-        pts[:, :2] += circ @ L.T
-        tang = np.stack([-np.sin(th), np.cos(th)], axis=1) @ L.T
-        vv = 0.5 * (b.value(pts) + bs.value(pts))[:, :2]
-        out["circulation"] = float(np.sum(vv * tang) * (2 * np.pi / len(th)))
-    else:
-        out["circulation"] = 0.0
-    return out
+        d1 = np.stack([_mono(z, E, _unit(K, j)) / sd[j] for j in range(K)])
+        lap = sum(_mono(z, E, _unit(K, j, j)) / sd[j] ** 2 for j in range(K))
+        Ev = _exponents(K, int(E.sum(axis=1).max()) + 1)[1:]
+        pot_grad = np.stack([_mono(z, Ev, _unit(K, j)) / sd[j] for j in range(K)], axis=1)
+        if K >= 2:  # the one-sigma ellipse of the first two parameters (the others at their mean)
+            L = np.linalg.cholesky(np.cov(qt.T)[:2, :2])
+            th = np.linspace(0.0, 2 * np.pi, 257)[:-1]
+            pts = np.tile(mu, (len(th), 1))
+            pts[:, :2] += np.stack([np.cos(th), np.sin(th)], axis=1) @ L.T
+            tang = np.zeros((len(th), K))
+            tang[:, :2] = np.stack([-np.sin(th), np.cos(th)], axis=1) @ L.T
+            loop_base = _mono((pts - mu) / sd, E, [0] * K)
+        else:
+            loop_base, tang = np.zeros((0, len(E))), np.zeros((0, K))
+        return _AnchorDesign(w=w, base_t=_mono((qt - mu) / sd, E, [0] * K), gram=gram, rhs_fwd=rhs_f,
+                             rhs_bwd=rhs_b, d1=d1, lap=lap, pot_grad=pot_grad,
+                             grad_loss=ens.grad_loss(qt), loop_base=loop_base, loop_tangent=tang)
+
+    def fit(self, rows: np.ndarray, backward: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled least squares over the window of increments on z^alpha and z^alpha (s - t) for the members
+        ``rows``: coefficients (nb, K) of the drift at t and of its time derivative."""
+        G = self.gram[:, rows].sum(axis=1)
+        R = (self.rhs_bwd if backward else self.rhs_fwd)[:, rows].sum(axis=1)
+        nb = G.shape[1]
+        A = np.block([[G[0], G[1]], [G[1], G[2]]])
+        C = np.linalg.lstsq(A, np.concatenate([R[0], R[1]]), rcond=None)[0]
+        return C[:nb], C[nb:]
+
+
+def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float, potential: str) -> dict[str, Any]:
+    r"""Newton-law terms and circulation at an anchor for the members ``idx`` (a bootstrap resample or all).
+
+    Mean squares are *cross-fitted*: the drifts are fitted on two disjoint halves A, B of ``idx`` and
+    :math:`\overline{|\rho|^2}` is estimated by :math:`\overline{\rho_A\cdot\rho_B}` over all of ``idx``;
+    the fit noise of the halves is independent, so the estimate has no positive noise floor (it is clipped at 0
+    when noise makes it negative). The same for the mean square of every term."""
+    halves = (idx[0::2], idx[1::2])
+    base_t = d.base_t[idx]
+    d1 = d.d1[:, idx]  # (K, n, nb)
+    lap = d.lap[idx]
+    per_half = []
+    circ = 0.0
+    for h in halves:
+        (cb, cdb), (cbs, cdbs) = d.fit(h, False), d.fit(h, True)
+        cv, cu, cdv = 0.5 * (cb + cbs), 0.5 * (cb - cbs), 0.5 * (cdb + cdbs)
+        v, u, dvdt = base_t @ cv, base_t @ cu, base_t @ cdv
+        vJ = np.einsum("jnm,mo->noj", d1, cv)  # d v_o / d q_j
+        uJ = np.einsum("jnm,mo->noj", d1, cu)
+        conv_v = np.einsum("noj,nj->no", vJ, v)
+        conv_u = np.einsum("noj,nj->no", uJ, u)
+        lap_u = nu * (lap @ cu)
+        lhs = dvdt + conv_v - conv_u - lap_u
+        if potential == "loss":
+            force = gamma * d.grad_loss[idx]
+        else:  # the best polynomial V of degree d+1 for this half: lhs = -gamma grad V
+            P = d.pot_grad[idx]
+            A = P.reshape(-1, P.shape[2])
+            force = (A @ _lstsq(A, -lhs.reshape(-1))).reshape(lhs.shape)
+        per_half.append((lhs + force, [dvdt, conv_v, conv_u, lap_u, force]))
+        if len(d.loop_base):  # v is linear in the fit: the mean of the halves' circulations is unbiased
+            vv = d.loop_base @ cv
+            circ += 0.5 * float(np.sum(vv * d.loop_tangent) * (2 * np.pi / len(vv)))
+    (rA, tA), (rB, tB) = per_half
+
+    def cross(x: np.ndarray, y: np.ndarray) -> float:
+        return max(float(np.mean(np.sum(x * y, axis=1))), 0.0)
+
+    return {"rho_sq": cross(rA, rB), "term_sq": [cross(x, y) for x, y in zip(tA, tB)], "circulation": circ}
 
 
 def nelson_distances(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int], degree: int,
-                     potential: str, n_boot: int, rng: np.random.Generator, want_circulation: bool = True
-                     ) -> dict[str, float]:
+                     potential: str, n_boot: int, rng: np.random.Generator, want_circulation: bool = True,
+                     window: int = 4) -> dict[str, Any]:
     """Osmotic, stochastic-Newton and circulation measures of the Madelung/Schrodinger descriptions
     (module docstring), with standard errors (analytic for osmotic, bootstrap over members for the others)."""
+    if window < 1:
+        raise InvalidArgument(f"window: {window} < 1; the time derivative of v needs a window of steps")
     q = ens.q
     N, K = q.shape[1], q.shape[2]
     E = _exponents(K, degree)
@@ -543,44 +670,50 @@ def nelson_distances(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequ
     nu = float(np.mean(eig_a))
     d_spread = float(np.std(eig_a) / nu) if nu > 0 else float("nan")
 
-    # osmotic consistency, weak form with the test functions' gradients
+    # osmotic consistency, weak form with the test functions' gradients, averaged over each window per member
     Et = _exponents(K, 2)
     o_sum = 0.0
     s_sum = 0.0
+    count = 0
     for t in anchors:
-        qt = q[t]
-        mu, sd = qt.mean(axis=0), qt.std(axis=0)
-        _, g0, h0 = _test_functions(qt, mu, sd, Et)
-        half = 0.5 * ((q[t + 1] - qt) - (qt - q[t - 1]))
-        lap = np.trace(h0, axis1=2, axis2=3)
-        o_sum = o_sum + np.einsum("ik,imk->im", half, g0) + nu * lap
-        s_sum = s_sum + 2 * nu * np.abs(lap)
-    o = o_sum / len(anchors)
+        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
+        for s in _window(t, window):
+            qs = q[s]
+            _, g0, h0 = _test_functions(qs, mu, sd, Et)
+            half = 0.5 * ((q[s + 1] - qs) - (qs - q[s - 1]))
+            lap = np.trace(h0, axis1=2, axis2=3)
+            o_sum = o_sum + np.einsum("ik,imk->im", half, g0) + nu * lap
+            s_sum = s_sum + 2 * nu * np.abs(lap)
+            count += 1
+    o = o_sum / count
     O = o.mean(axis=0)
     o_se = o.std(axis=0, ddof=1) / math.sqrt(N)
-    S = (s_sum / len(anchors)).mean(axis=0)
+    S = (s_sum / count).mean(axis=0)
     orel = np.abs(O) / S
     ko = int(np.argmax(orel))
+
+    designs = [_AnchorDesign.make(q, t, window, E, ens) for t in anchors]
 
     def stats(idx: np.ndarray) -> tuple[float, float]:
         rho = 0.0
         terms = np.zeros(5)
         circ = 0.0
-        for t in anchors:
-            r = _nelson_at(q[t - 2:t + 3][:, idx], E, nu, gamma, ens, potential, want_circulation)
+        for d in designs:
+            r = _nelson_at(d, idx, nu, gamma, potential)
             rho += r["rho_sq"]
             terms += np.array(r["term_sq"])
             circ = max(circ, abs(r["circulation"]))
         n_a = len(anchors)
-        newton = math.sqrt(rho / n_a) / float(np.sum(np.sqrt(terms / n_a)))
+        scale = float(np.sum(np.sqrt(terms / n_a)))
+        newton = math.sqrt(rho / n_a) / scale if scale > 0 else float("nan")
         hbar = 2 * nu / gamma
-        return newton, circ / (2 * math.pi * hbar * gamma)
+        return newton, (circ / (2 * math.pi * hbar * gamma) if want_circulation else 0.0)
 
     newton, quanta = stats(np.arange(N))
     boots = np.array([stats(rng.integers(0, N, N)) for _ in range(n_boot)])
     return {"nu": nu, "d_spread": d_spread,
             "osmotic_distance": float(orel[ko]), "osmotic_se": float(o_se[ko] / S[ko]),
-            "_osm_rel": orel, "_osm_rel_se": o_se / S,
+            "osm_rel": orel, "osm_rel_se": o_se / S,
             "newton_distance": newton, "newton_se": float(np.std(boots[:, 0], ddof=1)),
             "circulation_quanta": quanta, "circulation_se": float(np.std(boots[:, 1], ddof=1))}
 
@@ -604,10 +737,11 @@ def evaluate_point(spec: SweepSpec, point: GridPoint, seed_seq: np.random.SeedSe
     }
     with np.errstate(all="ignore"):
         want = set(spec.claims)
-        fp = fokker_planck_distance(ens, point.gamma, point.batch_size, spec.run.anchors) \
+        fp = fokker_planck_distance(ens, point.gamma, point.batch_size, spec.run.anchors, m.window) \
             if "fokker_planck" in want else {}
         nl = nelson_distances(ens, point.gamma, point.batch_size, spec.run.anchors, m.basis_degree,
-                              m.potential, m.bootstrap, rng_boot, want_circulation="schrodinger" in want) \
+                              m.potential, m.bootstrap, rng_boot, want_circulation="schrodinger" in want,
+                              window=m.window) \
             if want & {"madelung", "schrodinger"} else {}
     row["fp_distance"] = fp.get("fp_distance", nan)
     row["fp_se"] = fp.get("fp_se", nan)
@@ -799,22 +933,21 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | 
             n_done = len(done)
             try:
                 for fut in as_completed(futs):
+                    n_done += 1
                     try:
                         row = fut.result()
                     except Exception as exc:  # a bug or a numeric exception in one point: record, go on
                         idx = int(str(fut.key).rsplit("-", 1)[1])
                         failed.append((idx, f"{type(exc).__name__}: {exc}"))
-                        continue
-                    finally:
-                        n_done += 1
-                        if progress:
-                            progress(n_done, total)
-                    buf.append(row)
-                    computed += 1
-                    compute_s += float(row["seconds"])
-                    if len(buf) >= flush_rows or time.perf_counter() - last >= flush_seconds:
-                        store.append(buf)
-                        buf, last = [], time.perf_counter()
+                    else:
+                        buf.append(row)
+                        computed += 1
+                        compute_s += float(row["seconds"])
+                        if len(buf) >= flush_rows or time.perf_counter() - last >= flush_seconds:
+                            store.append(buf)
+                            buf, last = [], time.perf_counter()
+                    if progress:  # after the row is buffered: an interrupt raised here still keeps it
+                        progress(n_done, total)
             finally:
                 store.append(buf)  # Ctrl-C, a lost scheduler: what arrived is kept
                 for f in futs:
@@ -827,3 +960,82 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | 
     return SweepOutcome(total=total, skipped=len(done), computed=computed, failed=tuple(failed),
                         wall_seconds=time.perf_counter() - t0, compute_seconds=compute_s, workers=n_workers,
                         table=store.read())
+
+
+# ---------------------------------------------------------------------------------------- summary and figures
+
+#: description -> (distance column, within column)
+DESCRIPTION_COLUMNS = {"fokker_planck": ("fp_distance", "fp_within"),
+                       "madelung": ("madelung_distance", "madelung_within"),
+                       "schrodinger": ("schrodinger_distance", "schrodinger_within")}
+
+
+def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
+    """One row per (gamma, B): for each requested description the median distance over the other axes (width,
+    ensemble, seeds) and the fraction of those points within tolerance."""
+    cols = table.to_pydict()
+    n = len(cols["point_id"])
+    groups: dict[tuple[float, int], list[int]] = {}
+    for i in range(n):
+        groups.setdefault((cols["gamma"][i], cols["batch_size"][i]), []).append(i)
+    out = []
+    for (g, b) in sorted(groups):
+        idx = groups[(g, b)]
+        row: dict[str, Any] = {"gamma": g, "batch_size": b, "points": len(idx)}
+        for d in spec.claims:
+            dc, wc = DESCRIPTION_COLUMNS[d]
+            vals = np.array([cols[dc][i] for i in idx], dtype=float)
+            row[f"{d}_median"] = float(np.median(vals)) if np.all(np.isfinite(vals)) else float("nan")
+            row[f"{d}_within"] = float(np.mean([bool(cols[wc][i]) for i in idx]))
+        out.append(row)
+    return out
+
+
+def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]) -> list[Path]:
+    """Heat maps over (gamma, B): median distance per description (cells with every point within tolerance
+    outlined), and the fraction of points where the Madelung description is within tolerance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    summ = summarise(spec, table)
+    gs, bs = list(spec.gamma), list(spec.batch_size)
+    paths = []
+
+    def grid_of(key: str) -> np.ndarray:
+        a = np.full((len(bs), len(gs)), np.nan)
+        for r in summ:
+            a[bs.index(r["batch_size"]), gs.index(r["gamma"])] = r[key]
+        return a
+
+    def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None
+             ) -> None:
+        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(gs), 1.2 + 0.7 * len(bs)))
+        im = ax.imshow(a, origin="lower", aspect="auto", cmap="viridis", vmin=0.0, vmax=vmax)
+        ax.set_xticks(range(len(gs)), [f"{g:g}" for g in gs])
+        ax.set_yticks(range(len(bs)), [str(b) for b in bs])
+        ax.set_xlabel("step size gamma")
+        ax.set_ylabel("mini-batch size B")
+        ax.set_title(title, fontsize=9)
+        for (i, j), v in np.ndenumerate(a):
+            ax.text(j, i, "nan" if not np.isfinite(v) else f"{v:.2g}", ha="center", va="center", fontsize=7,
+                    color="w" if np.isfinite(v) and v < 0.6 * (vmax or np.nanmax(a) or 1) else "k")
+            if within is not None and within[i, j] == 1.0:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+        fig.colorbar(im, ax=ax, label=cbar)
+        fig.tight_layout()
+        fig.savefig(d / fname, dpi=120)
+        plt.close(fig)
+        paths.append(d / fname)
+
+    tol = spec.measure.tolerance
+    for desc in spec.claims:
+        draw(grid_of(f"{desc}_median"), f"{desc}: median distance (red: all points within {tol:g})",
+             "distance (0 = description holds)", grid_of(f"{desc}_within"), f"heatmap_{desc}.png", None)
+    if "madelung" in spec.claims:
+        draw(grid_of("madelung_within"), f"Madelung within tolerance {tol:g} (fraction of points)",
+             "fraction within", None, "madelung_within.png", 1.0)
+    return paths

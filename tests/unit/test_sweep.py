@@ -1,0 +1,312 @@
+"""Parameter sweeps (`nnqg sweep`): the spec's validation, the three distance measures on processes whose answer
+is known in closed form (and on planted errors), and the dask engine: worker-count independence, the Parquet
+store, resume after an interruption, the CLI's exit codes."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.linalg import solve_discrete_lyapunov
+
+from nnqg.derivations import InvalidArgument
+from nnqg.verify import _sweep as S
+from nnqg.verify._cli import main
+
+pytest.importorskip("dask.distributed")
+pytest.importorskip("pyarrow")
+
+BASE = {"sweep": {"seed": 7, "claims": ["fokker_planck", "madelung", "schrodinger"]},
+        "task": {"kind": "linear_regression", "n_data": 64},
+        "run": {"n_steps": 24, "anchors": [8, 16]},
+        "measure": {"bootstrap": 4},
+        "grid": {"gamma": [0.05, 0.2], "batch_size": [1, 4], "ensemble": [200], "seeds": [0]}}
+
+
+def _spec(**over: dict) -> S.SweepSpec:
+    d = {k: dict(v) for k, v in BASE.items()}
+    for sec, kv in over.items():
+        d.setdefault(sec, {}).update(kv)
+    return S.parse_spec(d)
+
+
+# --------------------------------------------------------------------------------- synthetic ensembles
+
+def _ar_ensemble(rng: np.random.Generator, *, N: int, n_steps: int, a: float, nu: float, k: float,
+                 omega: float = 0.0, aniso: float = 0.0, model_scale: float = 1.0,
+                 start_stationary: bool = True) -> S.Ensemble:
+    """q_{s+1} = q_s + (-a I + omega J) q_s + sqrt(2 D) xi, D = nu diag(1 + aniso, 1 - aniso), K = 2.
+
+    Its model: loss U = k |q|^2/2 and per-example covariance chosen so that gamma^2 Sigma/(2B) = D_model with
+    gamma = 1, B = 1 (the measures only see gamma, B through that product)."""
+    J = np.array([[0.0, -1.0], [1.0, 0.0]])
+    Dm = nu * np.diag([1 + aniso, 1 - aniso])
+    A = np.eye(2) - a * np.eye(2) + omega * J
+    C = solve_discrete_lyapunov(A, 2 * Dm)  # stationary covariance of the AR(1): C = A C A^T + 2 D
+    q = np.empty((n_steps + 1, N, 2))
+    q[0] = rng.standard_normal((N, 2)) @ np.linalg.cholesky(C).T if start_stationary else 1.0
+    L = np.linalg.cholesky(2 * Dm)
+    for s in range(n_steps):
+        q[s + 1] = q[s] @ A.T + rng.standard_normal((N, 2)) @ L.T
+    dmod = model_scale * Dm  # what the measures are told D is (a planted error when model_scale != 1)
+    return S.Ensemble(q=q, grad_loss=lambda Q: k * Q,
+                      grad_cov=lambda Q: np.broadcast_to(2 * dmod, (Q.shape[0], 2, 2)).copy(),
+                      loss=lambda Q: 0.5 * k * np.sum(Q * Q, axis=1))
+
+
+def _nelson(ens: S.Ensemble, seed: int = 0, **kw) -> dict[str, float]:
+    args = dict(gamma=1.0, batch_size=1, anchors=(12, 26), degree=2, potential="loss", n_boot=10,
+                rng=np.random.default_rng(seed), window=6)
+    args.update(kw)
+    return S.nelson_distances(ens, **args)
+
+
+def _ground_state_k(a: float, nu: float) -> float:
+    """Nelson's ground state of V = k|q|^2/2 with m = 1/gamma = 1: u = -nu q/s^2, (u.grad)u = nu^2 q/s^4 must
+    equal gamma grad V = k q, s^2 the stationary variance (of the AR(1): 2 nu/(1-(1-a)^2))."""
+    s2 = 2 * nu / (1 - (1 - a) ** 2)
+    return nu ** 2 / s2 ** 2
+
+
+def test_newton_law_holds_for_a_nelson_ground_state_and_fails_with_a_wrong_potential() -> None:
+    """Stationary reversible AR(1) = Nelson's ground state of V = k|q|^2/2 (k from the stationary variance).
+    The residual left (about 0.06 at a = 0.1) is the O(a) gap between one-step increments and Nelson's
+    continuous-time drifts; the planted potential twice too steep gives rho = k q against terms k q + 2 k q,
+    i.e. a distance near 1/3."""
+    a, nu = 0.1, 0.05
+    k = _ground_state_k(a, nu)
+    ok = _nelson(_ar_ensemble(np.random.default_rng(1), N=4000, n_steps=40, a=a, nu=nu, k=k))
+    assert ok["newton_distance"] + 2 * ok["newton_se"] < 0.1, ok
+    assert ok["osmotic_distance"] < 0.05, ok
+    bad = _nelson(_ar_ensemble(np.random.default_rng(1), N=4000, n_steps=40, a=a, nu=nu, k=2 * k))
+    assert abs(bad["newton_distance"] - 1 / 3) < 0.1, bad
+    assert bad["newton_distance"] - 2 * bad["newton_se"] > 0.15, bad
+
+
+def test_newton_distance_of_stationary_langevin_learning_matches_closed_form() -> None:
+    """Plain learning dq = -gamma k q + noise with V = U (stationary): Nelson gives (u.grad)u = (gamma k)^2 q,
+    so rho = gamma k q (1 - gamma k) against terms gamma k q (1 + gamma k): distance (1-gk)/(1+gk)."""
+    gk, nu = 0.3, 0.01
+    ens = _ar_ensemble(np.random.default_rng(2), N=4000, n_steps=40, a=gk, nu=nu, k=gk)
+    r = _nelson(ens)
+    # measured drifts of a stationary reversible AR(1): b = -gk q, b* = +gk q exactly, so u = -gk q
+    want = (1 - gk) / (1 + gk)
+    assert abs(r["newton_distance"] - want) < 3 * r["newton_se"] + 0.02, (r, want)
+
+
+def test_osmotic_measure_sees_anisotropic_noise() -> None:
+    ens = _ar_ensemble(np.random.default_rng(3), N=4000, n_steps=40, a=0.05, nu=0.01, k=0.05, aniso=0.6)
+    r = _nelson(ens)
+    assert r["osmotic_distance"] > 0.2 and r["osmotic_distance"] > 5 * r["osmotic_se"], r
+    assert r["d_spread"] == pytest.approx(0.6, rel=1e-9)
+
+
+def test_circulation_in_quanta_matches_a_rotating_ensemble() -> None:
+    """Rotation omega J q keeps an isotropic Gaussian stationary; v = omega J q has circulation
+    omega 2 pi s^2 around the one-sigma circle, i.e. omega s^2/(2 nu) quanta (2 pi hbar gamma = 4 pi nu)."""
+    a, nu = 0.05, 0.01
+    zero = _nelson(_ar_ensemble(np.random.default_rng(4), N=4000, n_steps=40, a=a, nu=nu, k=a))
+    assert zero["circulation_quanta"] < 3 * zero["circulation_se"] + 0.02, zero
+    omega = 0.03
+    ens = _ar_ensemble(np.random.default_rng(4), N=4000, n_steps=40, a=a, nu=nu, k=a, omega=omega)
+    C = np.cov(ens.q[20].T)
+    want = omega * math.sqrt(np.linalg.det(C)) / (2 * nu)
+    r = _nelson(ens)
+    assert abs(r["circulation_quanta"] - want) < 3 * r["circulation_se"] + 0.05 * want, (r, want)
+    assert r["circulation_quanta"] > 5 * r["circulation_se"]
+
+
+def test_fokker_planck_distance_shrinks_linearly_with_step_and_catches_wrong_noise() -> None:
+    """Euler-Maruyama steps of an OU process differ from its Fokker-Planck generator by O(gamma) relative (the
+    finite-step term); with noise twice the model's the distance stays O(1)."""
+    nu = 0.002
+    d = []
+    for a in (0.08, 0.04, 0.02):
+        ens = _ar_ensemble(np.random.default_rng(5), N=20000, n_steps=64, a=a, nu=nu, k=a,
+                           start_stationary=False)
+        r = S.fokker_planck_distance(ens, 1.0, 1, (3, 6, 10))
+        d.append((r["fp_distance"], r["fp_se"]))
+    assert d[-1][0] < d[0][0] / 2.5, d
+    order = np.polyfit(np.log([0.08, 0.04, 0.02]), np.log([x for x, _ in d]), 1)[0]
+    assert 0.6 < order < 1.5, (order, d)
+    # planted error: the model's noise half the true one
+    bad = _ar_ensemble(np.random.default_rng(5), N=20000, n_steps=64, a=0.02, nu=nu, k=0.02, model_scale=0.5,
+                       start_stationary=False)
+    rb = S.fokker_planck_distance(bad, 1.0, 1, (3, 6, 10))
+    assert rb["fp_distance"] > 0.2 and rb["fp_distance"] > 5 * rb["fp_se"], rb
+
+
+def test_within_tolerance_needs_the_upper_bound_below_tolerance() -> None:
+    assert S._within(0.05, 0.01, 0.1, 2.0)
+    assert not S._within(0.05, 0.03, 0.1, 2.0)  # too noisy to tell
+    assert not S._within(float("nan"), 0.0, 0.1, 2.0)
+
+
+# ------------------------------------------------------------------------------------------ the spec
+
+@pytest.mark.parametrize("over, key", [
+    ({"sweep": {"claims": ["madelung", "bohm"]}}, "sweep.claims"),
+    ({"grid": {"gamma": []}}, "grid.gamma"),
+    ({"grid": {"gamma": [0.1, -0.2]}}, "grid.gamma"),
+    ({"grid": {"batch_size": [0]}}, "grid.batch_size"),
+    ({"grid": {"stepsize": [0.1]}}, "grid.stepsize"),
+    ({"task": {"neurons": 3}}, "task.neurons"),
+    ({"grid": {"width": [4, 8]}}, "grid.width"),
+    ({"run": {"anchors": [1]}}, "run.anchors"),
+    ({"measure": {"potential": "quantum"}}, "measure.potential"),
+    ({"extra": {"x": 1}}, "extra"),
+])
+def test_bad_specs_name_the_key(over: dict, key: str) -> None:
+    with pytest.raises(InvalidArgument, match=key.replace(".", r"\.")):
+        _spec(**over)
+
+
+def test_seeds_are_per_point_and_do_not_depend_on_order() -> None:
+    spec = _spec()
+    pts = S.grid_points(spec)
+    spawned = np.random.SeedSequence(spec.seed).spawn(len(pts))
+    for p in pts:
+        assert S.point_seed(spec, p).generate_state(4).tolist() == spawned[p.index].generate_state(4).tolist()
+    assert len({tuple(S.point_seed(spec, p).generate_state(2)) for p in pts}) == len(pts)
+
+
+# ------------------------------------------------------------------------------------------ the engine
+
+def _toy_simulator(spec: S.SweepSpec, point: S.GridPoint, rng: np.random.Generator) -> S.Ensemble:
+    """A small SGD of our own (numpy) on the same regression task: stands in for numerics._sgd so the engine
+    tests do not depend on it."""
+    n = spec.task.n_data
+    x = rng.standard_normal(n)
+    y = spec.task.slope * x + spec.task.intercept + spec.task.noise * rng.standard_normal(n)
+    qs = np.linalg.lstsq(np.stack([x, np.ones(n)], 1), y, rcond=None)[0]
+    q = np.empty((spec.run.n_steps + 1, point.ensemble, 2))
+    q[0] = qs + np.asarray(spec.run.init_offset) + spec.run.init_std * rng.standard_normal((point.ensemble, 2))
+    for s in range(spec.run.n_steps):
+        idx = rng.integers(0, n, (point.ensemble, point.batch_size))
+        r = q[s, :, :1] * x[idx] + q[s, :, 1:] - y[idx]
+        g = np.stack([(r * x[idx]).mean(1), r.mean(1)], axis=1)
+        q[s + 1] = q[s] - point.gamma * g
+    loss, grad, cov = S.regression_model(x, y)
+    return S.Ensemble(q=q, grad_loss=grad, grad_cov=cov, loss=loss)
+
+
+@pytest.fixture
+def toy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(S, "SIMULATOR", [_toy_simulator])
+
+
+def _numbers(table) -> dict:
+    d = table.drop_columns(["seconds"]).to_pydict()
+    return d
+
+
+def test_one_and_two_workers_give_identical_numbers(toy: None, tmp_path: Path) -> None:
+    spec = _spec()
+    r1 = S.run_sweep(spec, tmp_path / "w1", workers=1, processes=False)
+    r2 = S.run_sweep(spec, tmp_path / "w2", workers=2, processes=False)
+    assert r1.computed == r2.computed == 4 and r1.workers == 1 and r2.workers == 2
+    assert _numbers(r1.table) == _numbers(r2.table)
+    assert not any(r1.table.column("nonfinite").to_pylist())
+    # a different spec seed changes the numbers (the streams really come from the seed)
+    r3 = S.run_sweep(_spec(sweep={"seed": 8}), tmp_path / "w3", workers=1, processes=False)
+    assert _numbers(r3.table)["fp_distance"] != _numbers(r1.table)["fp_distance"]
+
+
+def test_interrupted_sweep_keeps_finished_points_and_resume_completes_it(toy: None, tmp_path: Path) -> None:
+    spec = _spec()
+    full = S.run_sweep(spec, tmp_path / "full", workers=1, processes=False)
+
+    def stop(done: int, total: int) -> None:
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        S.run_sweep(spec, tmp_path / "cut", workers=1, processes=False, progress=stop)
+    store = S.ResultStore(tmp_path / "cut", spec, resume=True)
+    kept = store.done_ids()
+    assert 2 <= len(kept) < 4
+    seen: list[int] = []
+    res = S.run_sweep(spec, tmp_path / "cut", workers=1, processes=False, resume=True,
+                      progress=lambda d, t: seen.append(d))
+    assert res.skipped == len(kept) and res.computed == 4 - len(kept)
+    assert seen[0] == len(kept) and seen[-1] == 4
+    assert _numbers(res.table) == _numbers(full.table)
+    # without --resume an existing sweep is refused; a different spec is refused even with --resume
+    with pytest.raises(InvalidArgument, match="--resume"):
+        S.run_sweep(spec, tmp_path / "cut", workers=1, processes=False)
+    with pytest.raises(InvalidArgument, match="another spec"):
+        S.run_sweep(_spec(sweep={"seed": 9}), tmp_path / "cut", workers=1, processes=False, resume=True)
+
+
+def test_a_failing_point_is_reported_and_not_stored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def sim(spec, point, rng):
+        if point.index == 1:
+            raise FloatingPointError("planted")
+        return _toy_simulator(spec, point, rng)
+
+    monkeypatch.setattr(S, "SIMULATOR", [sim])
+    res = S.run_sweep(_spec(), tmp_path / "f", workers=1, processes=False)
+    assert [i for i, _ in res.failed] == [1] and "planted" in res.failed[0][1]
+    assert sorted(res.table.column("point_id").to_pylist()) == [0, 2, 3]
+    monkeypatch.setattr(S, "SIMULATOR", [_toy_simulator])
+    again = S.run_sweep(_spec(), tmp_path / "f", workers=1, processes=False, resume=True)
+    assert again.computed == 1 and again.table.num_rows == 4
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "spec.toml"
+    p.write_text(textwrap.dedent(body))
+    return p
+
+
+GOOD = """
+[sweep]
+seed = 3
+claims = ["fokker_planck", "madelung", "schrodinger"]
+[task]
+kind = "linear_regression"
+n_data = 64
+[run]
+n_steps = 24
+anchors = [8, 16]
+[measure]
+bootstrap = 4
+[grid]
+gamma = [0.05, 0.2]
+batch_size = [1, 4]
+ensemble = [200]
+"""
+
+
+@pytest.mark.parametrize("edit, key", [
+    (("claims = [\"fokker_planck\", \"madelung\", \"schrodinger\"]", "claims = [\"madelung\", \"wkb\"]"),
+     "sweep.claims"),
+    (("gamma = [0.05, 0.2]", "gamma = []"), "grid.gamma"),
+    (("gamma = [0.05, 0.2]", "gamma = [-0.05]"), "grid.gamma"),
+    (("n_data = 64", "n_data = 64\nlayers = 2"), "task.layers"),
+])
+def test_cli_bad_spec_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture, edit, key) -> None:
+    p = _write(tmp_path, GOOD.replace(*edit))
+    assert main(["sweep", str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert key in err and "Traceback" not in err
+
+
+def test_cli_runs_a_tiny_sweep_with_table_and_figures(toy: None, tmp_path: Path, capsys, monkeypatch) -> None:
+    # the CLI's LocalCluster uses processes; threads keep the swapped-in simulator visible in this test
+    real = S.run_sweep
+    monkeypatch.setattr(S, "run_sweep", lambda *a, **k: real(*a, **{**k, "processes": False}))
+    p = _write(tmp_path, GOOD)
+    out = tmp_path / "o"
+    assert main(["sweep", str(p), "--workers", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "4 points computed" in text and "fokker_planck" in text
+    for f in ("heatmap_fokker_planck.png", "heatmap_madelung.png", "heatmap_schrodinger.png",
+              "madelung_within.png"):
+        assert (out / "figures" / f).stat().st_size > 1000
+    assert main(["sweep", str(p), "--out", str(out)]) == 2  # exists, no --resume
+    assert main(["sweep", str(p), "--out", str(out), "--resume"]) == 0
+    assert "0 points computed, 4 resumed" in capsys.readouterr().out

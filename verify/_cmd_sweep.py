@@ -1,0 +1,106 @@
+"""``nnqg sweep SPEC.toml``: map the distance of real SGD ensembles from the Fokker-Planck, Madelung and
+Schrodinger descriptions over a grid of hyperparameters, on dask.distributed (see :mod:`nnqg.verify._sweep`).
+
+Exit codes: 0 every grid point finished with finite distances (distances above tolerance are results, not
+failures); 1 a point raised or gave a non-finite distance; 2 a bad spec or option (the message names the key);
+130 interrupted (finished points are stored; ``--resume`` continues).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _workers(text: str) -> int:
+    try:
+        v = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers {text!r}: expected a positive integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"--workers {text!r}: must be >= 1")
+    return v
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    s = subparsers.add_parser("sweep", help="map SGD ensembles' distance from FP/Madelung/Schrodinger over a grid")
+    s.add_argument("spec", type=Path, metavar="SPEC.toml")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster here)")
+    s.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="LocalCluster workers (default: the number of CPUs); not with --scheduler")
+    s.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="result directory (default: sweep-<spec name>)")
+    s.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished points")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+    from rich.table import Table
+
+    from nnqg.derivations import InvalidArgument
+
+    from ._cli import _console
+    from ._sweep import load_spec, run_sweep, summarise, write_figures
+
+    spec = load_spec(args.spec)
+    if args.scheduler is not None and args.workers is not None:
+        raise InvalidArgument("--workers: only for the local cluster; the cluster at --scheduler has its own")
+    out_dir = args.out if args.out is not None else Path(f"sweep-{spec.name}")
+    con = _console()
+    last = [-1]
+
+    with Progress(TextColumn("sweep {task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("points"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=con, transient=False,
+                  disable=not con.is_terminal) as prog:
+        task = prog.add_task(spec.name, total=None)
+
+        def progress(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total)
+            if not con.is_terminal:  # a log line every tenth of the grid
+                tenth = (10 * done) // max(total, 1)
+                if tenth != last[0]:
+                    last[0] = tenth
+                    el = prog.tasks[0].elapsed or 0.0
+                    rem = prog.tasks[0].time_remaining
+                    eta = "?" if rem is None else f"{rem:.0f} s"
+                    con.print(f"sweep: {done}/{total} points, {el:.0f} s elapsed, ETA {eta}", markup=False)
+
+        try:
+            res = run_sweep(spec, out_dir, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+                            progress=progress)
+        except KeyboardInterrupt:
+            sys.stderr.write(f"nnqg: sweep interrupted; finished points are stored in {out_dir} "
+                             "(run again with --resume)\n")
+            return 130
+
+    summ = summarise(spec, res.table)
+    t = Table(title=f"nnqg sweep {spec.name}: median distance over (width, ensemble, seeds); "
+                    f"[within tolerance {spec.measure.tolerance:g} at {spec.measure.sigmas:g} SE: fraction]")
+    t.add_column("gamma")
+    t.add_column("B")
+    t.add_column("points")
+    for d in spec.claims:
+        t.add_column(d)
+    for r in summ:
+        cells = []
+        for d in spec.claims:
+            m = r[f"{d}_median"]
+            cells.append(("nan" if not math.isfinite(m) else f"{m:.3g}") + f" [{r[f'{d}_within']:.2g}]")
+        t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), str(r["points"]), *cells)
+    con.print(t)
+    figs = write_figures(spec, res.table, out_dir / "figures")
+    rows = res.table.num_rows
+    nonfinite = sum(bool(x) for x in res.table.column("nonfinite").to_pylist())
+    con.print(f"{res.computed} points computed, {res.skipped} resumed, {len(res.failed)} failed, "
+              f"{nonfinite} non-finite; {rows}/{res.total} stored in {out_dir} ({res.wall_seconds:.1f} s, "
+              f"{res.workers} workers)", markup=False)
+    con.print("figures: " + ", ".join(str(p) for p in figs), markup=False)
+    for idx, err in res.failed:
+        sys.stderr.write(f"nnqg: sweep point {idx} failed: {err}\n")
+    return EXIT_FAIL if res.failed or nonfinite or rows < res.total else EXIT_OK
