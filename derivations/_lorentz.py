@@ -131,9 +131,15 @@ def laplace_beltrami(metric: sp.Matrix, coords: Sequence[sp.Symbol], phi: sp.Exp
     ginv = metric.inv()
     det = metric.det()
     n = len(coords)
-    return sp.Add(*[sp.diff(ginv[a, b] * sp.diff(phi, coords[b]), coords[a])
-                    + sp.diff(det, coords[a]) / (2 * det) * ginv[a, b] * sp.diff(phi, coords[b])
-                    for a in range(n) for b in range(n)])
+    grad = [sp.diff(phi, q) for q in coords]
+    flux = [sp.Add(*[ginv[a, b] * grad[b] for b in range(n) if ginv[a, b] != 0]) for a in range(n)]
+    out = sp.S.Zero
+    for a in range(n):
+        out += sp.diff(flux[a], coords[a])
+        ddet = sp.diff(det, coords[a])
+        if ddet != 0:
+            out += ddet / (2 * det) * flux[a]
+    return out
 
 
 def wave_residual(metric: sp.Matrix, coords: Sequence[sp.Symbol], phi: sp.Expr) -> sp.Expr:
@@ -196,12 +202,28 @@ def composition_defects(transform: sp.Matrix, metric: sp.Matrix) -> tuple[sp.Exp
     lag_at_image = scalar_lagrangian(metric, y, f(*y)).subs(to_image, simultaneous=True)
     d_box = _jet_at_image(box_pulled, f) - _jet_at_image(box_at_image, f)
     d_lag = _jet_at_image(lag_pulled, f) - _jet_at_image(lag_at_image, f)
-    return sp.simplify(d_box), sp.simplify(d_lag)
+    return _reduce_in_jets(d_box), _reduce_in_jets(d_lag)
+
+
+def _reduce_in_jets(expr: sp.Expr) -> sp.Expr:
+    """A polynomial in the jet symbols ``f_*`` with each coefficient brought to a canonical rational form
+    (``cancel``); the expression is 0 exactly when every coefficient is (the jets are independent)."""
+    jets = sorted((s for s in expr.free_symbols if s.name.startswith("f_")), key=lambda s: s.name)
+    if not jets:
+        return sp.cancel(sp.together(expr))
+    poly = sp.Poly(sp.expand(expr), *jets)
+    out = sp.S.Zero
+    for monom, coeff in poly.terms():
+        cf = sp.cancel(sp.together(coeff))
+        if cf != 0 and sp.simplify(cf) != 0:
+            out += cf * sp.Mul(*[j**k for j, k in zip(jets, monom)])
+    return out
 
 
 def isometry_defect(transform: sp.Matrix, metric: sp.Matrix) -> sp.Matrix:
     r""":math:`\Lambda^T g \Lambda - g` (zero iff the linear map preserves the metric)."""
-    return sp.simplify(transform.T * metric * transform - metric)
+    d = (transform.T * metric * transform - metric).applyfunc(lambda e: sp.cancel(sp.together(sp.expand(e))))
+    return d.applyfunc(lambda e: e if e == 0 or sp.simplify(e) != 0 else sp.S.Zero)
 
 
 # --- geodesics ---------------------------------------------------------------------------------------------------

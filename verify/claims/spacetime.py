@@ -107,6 +107,16 @@ def _numeric(expr: sp.Expr, name: str) -> Callable[[np.ndarray], np.ndarray]:
     return lambda xs: kern(x=np.asarray(xs, dtype=float))[0].copy()
 
 
+def _speed_fn(inputs: Mapping[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The network's speed profile as a generated kernel, checked finite and positive on the ring."""
+    c_fn = _numeric(_speed(inputs), "network_speed")
+    vals = c_fn(np.arange(RING_SAMPLES) / RING_SAMPLES)
+    if not (np.all(np.isfinite(vals)) and np.all(vals > 0)):
+        raise InvalidArgument(f"network_speed: {inputs['network_speed']!r} must be finite and positive on the "
+                              f"ring [0, 1) (its minimum there is {np.nanmin(vals):.3g})")
+    return c_fn
+
+
 def _lorentzian(g: sp.Matrix) -> tuple[bool, np.ndarray]:
     """Whether -g_tt/g_xx is finite and > 0 at RING_SAMPLES points of the ring, and the claimed c there."""
     q = _numeric(-g[0, 0] / g[1, 1], "null_speed_squared")(np.arange(RING_SAMPLES) / RING_SAMPLES)
@@ -180,7 +190,7 @@ def _emergent_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> Numeric
     if not lorentz:
         return _not_lorentzian()
     courant = _courant(inputs)
-    c_fn = _numeric(_speed(inputs), "network_speed")
+    c_fn = _speed_fn(inputs)
     c_claim = _numeric(sp.sqrt(-g[0, 0] / g[1, 1]), "claimed_speed")
     phi = sp.Function("phi")(T_SYM, X_SYM)
     res, jmap = jet(wave_residual(g, (T_SYM, X_SYM), phi), [phi])
@@ -316,7 +326,7 @@ def _packet_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericRe
     if not lorentz:
         return _not_lorentzian()
     courant = _courant(inputs)
-    c_fn = _numeric(_speed(inputs), "network_speed")
+    c_fn = _speed_fn(inputs)
     s_of, total = _optical(c_fn)
     levels = int(inputs["packet_levels_quick"] if ctx.quick else inputs["packet_levels_full"])
     if levels < 2:
