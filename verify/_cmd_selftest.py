@@ -7,6 +7,7 @@ planted; 2 a usage error. ``--json PATH`` writes ``{planted, caught, missed: [id
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -23,6 +24,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_seed, default=1)
 
 
+def check_output_path(path: Path, what: str) -> None:
+    """Refuse, before any work, an output path that is not a (new or existing) regular file in a writable
+    directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node when run
+    as root), or a path whose folder cannot be created."""
+    from nnqg.derivations import InvalidArgument
+
+    p = Path(path)
+    if str(path) == "" or p.is_dir():
+        raise InvalidArgument(f"{what} {str(path)!r} is a directory; give a file name, e.g. {what} selftest.json")
+    if p.exists() and not p.is_file():
+        raise InvalidArgument(f"{what} {str(path)!r} exists and is not a regular file (a device, socket or "
+                              f"pipe); give a file name, e.g. {what} selftest.json")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} is not writable")
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -32,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from ._report import atomic_write_text, dumps, versions
     from ._selftest import PlantedResult, planted_errors, run_selftest
 
+    if args.json is not None:
+        check_output_path(args.json, "--json")
     claims = select_claims(args.claims)
     out = _console()
     total = len(planted_errors(claims))
@@ -73,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         doc = rep.to_json()
         doc["versions"] = versions()
-        atomic_write_text(args.json, dumps(doc))
+        try:
+            atomic_write_text(args.json, dumps(doc))
+        except OSError as exc:
+            from nnqg.derivations import InvalidArgument
+
+            raise InvalidArgument(f"--json {str(args.json)!r}: cannot write the result ({exc.strerror})") from None
         out.print(f"result written to {args.json}", markup=False)
     return EXIT_OK if rep.ok else EXIT_FAIL

@@ -1,0 +1,438 @@
+"""Hostile and broken input: every bad formula, metric or CLI argument gives exit code 2 (or
+:class:`InvalidArgument`) and a one-paragraph message naming the input; no traceback, no hang, nothing executed.
+
+Each ``@given`` test draws ``max_examples`` inputs from the active hypothesis profile (``full``: 1000 each, so the
+file fuzzes several thousand inputs; ``ci``: 30 each). Time per input is bounded with ``SIGALRM``: a parser that
+hangs fails the test instead of stalling it. Injection payloads try to create a sentinel file; its absence after
+each input shows nothing was executed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import string
+import subprocess
+import sys
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sympy as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from nnqg.derivations import InvalidArgument, parse_formula
+from nnqg.verify import all_claims
+from nnqg.verify._cli import main
+
+Q = sp.Symbol("q", real=True)
+NAMES = {"q": Q, "q1": sp.Symbol("q1", real=True), "q2": sp.Symbol("q2", real=True)}
+WHAT = "--potential"
+SECONDS_PER_INPUT = 5
+SENTINEL = Path(os.environ.get("TMPDIR", "/tmp")) / f"nnqg-fuzz-sentinel-{os.getpid()}"
+COUNT = {"inputs": 0}
+
+
+class Hang(BaseException):
+    """Raised by SIGALRM: derives from BaseException so no ``except Exception`` in the code under test eats it."""
+
+
+@contextmanager
+def bounded(seconds: float = SECONDS_PER_INPUT) -> Iterator[None]:
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def names_input(msg: str, text: str, what: str = WHAT) -> bool:
+    """The message names the argument and shows the input (its first 77 characters, raw or escaped)."""
+    head = text[:77]
+    return what in msg and (head in msg or repr(head)[1:-1] in msg)
+
+
+def one_paragraph(msg: str) -> bool:
+    return "\n\n" not in msg.strip() and "Traceback" not in msg
+
+
+def assert_rejected(text: str) -> str:
+    COUNT["inputs"] += 1
+    with bounded():
+        with pytest.raises(InvalidArgument) as info:
+            parse_formula(text, NAMES, what=WHAT)
+    msg = str(info.value)
+    assert names_input(msg, text), msg
+    assert one_paragraph(msg), msg
+    assert not SENTINEL.exists(), f"input {text!r} executed code"
+    return msg
+
+
+# --- strategies of formulas that must be refused -----------------------------------------------------------
+
+_SAFE_CMD = f"touch {SENTINEL}"
+INJECTIONS = [
+    "__import__('os').system('{cmd}')", '__import__("os").system("{cmd}")', "eval(\"__import__('os')\")",
+    "exec('import os')", "open('{path}', 'w').write('x')", "(lambda: __import__('os').system('{cmd}'))()",
+    "().__class__.__bases__[0].__subclasses__()", "q.__class__.__mro__", "sin.__globals__['__builtins__']",
+    "getattr(q, '__class__')", "globals()", "locals()", "vars()", "compile('1', 'x', 'eval')",
+    "breakpoint()", "input()", "print('{cmd}')", "__builtins__", "__import__", "q.__dict__",
+    "[c for c in ().__class__.__base__.__subclasses__()]", "sp.sympify('{cmd}')", "sympify('q')",
+    "Symbol('q')", "Function('f')(q)", "S('q')", "q if __import__('os').system('{cmd}') else q",
+    "(q := 1)", "sin(q, x=__import__('os'))", "sin(*[q])", "sin(**{{}})", "q; __import__('os')",
+    "import os", "f'{{__import__(\"os\")}}'", "b'q'", "'q'", "lambda q: q", "lambda: 0",
+]
+
+
+def injection() -> st.SearchStrategy[str]:
+    def fill(t: str, wrap: str) -> str:
+        s = t.format(cmd=_SAFE_CMD, path=SENTINEL)
+        return wrap.replace("X", s)
+
+    return st.builds(fill, st.sampled_from(INJECTIONS),
+                     st.sampled_from(["X", "q + X", "X * q", "sin(X)", "(X)", "X**2", "-X", "q/(X)"]))
+
+
+IDENT = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,12}", fullmatch=True)
+
+
+def attribute_access() -> st.SearchStrategy[str]:
+    return st.builds(lambda base, attr: f"{base}.{attr}", st.sampled_from(["q", "sin", "(q)", "pi", "E", "(q+1)",
+                                                                           "sin(q)", "1"]), IDENT)
+
+
+def dunder_names() -> st.SearchStrategy[str]:
+    return st.builds(lambda n, ctx: ctx.replace("N", f"__{n}__"), IDENT,
+                     st.sampled_from(["N", "q + N", "N(q)", "sin(N)", "N**2", "_N"]))
+
+
+def unknown_names() -> st.SearchStrategy[str]:
+    known = set(NAMES) | {"sin", "cos", "tan", "exp", "log", "sqrt", "sinh", "cosh", "tanh", "asin", "acos",
+                          "atan", "Abs", "pi", "E"}
+    return st.builds(lambda n, ctx: ctx.replace("N", n), IDENT.filter(lambda n: n not in known),
+                     st.sampled_from(["N", "q + N", "N(q)", "sin(N)", "N**2", "2*N"]))
+
+
+def huge_exponents() -> st.SearchStrategy[str]:
+    big = st.integers(min_value=65, max_value=10**40)
+    return st.one_of(
+        st.builds(lambda b, e: f"{b}**{e}", st.sampled_from(["q", "2", "(q+1)", "sin(q)", "E", "pi", "10"]), big),
+        st.builds(lambda b, e: f"{b}**-{e}", st.sampled_from(["q", "2", "(q+1)"]), big),
+        st.builds(lambda n, e: "(" * n + "9" + f"**{e})" * n, st.integers(3, 12), st.integers(40, 64)),
+        st.builds(lambda n: "**".join(["9"] * n), st.integers(3, 30)),
+        st.builds(lambda e: f"q**{e}.5", big),
+        st.builds(lambda d: "1" + "0" * d, st.integers(16, 400)),
+        st.builds(lambda d: f"1e{d}", st.integers(301, 100000)),
+        st.builds(lambda d: f"-1e{d} * q", st.integers(309, 5000)),
+    )
+
+
+def deep_nesting() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.builds(lambda n: "(" * n + "q" + ")" * n, st.integers(41, 20000)),
+        st.builds(lambda n, f: f"{f}(" * n + "q" + ")" * n, st.integers(41, 3000),
+                  st.sampled_from(["sin", "exp", "sqrt", "Abs"])),
+        st.builds(lambda n: "-" * n + "q", st.integers(600, 50000)),
+        st.builds(lambda n: "q" + "+q" * n, st.integers(300, 5000)),
+        st.builds(lambda n: "q" + "**2" * n, st.integers(45, 3000)),
+        st.builds(lambda n: "q*" * n + "q", st.integers(300, 3000)),
+    )
+
+
+def unbalanced() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.builds(lambda a, b: "(" * a + "q" + ")" * b, st.integers(0, 30), st.integers(0, 30)).filter(
+            lambda s: s.count("(") != s.count(")")),
+        st.sampled_from(["sin(q", "sin q)", "(q+1))", "((q)", ")q(", "q)", "(q", "sin()", "()", "q(", "q)(q",
+                         "q +", "* q", "q ** ", "/q", "q //", "", "   ", "\t\n", "q q", "2 q", "q,", ",", "q..q"]),
+    )
+
+
+LOOKALIKES = {"q": ["ԛ", "ｑ", "ɋ"], "-": ["−", "‐", "–", "－"], "*": ["∗", "×", "＊", "·"], "/": ["⁄", "∕", "÷"],
+              "(": ["（", "❨"], ")": ["）", "❩"], "s": ["ѕ", "ｓ"], "i": ["і", "ı"], "n": ["ո"], "e": ["е", "ℯ"],
+              "x": ["х"], "p": ["р"], "o": ["о", "ο"], "2": ["２", "²"], " ": ["\u00a0", "\u2009", "\u200b"],
+              "1": ["𝟏", "¹"]}
+
+
+def unicode_lookalikes() -> st.SearchStrategy[str]:
+    bases = st.sampled_from(["q**2/2 + sin(q)", "exp(-q*q)", "q1*q2 - 1", "sqrt(q**2 + 1)", "q ** 4 / 10",
+                             "cos(pi*q)"])
+
+    @st.composite
+    def swap(draw: st.DrawFn) -> str:
+        s = draw(bases)
+        idx = [i for i, c in enumerate(s) if c in LOOKALIKES]
+        i = draw(st.sampled_from(idx))
+        return s[:i] + draw(st.sampled_from(LOOKALIKES[s[i]])) + s[i + 1:]
+
+    return swap()
+
+
+FORBIDDEN = ["q < 1", "q == q", "q and q", "q or 1", "not q", "q if q else 1", "q % 2", "q // 2", "q @ q",
+             "q & 1", "q | 1", "q ^ 2", "~q", "q << 2", "q >> 1", "q[0]", "{q}", "[q]", "(q, q)", "{'a': q}",
+             "'q'", "b'q'", "f'{q}'", "None", "True", "False", "...", "1j", "2+3j", "q is q", "q in q",
+             "await q", "yield q", "*q", "sin(q, q)", "sin()", "sin(x=q)", "Abs(q, q)", "q(q)", "(q)(q)",
+             "pi(q)", "2(q)", "sin(q)(q)", "nan", "inf", "oo", "zoo", "I", "1e400", "-1e400", "1/0", "q/0",
+             "q/(q-q)", "0**-1", "0**-2.5", "log(0)", "1/(1-1)", "q; q", "q = 1", "del q", "pass",
+             "q\n+1\n\n__import__('os')", "\x00", "q\x00", "\x1b[2Jq", "#q"]
+
+
+def forbidden_syntax() -> st.SearchStrategy[str]:
+    return st.sampled_from(FORBIDDEN)
+
+
+def too_long() -> st.SearchStrategy[str]:
+    return st.builds(lambda n: "q+" * n + "q", st.integers(1001, 20000))
+
+
+BAD_FORMULAS = st.one_of(injection(), attribute_access(), dunder_names(), unknown_names(), huge_exponents(),
+                         deep_nesting(), unbalanced(), unicode_lookalikes(), forbidden_syntax(), too_long())
+
+
+# --- the parser ---------------------------------------------------------------------------------------------
+
+@given(BAD_FORMULAS)
+def test_bad_formulas_are_refused_naming_the_input(text: str) -> None:
+    assert_rejected(text)
+
+
+@given(injection())
+def test_injection_attempts_execute_nothing(text: str) -> None:
+    assert_rejected(text)
+
+
+@given(st.one_of(huge_exponents(), deep_nesting(), too_long()))
+def test_resource_bombs_are_refused_quickly(text: str) -> None:
+    assert_rejected(text)
+
+
+ALPHABET = string.printable + "αβγ−×÷²√∞ｑ\u200b\u00a0"
+
+
+@given(st.text(alphabet=ALPHABET, max_size=120))
+def test_random_text_parses_or_is_refused(text: str) -> None:
+    """Arbitrary text: either a SymPy expression in the allowed names, or InvalidArgument naming the input."""
+    COUNT["inputs"] += 1
+    with bounded():
+        try:
+            e = parse_formula(text, NAMES, what=WHAT)
+        except InvalidArgument as exc:
+            assert names_input(str(exc), text), str(exc)
+            return
+    assert isinstance(e, sp.Expr) and {s.name for s in e.free_symbols} <= set(NAMES)
+    assert not e.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
+
+
+def _formula() -> st.SearchStrategy[str]:
+    leaves = st.one_of(st.sampled_from(["q", "q1", "q2", "pi", "E"]), st.integers(0, 10**6).map(str),
+                       st.floats(1e-6, 1e6).map(repr))
+
+    def extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        return st.one_of(
+            st.builds(lambda a, op, b: f"({a}){op}({b})", children, st.sampled_from(["+", "-", "*", "/"]), children),
+            st.builds(lambda a, n: f"({a})**{n}", children, st.integers(-6, 6)),
+            st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["sin", "cos", "exp", "tanh", "atan", "Abs"]),
+                      children),
+            st.builds(lambda a: f"-({a})", children),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=25)
+
+
+@given(_formula())
+def test_grammatical_formulas_parse_or_are_refused_cleanly(text: str) -> None:
+    """Well-formed formulas in the allowed grammar: a real expression, or a clean refusal (e.g. 1/0)."""
+    COUNT["inputs"] += 1
+    with bounded():
+        try:
+            e = parse_formula(text, NAMES, what=WHAT)
+        except InvalidArgument as exc:
+            assert names_input(str(exc), text) and one_paragraph(str(exc)), str(exc)
+            return
+    assert {s.name for s in e.free_symbols} <= set(NAMES)
+
+
+# Holes the fuzzing found in derivations/_parser.py (reported with a patch, /tmp/parser_fixes.patch in the
+# report of issue 5). strict=True: once the parser is fixed these XPASS and fail, and the marker must go.
+PARSER_HOLES = ["exp(exp(exp(exp(1000))))", "exp(1000)", "cosh(800)*q", "exp(690)*exp(690)", "sqrt(-1)",
+                "log(-1)*q", "asin(2)", "q + (-8)**(1/3)", "q\n\n+1)"]
+
+
+@pytest.mark.xfail(strict=True, reason="parser accepts non-real / out-of-range constants and shows newlines raw; "
+                                       "fix sent as /tmp/parser_fixes.patch")
+@pytest.mark.parametrize("text", PARSER_HOLES)
+def test_parser_holes_found_by_fuzzing(text: str) -> None:
+    assert_rejected(text)
+
+
+# --- the command line, in-process (fast) and as real processes ----------------------------------------------
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with bounded(30), redirect_stdout(out), redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:
+            rc = int(exc.code) if exc.code is not None else 0
+    return rc, out.getvalue(), err.getvalue()
+
+
+def _first_claim() -> str:
+    return all_claims()[0].id
+
+
+@given(BAD_FORMULAS)
+def test_cli_refuses_bad_potentials(text: str) -> None:
+    COUNT["inputs"] += 1
+    rc, out, err = run_cli(["verify", "--symbolic-only", "--claims", "madelung.*", "--potential", text])
+    assert rc == 2, (text, rc, out[-500:], err[-500:])
+    assert "--potential" in err and one_paragraph(err), err
+    assert not SENTINEL.exists()
+
+
+def _bad_argv() -> st.SearchStrategy[list[str]]:
+    ids = {c.id for c in all_claims()}
+    bad_seed = st.one_of(st.integers(max_value=-1).map(str), st.integers(min_value=2**63).map(str),
+                         st.sampled_from(["", "1.5", "1e3", "0x10", "one", "nan", "inf", "-0.0", "٣", " 1", "1_0"]))
+    no_glob = st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=30).filter(
+        lambda s: s not in ids and not s.startswith("-"))
+    return st.one_of(
+        st.builds(lambda s, cmd: [cmd, "--seed", s], bad_seed, st.sampled_from(["verify", "selftest"])),
+        st.builds(lambda p, cmd: [cmd, "--claims", p], no_glob, st.sampled_from(["verify", "selftest"])),
+        st.builds(lambda c: ["derive", c], no_glob),
+        st.builds(lambda c: [c], no_glob.filter(lambda s: s not in {"claims", "derive", "verify", "selftest"})),
+        st.builds(lambda f, cmd: [cmd, f"--{f}"], no_glob, st.sampled_from(["verify", "selftest", "claims"])),
+        st.just([]), st.just(["verify", "--claims", ",,"]), st.just(["verify", "--potential"]),
+    )
+
+
+@given(_bad_argv())
+def test_cli_arguments_out_of_range(argv: list[str]) -> None:
+    COUNT["inputs"] += 1
+    rc, out, err = run_cli(argv)
+    assert rc == 2, (argv, rc, out[-300:], err[-300:])
+    assert "error" in err and one_paragraph(err), err
+
+
+def test_cli_refuses_a_json_path_that_is_a_directory(tmp_path: Path) -> None:
+    """--json must name a file: a directory (or a device) is refused before any claim runs, not replaced or
+    crashed on at the end (an atomic rename onto /dev/full would replace the device node when run as root)."""
+    rc, out, err = run_cli(["selftest", "--claims", _first_claim(), "--json", str(tmp_path)])
+    assert rc == 2 and "--json" in err and str(tmp_path) in err and one_paragraph(err), err
+    assert tmp_path.is_dir()
+
+
+@pytest.mark.xfail(strict=True, reason="`nnqg verify --json DIR` crashes with a traceback after the run; fix "
+                                       "described in the report of issue 5 (validate --json up front)")
+def test_verify_refuses_a_json_path_that_is_a_directory(tmp_path: Path) -> None:
+    rc, out, err = run_cli(["verify", "--symbolic-only", "--claims", _first_claim(), "--json", str(tmp_path)])
+    assert rc == 2 and "--json" in err and one_paragraph(err), err
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "--symbolic-only", "--claims", "madelung.*", "--potential", "__import__('os').system('{cmd}')"],
+    ["verify", "--symbolic-only", "--claims", "madelung.*", "--potential", "(" * 5000 + "q" + ")" * 5000],
+    ["selftest", "--claims", "nothing.matches.this"],
+])
+def test_real_processes_exit_2_without_traceback(argv: list[str]) -> None:
+    argv = [a.replace("{cmd}", _SAFE_CMD) for a in argv]
+    p = subprocess.run([sys.executable, "-m", "nnqg.verify._cli", *argv], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and "error" in p.stderr and one_paragraph(p.stderr), p.stderr
+    assert not SENTINEL.exists()
+
+
+def test_fuzzed_at_least_the_profile_budget() -> None:
+    """With HYPOTHESIS_PROFILE=full this file has fuzzed >= 1,000 inputs (when run as a whole)."""
+    if COUNT["inputs"] == 0:
+        pytest.skip("run the whole file to count inputs")
+    budget = settings().max_examples
+    assert COUNT["inputs"] >= min(1000, budget), COUNT
+
+
+# --- numeric faults: a blow-up is NONFINITE with where it happened, never a silent 0 or PASSED ----------------
+
+def _blowing_up_claim(cid: str, residual: float, conv_last: float) -> "Claim":
+    from nnqg.verify import Claim, Convergence, NumericResult, SymbolicResult
+
+    def numeric(ctx: object, inputs: object) -> NumericResult:
+        return NumericResult(max_residual=residual, tolerance=1e-6, ok=True,
+                             convergence=Convergence("dt", 2.0, ((0.1, 1e-3), (0.05, conv_last))),
+                             where="trajectory 3 blew up at step 412 (t = 4.12)")
+
+    return Claim(id=cid, section="-", statement="toy trajectory", assumptions=(), default_inputs=lambda: {},
+                 symbolic=lambda inp: SymbolicResult(checks=(("identity", sp.S.Zero),)), numeric=numeric)
+
+
+@pytest.mark.parametrize("residual, conv_last", [(float("nan"), 2.5e-4), (float("inf"), 2.5e-4),
+                                                 (1e-9, float("nan")), (-float("inf"), float("inf"))])
+def test_nonfinite_residual_is_its_own_verdict_with_where(residual: float, conv_last: float,
+                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Even when the check itself (wrongly) says ok, a NaN/inf anywhere in its residuals gives NONFINITE, the
+    reason says where, the JSON carries "nan"/"inf" as strings (valid JSON), and the CLI exits 1."""
+    import json
+
+    from nnqg.verify import NONFINITE, NumericContext, run_claim
+    from nnqg.verify import _registry
+
+    claim = _blowing_up_claim(f"toy.blowup_{abs(hash((residual, conv_last))) % 10**6}", residual, conv_last)
+    v = run_claim(claim, NumericContext(seed=1, quick=True))
+    assert v.status == NONFINITE and "step 412" in v.reason
+    monkeypatch.setattr(_registry, "all_claims", lambda: (claim,))
+    rc, out, err = run_cli(["verify", "--quick", "--json", str(tmp_path / "r.json")])
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rc == 1 and rep["claims"][0]["status"] == NONFINITE and "PASSED" not in out
+    assert rep["claims"][0]["where"].startswith("trajectory 3 blew up")
+
+
+@given(st.lists(st.sampled_from([0.5, -1.25, 3.0, float("nan"), float("inf"), -float("inf")]), min_size=1,
+                max_size=40))
+def test_generated_kernel_propagates_nan_and_inf(xs: list[float]) -> None:
+    """A kernel never masks a non-finite input: out is NaN/inf exactly where the input is (fastmath is off)."""
+    import math
+
+    import numpy as np
+
+    from nnqg.numerics import compile_residual
+
+    x, a = sp.symbols("x a", real=True)
+    k = compile_residual([("r", a * x**2 - sp.sin(x)), ("s", sp.exp(-x**2) * x)], fields=[x], parameters=[a],
+                         name="fuzz_nan")
+    arr = np.array(xs)
+    with np.errstate(all="ignore"):
+        out = k(x=arr, a=2.0)
+    for xi, r, s in zip(xs, out[0], out[1]):
+        if math.isfinite(xi):
+            assert math.isfinite(r) and math.isfinite(s)
+        else:
+            assert not math.isfinite(r)  # sin(inf) is NaN: 2*inf - NaN is NaN, never a finite number
+            assert not math.isfinite(s)  # exp(-inf)*inf = 0*inf is NaN as well
+    with np.errstate(all="ignore"):
+        assert np.isnan(k(x=arr, a=float("nan"))[0]).all()  # a NaN parameter reaches every point
+
+
+def test_generated_kernel_division_by_zero_gives_inf_not_zero() -> None:
+    import numpy as np
+
+    from nnqg.numerics import compile_residual
+
+    x = sp.Symbol("x", real=True)
+    k = compile_residual([("r", 1 / x), ("s", sp.log(x))], fields=[x], name="fuzz_div0")
+    with np.errstate(all="ignore"):
+        out = k(x=np.array([0.0, -1.0, 1.0]))
+    assert math_isinf(out[0, 0]) and np.isnan(out[1, 1]) and out[0, 2] == 1.0
+
+
+def math_isinf(v: float) -> bool:
+    import math
+
+    return math.isinf(v)
