@@ -394,22 +394,22 @@ def hermite_function(k: Sequence[int], z: Sequence[sp.Expr]) -> sp.Expr:
     return out
 
 
-def weak_form_integrands(op: sp.Expr, s: FPSymbols, test_functions: Sequence[sp.Expr]) -> list[tuple[str, sp.Expr]]:
+def weak_form_integrands(op: sp.Expr, s: FPSymbols) -> tuple[sp.Expr, sp.Expr]:
     r"""Weak form of :math:`\partial_t p = \mathcal F[p]`: :math:`\frac{d}{dt}\mathbb E[\varphi] =
-    \mathbb E[\mathcal F^\dagger\varphi]`. For each test function returns the integrand
-    :math:`\mathcal F^\dagger\varphi` (from the stated operator by integration by parts) and the finite-step
-    term of one SGD step, :math:`\tfrac{\gamma^2}{2}\,\nabla U^{\mathsf T}(\nabla\nabla\varphi)\nabla U`."""
+    \mathbb E[\mathcal F^\dagger\varphi]`, for the generic test function ``s.phi``.
+
+    Returns :math:`\mathcal F^\dagger\varphi` (from the stated operator by integration by parts, so a wrong
+    operator gives a wrong integrand) and the finite-step term of one SGD step,
+    :math:`\tfrac{\gamma^2}{2}\,\nabla U^{\mathsf T}(\nabla\nabla\varphi)\nabla U` (the
+    :math:`\gamma^2\nabla U\nabla U^{\mathsf T}` part of the exact second moment of the step). Both are linear in
+    the derivatives of phi up to order 2; :func:`nnqg.derivations.jet` turns them into pointwise expressions."""
     coeffs = operator_coefficients(op, s)
-    out: list[tuple[str, sp.Expr]] = []
+    # phi F[p] = p F^dagger[phi] + div J: move every derivative off p (integration by parts)
+    adj, _ = adjoint_by_parts(coeffs, s, s.phi, s.p)
     gU = [sp.diff(s.U, x) for x in s.q]
-    for k, phi in enumerate(test_functions):
-        # phi F[p] = p F^dagger[phi] + div J: move every derivative off p (integration by parts)
-        adj_phi, _ = adjoint_by_parts(coeffs, s, phi, s.p)
-        fs = s.gamma**2 / 2 * sp.Add(*[gU[i] * gU[j] * sp.diff(phi, s.q[i], s.q[j])
-                                       for i in range(s.K) for j in range(s.K)])
-        out.append((f"weak_{k}", adj_phi))
-        out.append((f"finite_step_{k}", fs))
-    return out
+    fs = s.gamma**2 / 2 * sp.Add(*[gU[i] * gU[j] * sp.diff(s.phi, s.q[i], s.q[j])
+                                   for i in range(s.K) for j in range(s.K)])
+    return sp.expand(adj), sp.expand(fs)
 
 
 def fokker_planck_equation_set(s: FPSymbols, op: sp.Expr | None = None) -> EquationSet:

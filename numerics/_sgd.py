@@ -1,0 +1,563 @@
+r"""Ensembles of SGD learners on a two-parameter regression, and their distance from the Fokker-Planck equation.
+
+The task: data :math:`(x_n, y_n)`, :math:`n = 1..N_{\rm data}`, model :math:`f(x) = q_1 x + q_2`, per-example
+loss :math:`\ell_n(q) = (q_1 x_n + q_2 - y_n)^2/2`, averaged loss :math:`U = \overline{\ell}`, per-example gradient
+:math:`g_n = (q_1x_n+q_2-y_n)(x_n, 1)`. One SGD step with step size :math:`\gamma` and batch size B is
+
+.. math:: q \leftarrow q - \frac{\gamma}{B}\sum_{b=1}^{B} g_{n_b}(q),\qquad n_b \text{ uniform, with replacement,}
+
+so :math:`\mathbb E[\Delta q] = -\gamma\nabla U` and :math:`{\rm Cov}[\Delta q] = \gamma^2\Sigma(q)/B` exactly
+(:math:`\Sigma` the per-example gradient covariance, quadratic in q), i.e. :math:`D = \gamma^2\Sigma/(2B)` in step
+units (PHYSICS.md section 2). D is *measured*: :math:`\Sigma(q)` is built from the data moments
+:math:`\overline{x^a y^b}` (:meth:`RegressionTask.moments`), never fitted to the ensemble.
+
+Public API (used by the claim ``learning.fokker_planck`` and by parameter sweeps):
+
+``make_regression_task(rng, n_data=256, slope=1.0, intercept=-0.5, noise=1.0) -> RegressionTask``
+    Draws x ~ N(0, 1), y = slope x + intercept + noise N(0, 1).
+``simulate_sgd(task, q0, gamma, batch_size, n_steps, rng, record_every=1, backend="numba", parallel=True)``
+    q0: (N, 2) initial ensemble. Returns the trajectory, shape ``(n_steps // record_every + 1, N, 2)``: the
+    ensemble at steps 0, record_every, 2 record_every, ... Each member draws its mini-batches from its own
+    splitmix64 stream seeded from ``rng``; the numba kernel and the NumPy-vectorised baseline
+    (``backend="numpy"``) perform the same arithmetic in the same order and return identical arrays.
+``fokker_planck_equation(drift_coefficient=None, diffusion_formula=default_diffusion, form="ito") -> FPEquation``
+    The stated equation for the task, derived symbolically and compiled (flux-form coefficients, diffusion
+    matrix, weak-form integrands for Hermite test functions).
+``fokker_planck_distance(task, gamma=..., batch_size=..., n_members=..., rng=..., ...) -> FPDistance``
+    For one (gamma, B, N, seed) point: simulate the ensemble from a Gaussian cloud, solve the stated
+    Fokker-Planck equation on a grid from the same initial density, and return the residual measures: total-
+    variation distance of the 2-D histogram from the solution's bin masses at learning times tau = gamma n,
+    the chi-square excess, the weak-form residual per Hermite test function with its standard error and the
+    predicted finite-step part, and how much D varies over the ensemble.
+
+>>> rng = np.random.default_rng(0)
+>>> task = make_regression_task(rng, n_data=64)
+>>> traj = simulate_sgd(task, np.zeros((4, 2)), 0.1, 2, 10, rng, record_every=5)
+>>> traj.shape
+(3, 4, 2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+import numba
+import numpy as np
+import sympy as sp
+from numba import njit, prange
+
+from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
+from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, RegressionSymbols, default_diffusion, \
+    flux_form, hermite_function, moment_symbols_used, regression_loss_and_covariance, stated_diffusion, \
+    stated_fokker_planck, weak_form_integrands
+
+from ._codegen import ResidualKernel, compile_residual
+from ._fp_solver import Grid2D, assemble, coarse_masses, gaussian_cell_average, solve
+
+# splitmix64 constants (Steele, Lea & Flood 2014): a Weyl sequence passed through a mixing function
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+MAX_MOMENT_ORDER = 4
+
+
+@dataclass(frozen=True)
+class RegressionTask:
+    """A data set for the two-parameter least-squares model ``f(x) = q1 x + q2``."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self) -> None:
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        if x.ndim != 1 or x.shape != y.shape or x.size < 2:
+            raise InvalidArgument(f"task data: x and y must be 1-D of equal length >= 2, got {x.shape}, {y.shape}")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise InvalidArgument("task data: x and y must be finite")
+
+    @property
+    def n_data(self) -> int:
+        return int(self.x.size)
+
+    def moments(self) -> dict[str, float]:
+        """Data means ``M_a_b`` of x^a y^b, a + b <= 4 (the measured coefficients of U and Sigma)."""
+        return {f"M_{a}_{b}": float(np.mean(self.x**a * self.y**b))
+                for a in range(MAX_MOMENT_ORDER + 1) for b in range(MAX_MOMENT_ORDER + 1 - a) if a + b > 0}
+
+    @property
+    def q_star(self) -> np.ndarray:
+        """The least-squares minimiser of U."""
+        X = np.stack([self.x, np.ones_like(self.x)], axis=1)
+        return np.linalg.lstsq(X, self.y, rcond=None)[0]
+
+    def hessian(self) -> np.ndarray:
+        X = np.stack([self.x, np.ones_like(self.x)], axis=1)
+        return X.T @ X / self.n_data
+
+    def per_example_gradients(self, q: Sequence[float]) -> np.ndarray:
+        """g_n(q), shape (n_data, 2)."""
+        r = q[0] * self.x + q[1] - self.y
+        return np.stack([r * self.x, r], axis=1)
+
+    def gradient_covariance(self, q: Sequence[float]) -> np.ndarray:
+        """Per-example gradient covariance at q, computed directly (population, 1/n)."""
+        return np.cov(self.per_example_gradients(q), rowvar=False, bias=True)
+
+
+def make_regression_task(rng: np.random.Generator, n_data: int = 256, slope: float = 1.0,
+                         intercept: float = -0.5, noise: float = 1.0) -> RegressionTask:
+    """x ~ N(0,1), y = slope x + intercept + noise * N(0,1)."""
+    if not isinstance(n_data, (int, np.integer)) or n_data < 2:
+        raise InvalidArgument(f"n_data: expected an integer >= 2, got {n_data!r}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise InvalidArgument(f"noise: expected a finite non-negative number, got {noise!r}")
+    x = rng.standard_normal(int(n_data))
+    y = slope * x + intercept + noise * rng.standard_normal(int(n_data))
+    return RegressionTask(x, y)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The simulator: numba kernel and the NumPy-vectorised baseline (same arithmetic, same order)
+
+
+def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma: no cover - compiled below
+    N = q0.shape[0]
+    nd = np.uint64(x.shape[0])
+    step = gamma / B
+    for m in prange(N):
+        s = seeds[m]
+        q1 = q0[m, 0]
+        q2 = q0[m, 1]
+        out[0, m, 0] = q1
+        out[0, m, 1] = q2
+        rec = 1
+        for n in range(1, n_steps + 1):
+            g1 = 0.0
+            g2 = 0.0
+            for b in range(B):
+                s = s + _GOLDEN
+                z = s
+                z = (z ^ (z >> _S30)) * _MIX1
+                z = (z ^ (z >> _S27)) * _MIX2
+                z = z ^ (z >> _S31)
+                k = z % nd
+                xk = x[k]
+                r = q1 * xk + q2 - y[k]
+                g1 += r * xk
+                g2 += r
+            q1 = q1 - step * g1
+            q2 = q2 - step * g2
+            if n % record_every == 0:
+                out[rec, m, 0] = q1
+                out[rec, m, 1] = q2
+                rec += 1
+
+
+_sgd_parallel = njit(cache=True, parallel=True)(_sgd_loop)
+_sgd_serial = njit(cache=True, parallel=False)(_sgd_loop)
+
+
+def _sgd_numpy(x: np.ndarray, y: np.ndarray, q0: np.ndarray, seeds: np.ndarray, gamma: float, B: int,
+               n_steps: int, record_every: int, out: np.ndarray) -> None:
+    nd = np.uint64(x.shape[0])
+    step = gamma / B
+    s = seeds.copy()
+    q1 = q0[:, 0].copy()
+    q2 = q0[:, 1].copy()
+    out[0, :, 0] = q1
+    out[0, :, 1] = q2
+    rec = 1
+    for n in range(1, n_steps + 1):
+        g1 = np.zeros_like(q1)
+        g2 = np.zeros_like(q2)
+        for _ in range(B):
+            s += _GOLDEN
+            z = s ^ (s >> _S30)
+            z *= _MIX1
+            z ^= z >> _S27
+            z *= _MIX2
+            z ^= z >> _S31
+            k = z % nd
+            xk = x[k]
+            r = q1 * xk + q2 - y[k]
+            g1 += r * xk
+            g2 += r
+        q1 = q1 - step * g1
+        q2 = q2 - step * g2
+        if n % record_every == 0:
+            out[rec, :, 0] = q1
+            out[rec, :, 1] = q2
+            rec += 1
+
+
+BACKENDS = ("numba", "numpy")
+
+
+def simulate_sgd(task: RegressionTask, q0: np.ndarray, gamma: float, batch_size: int, n_steps: int,
+                 rng: np.random.Generator, record_every: int = 1, backend: str = "numba",
+                 parallel: bool = True) -> np.ndarray:
+    """Run an ensemble of independent SGD learners (see the module docstring); returns (n_rec, N, 2)."""
+    q0 = np.ascontiguousarray(np.asarray(q0, dtype=np.float64))
+    if q0.ndim != 2 or q0.shape[1] != 2 or q0.shape[0] < 1:
+        raise InvalidArgument(f"q0: expected an (N, 2) array of initial parameters, got shape {q0.shape}")
+    if not np.all(np.isfinite(q0)):
+        raise InvalidArgument("q0: initial parameters must be finite")
+    if not (isinstance(gamma, (float, int, np.floating, np.integer)) and np.isfinite(gamma) and gamma > 0):
+        raise InvalidArgument(f"gamma: expected a finite step size > 0, got {gamma!r}")
+    for name, v in (("batch_size", batch_size), ("record_every", record_every)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            raise InvalidArgument(f"{name}: expected an integer >= 1, got {v!r}")
+    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 0:
+        raise InvalidArgument(f"n_steps: expected an integer >= 0, got {n_steps!r}")
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    n_rec = int(n_steps) // int(record_every) + 1
+    out = np.empty((n_rec, q0.shape[0], 2))
+    seeds = rng.integers(0, np.iinfo(np.uint64).max, size=q0.shape[0], dtype=np.uint64, endpoint=True)
+    x = np.ascontiguousarray(task.x, dtype=np.float64)
+    y = np.ascontiguousarray(task.y, dtype=np.float64)
+    args = (x, y, q0, seeds, float(gamma), int(batch_size), int(n_steps), int(record_every), out)
+    if backend == "numpy":
+        _sgd_numpy(*args)
+    elif parallel:
+        _sgd_parallel(*args)
+    else:
+        _sgd_serial(*args)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The stated Fokker-Planck equation of the task, compiled
+
+
+#: Hermite test functions He_k1(z1) He_k2(z2) exp(-|z|^2/2), z = (q - centre)/scale
+DEFAULT_TEST_INDICES: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+FLUX_LABELS = ("A11", "A12", "A22", "b1", "b2", "c0")
+
+
+@dataclass(frozen=True)
+class FPEquation:
+    """The stated Fokker-Planck equation of the regression task: the SymPy operator and its kernels."""
+
+    operator: sp.Expr
+    flux: ResidualKernel        # A11, A12, A22, b1, b2, c0 at points q
+    diffusion: ResidualKernel   # D11, D12, D22 (the stated, measured D)
+    weak: ResidualKernel        # adjoint (F^dagger phi) and finite_step, pointwise in (q, jet of phi)
+    hermite: ResidualKernel     # jets of the Hermite test functions, "<jet name>_<k>"
+    test_indices: tuple[tuple[int, int], ...]
+    jet_names: tuple[str, ...]
+    description: str = ""
+
+    def values(self, kernel: ResidualKernel, q: np.ndarray, params: dict[str, float],
+               **fields: np.ndarray) -> np.ndarray:
+        q = np.asarray(q, dtype=float).reshape(-1, 2)
+        vals = {k: params[k] for k in kernel.parameters}
+        return kernel(q1=q[:, 0], q2=q[:, 1], **fields, **vals)
+
+    def weak_integrands(self, q: np.ndarray, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray,
+                                                                                np.ndarray]:
+        """For every test function k at the points q: phi_k, F^dagger phi_k and the finite-step term,
+        each of shape (n_test, n_points)."""
+        q = np.asarray(q, dtype=float).reshape(-1, 2)
+        nj = len(self.jet_names)
+        H = self.values(self.hermite, q, params)
+        phi = np.empty((len(self.test_indices), q.shape[0]))
+        adj = np.empty_like(phi)
+        fs = np.empty_like(phi)
+        for k in range(len(self.test_indices)):
+            jets = {name: H[k * nj + m] for m, name in enumerate(self.jet_names)}
+            out = self.values(self.weak, q, params, **jets)
+            phi[k], adj[k], fs[k] = H[k * nj], out[0], out[1]
+        return phi, adj, fs
+
+
+@lru_cache(maxsize=32)
+def _equation_cached(drift_key: Any, diffusion_key: Any, form: str,
+                     test_indices: tuple[tuple[int, int], ...]) -> FPEquation:
+    drift_coefficient, diffusion_formula = drift_key[1], diffusion_key[1]
+    r = RegressionSymbols.make()
+    U, Sig = regression_loss_and_covariance(r)
+    s = FPSymbols.make(2, potential=U, covariance=Sig, q=r.q)
+    cd = None if drift_coefficient is None else sp.sympify(drift_coefficient(s.gamma))
+    op = stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=diffusion_formula, form=form)
+    ff = flux_form(op, s)
+    D = stated_diffusion(s, diffusion_formula)
+    c1, c2, ell = sp.symbols("c1 c2 ell", real=True)
+    z = ((r.q[0] - c1) / ell, (r.q[1] - c2) / ell)
+    # weak form: F^dagger phi and the finite-step term, pointwise in the jet of a generic test function phi
+    adj, fs = weak_form_integrands(op, s)
+    adj_j, back = jet(adj, (s.phi,))
+    fs_j, back2 = jet(fs, (s.phi,))
+    jet_names = [derivative_symbol_name(_d_phi(s, a)) for a in PHI_JET]
+    jet_syms = [sp.Symbol(n, real=True) for n in jet_names]
+    extra = {v.name for v in list(back) + list(back2)} - set(jet_names)
+    if extra:
+        raise InvalidArgument(f"the weak form needs derivatives of the test function beyond order 2: {extra}")
+    # the Hermite test functions and their jets (value, first and second derivatives), from SymPy
+    herm = []
+    for k, idx in enumerate(test_indices):
+        phi = hermite_function(idx, z)
+        for a, name in zip(PHI_JET, jet_names):
+            herm.append((f"{name}_{k}", _d_expr(phi, r.q, a)))
+    base = [s.gamma, s.B]
+    moments = moment_symbols_used(list(ff.values()) + [D[i][j] for i in range(2) for j in range(2)]
+                                  + [adj_j, fs_j])
+    tag = f"{form}"
+    flux_k = compile_residual([(k, ff[k]) for k in FLUX_LABELS], fields=list(r.q), parameters=base + moments,
+                              name=f"fp_flux_{tag}")
+    diff_k = compile_residual([("D11", D[0][0]), ("D12", D[0][1]), ("D22", D[1][1])], fields=list(r.q),
+                              parameters=base + moments, name="fp_diffusion")
+    weak_k = compile_residual([("adjoint", adj_j), ("finite_step", fs_j)], fields=list(r.q) + jet_syms,
+                              parameters=base + moments, name=f"fp_weak_{tag}")
+    herm_k = compile_residual(herm, fields=list(r.q), parameters=[c1, c2, ell], name="hermite_jets")
+    return FPEquation(operator=op, flux=flux_k, diffusion=diff_k, weak=weak_k, hermite=herm_k,
+                      test_indices=test_indices, jet_names=tuple(jet_names), description=f"form={form}")
+
+
+#: the jet of a test function: value, first and second derivatives (multi-indices in (q1, q2))
+PHI_JET: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+
+
+def _d_expr(e: sp.Expr, q: Sequence[sp.Symbol], a: tuple[int, int]) -> sp.Expr:
+    args = [v for x, n in zip(q, a) for v in [x] * n]
+    return sp.diff(e, *args) if args else e
+
+
+def _d_phi(s: FPSymbols, a: tuple[int, int]) -> sp.Expr:
+    return _d_expr(s.phi, s.q, a)
+
+
+def fokker_planck_equation(drift_coefficient: Callable[[sp.Expr], sp.Expr] | None = None,
+                           diffusion_formula: DiffusionFormula = default_diffusion, form: str = "ito",
+                           test_indices: Sequence[tuple[int, int]] = DEFAULT_TEST_INDICES) -> FPEquation:
+    r"""Derive (SymPy) and compile the stated equation :math:`\partial_n p = c_d\nabla\cdot(p\nabla U) +
+    \sum\partial_i\partial_j(D_{ij}p)` for the regression task; ``drift_coefficient(gamma)`` defaults to gamma,
+    ``diffusion_formula(gamma, B, Sigma_ij)`` to gamma^2 Sigma_ij/(2B). Kernels are cached on disk by
+    :func:`compile_residual`; equal inputs return the same object within a process."""
+    idx = tuple((int(a), int(b)) for a, b in test_indices)
+    if not idx or any(a < 0 or b < 0 or a + b > 6 for a, b in idx):
+        raise InvalidArgument(f"test_indices: expected pairs of non-negative Hermite degrees (sum <= 6), got {idx}")
+    # callables are keyed by their SymPy output, so equal formulas share one compiled equation
+    g, B, S = sp.symbols("gamma B Sigma", positive=True)
+    dkey = None if drift_coefficient is None else sp.srepr(sp.sympify(drift_coefficient(g)))
+    fkey = sp.srepr(sp.sympify(diffusion_formula(g, B, S)))
+    return _equation_cached(_Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula), form, idx)
+
+
+class _Keyed(tuple):
+    """(key, payload) compared and hashed by key only (so lru_cache keys callables by what they compute)."""
+
+    def __new__(cls, key: Any, payload: Any) -> "_Keyed":
+        return super().__new__(cls, (key, payload))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self[0])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, tuple) and len(other) == 2 and self[0] == other[0]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Residual measures of one (gamma, B, N, seed) point
+
+
+@dataclass(frozen=True)
+class FPDistance:
+    """Residual measures of one ensemble against the stated Fokker-Planck equation (see fokker_planck_distance).
+
+    ``tv[k]``: total-variation distance (1/2 sum |hist - FP| over bins, plus the mass outside the grid) at
+    learning time ``learning_times[k]``; ``chi2_z[k]``: (chi^2 - dof)/sqrt(2 dof), ~N(0,1)-sized when the
+    histogram is a sample of the FP solution; ``weak[k]``, ``weak_se[k]``: per-step weak residual
+    E[phi(q_{n+1}) - phi(q_n) - F^dagger phi(q_n)] of test function k with its standard error;
+    ``finite_step[k]``: the predicted finite-step part E[(gamma^2/2) grad U^T Hess(phi) grad U];
+    ``weak_z[k]`` = (weak - finite_step)/se. ``d_variation``: max/min over the ensemble of tr D (1%..99%)."""
+
+    gamma: float
+    batch_size: int
+    n_members: int
+    learning_times: tuple[float, ...]
+    steps: tuple[int, ...]
+    tv: tuple[float, ...]
+    chi2_z: tuple[float, ...]
+    weak: tuple[float, ...]
+    weak_se: tuple[float, ...]
+    finite_step: tuple[float, ...]
+    weak_z: tuple[float, ...]
+    weak_scale: float
+    d_variation: float
+    d_variation_stationary: float
+    grid: tuple[int, int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tv_max(self) -> float:
+        return float(max(self.tv))
+
+
+def default_box(task: RegressionTask, q0_mean: np.ndarray, q0_std: float, gamma: float, batch_size: int,
+                margin: float = 5.0) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A box holding the initial cloud and the stationary cloud with ``margin`` standard deviations."""
+    qs = task.q_star
+    H = task.hessian()
+    Sig = task.gradient_covariance(qs)
+    # stationary OU-like width in step units: var ~ D / (gamma k) = gamma Sigma / (2 B k)
+    s_st = float(np.sqrt(gamma * np.max(np.diag(Sig)) / (2 * batch_size) / np.min(np.linalg.eigvalsh(H))))
+    w = margin * max(float(q0_std), s_st)
+    lo = tuple(float(min(q0_mean[i], qs[i]) - w) for i in range(2))
+    hi = tuple(float(max(q0_mean[i], qs[i]) + w) for i in range(2))
+    return lo, hi  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class FPReference:
+    """The stated equation solved on a grid from the ensemble's initial Gaussian, at the observation steps."""
+
+    grid: Grid2D
+    steps: tuple[int, ...]
+    learning_times: tuple[float, ...]
+    solution: np.ndarray            # (len(steps), n1 * n2) cell averages of p
+    mean0: np.ndarray
+    std0: float
+    params: dict[str, float]
+    scheme: str
+
+
+def fokker_planck_reference(task: RegressionTask, *, gamma: float, batch_size: int,
+                            equation: FPEquation | None = None, q0_offset: Sequence[float] = (0.8, -0.6),
+                            q0_std: float = 0.25, learning_times: Sequence[float] = (0.4, 0.8, 1.2),
+                            grid_cells: int = 128, scheme: str = "central",
+                            box: tuple[tuple[float, float], tuple[float, float]] | None = None) -> FPReference:
+    r"""Solve the stated equation (default: the derived one) from :math:`\mathcal N(q^*+\text{q0\_offset},
+    \text{q0\_std}^2 I)` (exact cell averages) on ``grid_cells``^2 cells, at steps
+    :math:`n = \text{round}(\tau/\gamma)` for the learning times :math:`\tau`."""
+    eq = fokker_planck_equation() if equation is None else equation
+    for name, v in (("gamma", gamma), ("q0_std", q0_std)):
+        if not (isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v) and v > 0):
+            raise InvalidArgument(f"{name}: expected a finite number > 0, got {v!r}")
+    steps = tuple(int(round(t / gamma)) for t in learning_times)
+    if not steps or any(n < 1 for n in steps) or any(b <= a for a, b in zip(steps, steps[1:])):
+        raise InvalidArgument(f"learning_times {tuple(learning_times)} give steps {steps} at gamma={gamma}: "
+                              "they must be >= 1 and strictly increasing")
+    params: dict[str, float] = {"gamma": float(gamma), "B": float(batch_size), **task.moments()}
+    m0 = task.q_star + np.asarray(q0_offset, dtype=float)
+    lo, hi = box if box is not None else default_box(task, m0, q0_std, gamma, batch_size)
+    grid = Grid2D(lo, hi, (int(grid_cells), int(grid_cells)))
+
+    def coef(q1: np.ndarray, q2: np.ndarray) -> dict[str, np.ndarray]:
+        out = eq.values(eq.flux, np.stack([q1, q2], axis=1), params)
+        return {lab: out[k] for k, lab in enumerate(FLUX_LABELS)}
+
+    M = assemble(grid, coef, scheme)
+    p0 = gaussian_cell_average(grid, m0, (q0_std, q0_std)).ravel()
+    sol = solve(M, p0, [float(n) for n in steps])
+    return FPReference(grid=grid, steps=steps, learning_times=tuple(float(t) for t in learning_times),
+                       solution=sol, mean0=m0, std0=float(q0_std), params=params, scheme=scheme)
+
+
+def fokker_planck_distance(task: RegressionTask, *, gamma: float, batch_size: int, n_members: int,
+                           rng: np.random.Generator, equation: FPEquation | None = None,
+                           reference: FPReference | None = None, bin_factor: int = 8,
+                           n_weak: int | None = 20000, test_scale: float = 0.5, backend: str = "numba",
+                           parallel: bool = True, **reference_options: Any) -> FPDistance:
+    r"""Residual measures of one ensemble (size ``n_members``, step ``gamma``, batch ``batch_size``) against
+    the stated equation (default: the derived one).
+
+    ``reference`` (from :func:`fokker_planck_reference`, built here from ``reference_options`` when None)
+    fixes the initial Gaussian, the observation steps and the grid solution. The ensemble starts from the
+    same Gaussian; the histogram uses bins of ``bin_factor``^2 grid cells. The weak form is evaluated on
+    ``n_weak`` members recorded every step, Hermite test functions centred at :math:`q^*`, scale
+    ``test_scale``."""
+    if not isinstance(n_members, (int, np.integer)) or n_members < 10:
+        raise InvalidArgument(f"n_members: expected an integer >= 10, got {n_members!r}")
+    eq = fokker_planck_equation() if equation is None else equation
+    ref = reference if reference is not None else fokker_planck_reference(
+        task, gamma=gamma, batch_size=batch_size, equation=eq, **reference_options)
+    if ref.params["gamma"] != float(gamma) or ref.params["B"] != float(batch_size):
+        raise InvalidArgument(f"reference was solved for gamma={ref.params['gamma']}, B={ref.params['B']}, "
+                              f"not gamma={gamma}, B={batch_size}")
+    grid, steps, sol, params, m0, q0_std = ref.grid, ref.steps, ref.solution, ref.params, ref.mean0, ref.std0
+    if grid.n[0] % bin_factor or grid.n[1] % bin_factor:
+        raise InvalidArgument(f"bin_factor {bin_factor} must divide the grid cells {grid.n}")
+    qs = task.q_star
+    learning_times = ref.learning_times
+    lo, hi = grid.lo, grid.hi
+    grid_cells = grid.n[0]
+
+    # --- the ensemble, in segments between observation steps (fresh member streams per segment)
+    ens = m0 + q0_std * rng.standard_normal((int(n_members), 2))
+    tv, chi2z, dvar = [], [], []
+    prev = 0
+    for k, n in enumerate(steps):
+        ens = simulate_sgd(task, ens, gamma, batch_size, n - prev, rng, record_every=n - prev,
+                           backend=backend, parallel=parallel)[-1]
+        prev = n
+        P = coarse_masses(grid, sol[k], bin_factor)
+        H, _, _ = np.histogram2d(ens[:, 0], ens[:, 1], bins=[grid.edges(0)[::bin_factor],
+                                                              grid.edges(1)[::bin_factor]])
+        Ph = H / n_members
+        out_h = 1.0 - Ph.sum()
+        out_p = max(0.0, 1.0 - P.sum())
+        tv.append(0.5 * (float(np.abs(Ph - P).sum()) + abs(out_h - out_p)))
+        chi2z.append(_chi2_z(H.ravel(), np.clip(P.ravel(), 0.0, None) * n_members, n_members))
+        tr = eq.values(eq.diffusion, ens, params)
+        trace = tr[0] + tr[2]
+        lo_q, hi_q = np.quantile(trace, [0.01, 0.99])
+        dvar.append(float(hi_q / lo_q))
+
+    # --- weak form on a recorded sub-ensemble
+    nw = int(min(n_members, n_weak)) if n_weak else 0
+    weak = se = fs = z = ()
+    scale = float("nan")
+    if nw:
+        wparams = {**params, "c1": float(qs[0]), "c2": float(qs[1]), "ell": float(test_scale)}
+        start = m0 + q0_std * rng.standard_normal((nw, 2))
+        traj = simulate_sgd(task, start, gamma, batch_size, steps[-1], rng, record_every=1, backend=backend,
+                            parallel=parallel)
+        weak, se, fs, z, scale = _weak_form(eq, traj, wparams, len(eq.test_indices))
+    return FPDistance(gamma=float(gamma), batch_size=int(batch_size), n_members=int(n_members),
+                      learning_times=tuple(float(t) for t in learning_times), steps=steps, tv=tuple(tv),
+                      chi2_z=tuple(chi2z), weak=weak, weak_se=se, finite_step=fs, weak_z=z, weak_scale=scale,
+                      d_variation=float(max(dvar)), d_variation_stationary=float(dvar[-1]),
+                      grid=(grid_cells, grid.n[1]),
+                      extra={"mass_outside_grid": float(max(0.0, 1.0 - sol[-1].sum() * grid.cell_area)),
+                             "min_density": float(sol.min() * grid.cell_area), "box": (lo, hi)})
+
+
+def _chi2_z(observed: np.ndarray, expected: np.ndarray, n: int) -> float:
+    """Pearson chi^2 with bins of expected count < 5 pooled into one; returns (chi^2 - dof)/sqrt(2 dof)."""
+    big = expected >= 5.0
+    o = np.append(observed[big], n - observed[big].sum())
+    e = np.append(expected[big], n - expected[big].sum())
+    keep = e > 0
+    o, e = o[keep], e[keep]
+    dof = max(o.size - 1, 1)
+    chi2 = float(((o - e) ** 2 / e).sum())
+    return (chi2 - dof) / np.sqrt(2.0 * dof)
+
+
+def _weak_form(eq: FPEquation, traj: np.ndarray, params: dict[str, float],
+               n_test: int) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], float]:
+    n_rec, nw, _ = traj.shape
+    phi, adj, fsv = eq.weak_integrands(traj.reshape(-1, 2), params)
+    shape = (n_test, n_rec, nw)
+    phi, adj, fsv = phi.reshape(shape), adj.reshape(shape), fsv.reshape(shape)
+    weak, se, fs, zz = [], [], [], []
+    for k in range(n_test):
+        inc = phi[k, 1:] - phi[k, :-1] - adj[k, :-1]     # per step and member
+        per_member = inc.mean(axis=0)                   # time average: members are independent
+        f_member = fsv[k, :-1].mean(axis=0)
+        weak.append(float(per_member.mean()))
+        se.append(float(per_member.std(ddof=1) / np.sqrt(nw)))
+        fs.append(float(f_member.mean()))
+        d = per_member - f_member
+        zz.append(float(d.mean() / (d.std(ddof=1) / np.sqrt(nw))))
+    # scale of the drift term of the weak form, to express residuals relative to it
+    scale = float(np.abs(adj[:, :-1]).mean())
+    return tuple(weak), tuple(se), tuple(fs), tuple(zz), scale
+
+
+__all__ = ["BACKENDS", "DEFAULT_TEST_INDICES", "FPDistance", "FPEquation", "FPReference", "fokker_planck_reference", "RegressionTask", "default_box",
+           "fokker_planck_distance", "fokker_planck_equation", "make_regression_task", "simulate_sgd"]
