@@ -104,7 +104,17 @@ def convergence_figure(conv: Mapping[str, Any], *, fmt: str, tolerance: float | 
             fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
             return buf.getvalue()
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    return _strip_svg_prolog(buf.getvalue().decode("utf-8")).encode("utf-8")
+    return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
+
+
+def _prefix_ids(svg: str, salt: str) -> str:
+    """Make every element id unique to this figure (``figure_1`` recurs in every matplotlib SVG; ids must be
+    unique in an HTML page holding several), and rewrite the references to them."""
+    pre = "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", salt) + "-"
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{pre}{m.group(1)}"', svg)
+    return re.sub(r'(url\(#|href="#)([^)"]+)', lambda m: m.group(1) + (pre + m.group(2) if m.group(2) in ids
+                                                                      else m.group(2)), svg)
 
 
 def _strip_svg_prolog(svg: str) -> str:

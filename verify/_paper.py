@@ -47,7 +47,7 @@ from sympy.printing.latex import LatexPrinter
 from nnqg.derivations import InvalidArgument, Step
 
 from ._figures import as_float, convergence_figure
-from ._model import FAILED, NONFINITE, PASSED, REPRODUCED, Claim, SymbolicResult, Verdict
+from ._model import FAILED, NONFINITE, REPRODUCED, Claim, SymbolicResult, Verdict
 from ._registry import all_claims, claim_source_hash
 
 # --------------------------------------------------------------------------------------------------- printing
@@ -601,7 +601,7 @@ def part_tex(part: str, records: Sequence[ClaimRecord]) -> str:
     """The ``\\input`` lines of one part (quantum, gravity, ...), so main.tex never names a missing file."""
     rs = [r for r in records if part_of(r.claim) == part]
     if not rs:
-        return HEADER + rf"No claim of this part is registered yet.%" + "\n"
+        return HEADER + r"No claim of this part is registered yet.%" + "\n"
     return HEADER + "".join(rf"\input{{\nnqgGenerated/{r.claim.id}.tex}}" + "\n" for r in rs)
 
 
@@ -613,6 +613,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; generated sources are ordinary readable files
         os.replace(tmp, path)
     except BaseException:
         try:
