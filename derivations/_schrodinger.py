@@ -38,6 +38,7 @@ True
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from ._core import Step, is_zero, jet
 from ._errors import DerivationError
@@ -90,17 +91,9 @@ def _real_jet(exprs: list[sp.Expr], functions: tuple[sp.Expr, ...], positive: tu
     return [e.xreplace(pos) for e in out]
 
 
-def _generic_potential(s: MadelungSymbols) -> MadelungSymbols:
-    """``s`` with V an arbitrary real function of q (used where no concrete potential is given)."""
-    return MadelungSymbols.make(len(s.q), potential=sp.Function("V", real=True)(*s.q))
-
-
-def _jet_functions(s: MadelungSymbols, extra: tuple[sp.Expr, ...] = ()) -> tuple[sp.Expr, ...]:
-    fs = [s.p, s.F, *extra]
-    if isinstance(s.V, sp.Function) or (isinstance(s.V, sp.Expr) and s.V.is_Function
-                                        and not s.V.func.__module__.startswith("sympy.functions")):
-        fs.append(s.V)
-    return tuple(fs)
+def _jet_functions(s: MadelungSymbols) -> tuple[sp.Expr, ...]:
+    """p, F, and V when V is an undefined function V(q) (a concrete potential is left as it is)."""
+    return (s.p, s.F) + ((s.V,) if isinstance(s.V, AppliedUndef) else ())
 
 
 def forward_identities(s: MadelungSymbols, pair: Pair) -> tuple[tuple[str, sp.Expr], ...]:

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from nnqg.derivations import InvalidArgument, is_zero, jet
+from nnqg.derivations import InvalidArgument, Step, is_zero, jet
 from nnqg.derivations._madelung import MadelungSymbols
 from nnqg.derivations._schrodinger import backward_identities, circle_circulation, curl2d, equivalence_steps, \
     forward_identities, madelung_pair, monodromy, phase_gradient, substitute_flow, vortex_state, wallstrom_flow
@@ -315,13 +315,11 @@ def _quantisation_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         ratio = sp.simplify(circ / quantum)
         facts.append((f"n={n}: circulation / quantum = {ratio} is an integer", bool(ratio.is_integer)))
         if not steps:
-            steps = [sp_step for sp_step in _quantisation_steps(a, b, g, circ)]
+            steps = _quantisation_steps(a, b, g, circ)
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps), facts=tuple(facts))
 
 
-def _quantisation_steps(a: sp.Expr, b: sp.Expr, g: list[sp.Expr], circ: sp.Expr) -> list:
-    from nnqg.derivations import Step
-
+def _quantisation_steps(a: sp.Expr, b: sp.Expr, g: list[sp.Expr], circ: sp.Expr) -> list[Step]:
     return [Step("Vortex state psi = a + i b", a + sp.I * b, sp.Symbol(r"\psi")),
             Step("grad F = hbar (a grad b - b grad a)/(a^2 + b^2), F = hbar atan2(b, a)", sp.Matrix(g),
                  sp.Symbol(r"\nabla F")),
@@ -433,8 +431,6 @@ def _wallstrom_symbols(inputs: Mapping[str, Any]) -> tuple[MadelungSymbols, sp.E
 
 
 def _wallstrom_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
-    from nnqg.derivations import Step
-
     s, p, F, alpha, omega = _wallstrom_symbols(inputs)
     C, Q = _pair(inputs, s)
     rc = substitute_flow(C, s, p, F)
