@@ -233,6 +233,13 @@ def _design(q: np.ndarray, a: float, ell: float, degree: int) -> np.ndarray:
     return np.vander((q - a) / ell, degree + 1, increasing=True)
 
 
+def _targets(Q: Sequence[np.ndarray], dt: float, c: int) -> np.ndarray:
+    q0 = Q[c]
+    yv = (8.0 * (Q[c + 1] - Q[c - 1]) - (Q[c + 2] - Q[c - 2])) / (12.0 * dt)
+    yu = (4.0 * (Q[c + 1] - 2.0 * q0 + Q[c - 1]) - (Q[c + 2] - 2.0 * q0 + Q[c - 2])) / (4.0 * dt)
+    return np.stack([yv, yu], axis=1)
+
+
 def fit_velocities(Q: Sequence[np.ndarray], dt: float, centre: int, degree: int,
                    standardise: tuple[float, float]) -> tuple[PolyField, PolyField]:
     r"""Current and osmotic velocity at snapshot ``centre`` of ``Q`` (snapshots spaced by dt), Richardson-combined:
@@ -245,12 +252,9 @@ def fit_velocities(Q: Sequence[np.ndarray], dt: float, centre: int, degree: int,
     c = centre
     if c - 2 < 0 or c + 2 >= len(Q):
         raise InvalidArgument(f"centre {c} needs snapshots {c - 2}..{c + 2}, have 0..{len(Q) - 1}")
-    q0 = Q[c]
-    yv = (8.0 * (Q[c + 1] - Q[c - 1]) - (Q[c + 2] - Q[c - 2])) / (12.0 * dt)
-    yu = (4.0 * (Q[c + 1] - 2.0 * q0 + Q[c - 1]) - (Q[c + 2] - 2.0 * q0 + Q[c - 2])) / (4.0 * dt)
     a, ell = standardise
-    X = _design(q0, a, ell, degree)
-    coef, *_ = np.linalg.lstsq(X, np.stack([yv, yu], axis=1), rcond=None)
+    X = _design(Q[c], a, ell, degree)
+    coef, *_ = np.linalg.lstsq(X, _targets(Q, dt, c), rcond=None)
     return PolyField(coef[:, 0], a, ell), PolyField(coef[:, 1], a, ell)
 
 
@@ -271,6 +275,15 @@ class NelsonJet:
                 "u_qq": self.u_qq}
 
 
+def _check_jet_args(Q: Sequence[np.ndarray], standardise: Sequence[tuple[float, float]], time_lags: int) -> int:
+    d = int(time_lags)
+    M = 2 + d
+    if d < 1 or len(Q) != 2 * M + 1 or len(standardise) != len(Q):
+        raise InvalidArgument(f"nelson_jet with time_lags={time_lags} needs {2 * M + 1} snapshots (j = -{M}..{M}) "
+                              f"and as many standardisations, got {len(Q)} and {len(standardise)}")
+    return d
+
+
 def nelson_jet(Q: Sequence[np.ndarray], dt: float, degree: int, standardise: Sequence[tuple[float, float]],
                time_lags: int = 2) -> NelsonJet:
     r"""Jet of Nelson's velocities at the middle snapshot of :math:`2M+1` (:math:`j = -M..M`,
@@ -278,17 +291,89 @@ def nelson_jet(Q: Sequence[np.ndarray], dt: float, degree: int, standardise: Seq
     the central difference of the fits at :math:`j = \pm d`, evaluated at the points :math:`Q_0` (bias
     :math:`O((d\Delta)^2)`). A time derivative over more than one lag (d = 2 by default) divides the regression
     noise of v by d, and that noise dominates the Newton-law residual."""
-    d = int(time_lags)
+    d = _check_jet_args(Q, standardise, time_lags)
     M = 2 + d
-    if d < 1 or len(Q) != 2 * M + 1 or len(standardise) != len(Q):
-        raise InvalidArgument(f"nelson_jet with time_lags={time_lags} needs {2 * M + 1} snapshots (j = -{M}..{M}) "
-                              f"and as many standardisations, got {len(Q)} and {len(standardise)}")
     v0, u0 = fit_velocities(Q, dt, M, degree, standardise[M])
     vm, _ = fit_velocities(Q, dt, M - d, degree, standardise[M - d])
     vp, _ = fit_velocities(Q, dt, M + d, degree, standardise[M + d])
     q = Q[M]
     return NelsonJet(q=q, v=v0(q), v_q=v0(q, 1), v_t=(vp(q) - vm(q)) / (2.0 * d * dt), u=u0(q), u_q=u0(q, 1),
                      u_qq=u0(q, 2))
+
+
+class JetReplicates:
+    r""":func:`nelson_jet` for the whole ensemble and for every delete-a-group jackknife replicate (group of
+    trajectory i = i mod G), fast: the normal equations :math:`X^TX`, :math:`X^Ty` are summed per group once,
+    a replicate solves the small system with its group subtracted, and evaluation is a product with designs
+    precomputed at the points :math:`Q_0` (all N points; the caller averages over the replicate's points)."""
+
+    def __init__(self, Q: Sequence[np.ndarray], dt: float, degree: int, standardise: Sequence[tuple[float, float]],
+                 groups: int, time_lags: int = 2) -> None:
+        d = _check_jet_args(Q, standardise, time_lags)
+        M = 2 + d
+        n = Q[M].size
+        if groups < 2 or groups > n:
+            raise InvalidArgument(f"groups must be in 2..N = {n}, got {groups}")
+        self.groups, self.dt, self.d, self.q = groups, dt, d, Q[M]
+        self.group_of = np.arange(n) % groups
+        self._normal: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._eval: dict[int, np.ndarray] = {}
+        pw = np.arange(degree + 1)
+        for c in (M - d, M, M + d):
+            a, ell = standardise[c]
+            X = _design(Q[c], a, ell, degree)
+            Y = _targets(Q, dt, c)
+            XtX = np.einsum("gni,gnj->gij", *(2 * [_by_group(X, groups)]))
+            XtY = np.einsum("gni,gnk->gik", _by_group(X, groups), _by_group(Y, groups))
+            self._normal[c] = (XtX, XtY)
+            self._eval[c] = _design(self.q, a, ell, degree)  # basis of centre c at the points Q_M
+        a, ell = standardise[M]
+        z = (self.q - a) / ell
+        # derivative designs d/dq z^j = j z^(j-1)/ell, d2/dq2 = j (j-1) z^(j-2)/ell^2
+        self._d1 = np.where(pw > 0, pw * _safe_pow(z, pw - 1), 0.0) / ell
+        self._d2 = np.where(pw > 1, pw * (pw - 1) * _safe_pow(z, pw - 2), 0.0) / ell ** 2
+        self.M = M
+
+    def _coef(self, c: int, group: int | None) -> np.ndarray:
+        XtX, XtY = self._normal[c]
+        A, B = XtX.sum(axis=0), XtY.sum(axis=0)
+        if group is not None:
+            A, B = A - XtX[group], B - XtY[group]
+        return np.linalg.solve(A, B)  # (p, 2): columns v, u
+
+    def jet(self, group: int | None = None) -> NelsonJet:
+        """The jet fitted without trajectory group ``group`` (None: all), evaluated at every point."""
+        M, d = self.M, self.d
+        c0 = self._coef(M, group)
+        cm, cp = self._coef(M - d, group), self._coef(M + d, group)
+        vu = self._eval[M] @ c0
+        vu_q = self._d1 @ c0
+        v_t = (self._eval[M + d] @ cp[:, 0] - self._eval[M - d] @ cm[:, 0]) / (2.0 * d * self.dt)
+        return NelsonJet(q=self.q, v=vu[:, 0], v_q=vu_q[:, 0], v_t=v_t, u=vu[:, 1], u_q=vu_q[:, 1],
+                         u_qq=self._d2 @ c0[:, 1])
+
+    def mean(self, A: np.ndarray, group: int | None = None) -> np.ndarray:
+        """Mean over the last axis of ``A`` restricted to the replicate's points (all but ``group``; the group
+        of point i is i mod G, a strided view)."""
+        n = A.shape[-1]
+        total = A.sum(axis=-1)
+        if group is None:
+            return total / n
+        part = A[..., group::self.groups]
+        return (total - part.sum(axis=-1)) / (n - part.shape[-1])
+
+
+def _safe_pow(z: np.ndarray, k: np.ndarray) -> np.ndarray:
+    return z[:, None] ** np.maximum(k, 0)[None, :]
+
+
+def _by_group(A: np.ndarray, groups: int) -> np.ndarray:
+    """Rows of A arranged (group, member, column), group of row i = i mod G; short groups padded with zeros."""
+    n = A.shape[0]
+    per = -(-n // groups)
+    pad = np.zeros((per * groups, A.shape[1]))
+    pad[:n] = A
+    return pad.reshape(per, groups, A.shape[1]).transpose(1, 0, 2)
 
 
 def time_derivative_of_mean(values: Sequence[np.ndarray], dt: float) -> np.ndarray:
@@ -299,18 +384,17 @@ def time_derivative_of_mean(values: Sequence[np.ndarray], dt: float) -> np.ndarr
     return (8.0 * (values[3] - values[1]) - (values[4] - values[0])) / (12.0 * dt)
 
 
-def jackknife(estimator: Callable[[np.ndarray], np.ndarray], n: int, groups: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Delete-a-group jackknife: ``estimator(index_array)`` -> vector; returns (estimate on all n, standard
-    error). Groups are i mod G; :math:`SE^2 = \tfrac{G-1}{G}\sum_g(\theta_{(g)} - \bar\theta)^2`. It carries
-    the uncertainty of the regressions into the residuals (a plug-in variance would not)."""
-    if groups < 2 or n < groups:
-        raise InvalidArgument(f"jackknife needs 2 <= groups <= n, got groups={groups}, n={n}")
-    idx = np.arange(n)
-    full = np.asarray(estimator(idx), dtype=float)
-    reps = np.array([estimator(idx[idx % groups != g]) for g in range(groups)], dtype=float)
+def jackknife(estimator: Callable[[int | None], np.ndarray], groups: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Delete-a-group jackknife: ``estimator(g)`` is the estimate without group g (``estimator(None)``: with all);
+    returns (full estimate, standard error) with :math:`SE^2 = \tfrac{G-1}{G}\sum_g(\theta_{(g)} - \bar\theta)^2`.
+    It carries the uncertainty of the regressions into the residuals (a plug-in variance would not)."""
+    if groups < 2:
+        raise InvalidArgument(f"jackknife needs at least 2 groups, got {groups}")
+    full = np.asarray(estimator(None), dtype=float)
+    reps = np.array([estimator(g) for g in range(groups)], dtype=float)
     se = np.sqrt((groups - 1) / groups * ((reps - reps.mean(axis=0)) ** 2).sum(axis=0))
     return full, se
 
 
-__all__ = ["DriftTable", "GaussianState", "NelsonJet", "PolyField", "coherent_state", "fit_velocities",
+__all__ = ["DriftTable", "GaussianState", "JetReplicates", "NelsonJet", "PolyField", "coherent_state", "fit_velocities",
            "free_packet", "gaussian_drift", "jackknife", "nelson_jet", "simulate", "time_derivative_of_mean"]

@@ -1,0 +1,125 @@
+"""Slow Madelung studies: the full numeric profile of both claims (N^-1/2 rate and the lag study), the planted
+errors under the full profile, the false-alarm rate of the quick profile over seeds, and the measured weak order
+of the stochastic Heun integrator (vs Euler-Maruyama) used for the Nelson trajectories."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from nnqg.numerics._nelson import _euler_step, _heun_step, coherent_state, free_packet, gaussian_drift
+from nnqg.verify import PASSED, NumericContext, get_claim, run_claim
+
+CLAIM_IDS = ("madelung.continuity", "madelung.hamilton_jacobi")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", CLAIM_IDS)
+def test_full_profile_passes_within_a_minute(cid: str) -> None:
+    t0 = time.perf_counter()
+    v = run_claim(get_claim(cid), NumericContext(seed=0, quick=False))
+    elapsed = time.perf_counter() - t0
+    assert v.status == PASSED, v.reason
+    n = v.numeric
+    assert n is not None and n.convergence is not None
+    assert 0.5 <= n.convergence.observed_order <= 1.5
+    assert "lag_study" in n.details and n.details["lag_study"]["ok"]
+    print(f"{cid}: {elapsed:.1f} s, order {n.convergence.observed_order:.3f}, lag study "
+          f"{n.details['lag_study']['reason']}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", CLAIM_IDS)
+def test_full_profile_catches_every_mutation(cid: str) -> None:
+    c = get_claim(cid)
+    for name, override in c.mutations().items():
+        inputs = c.default_inputs()
+        inputs.update(override)
+        res = c.numeric(NumericContext(seed=0, quick=False), inputs)
+        assert not res.ok, (name, res.where)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", CLAIM_IDS)
+def test_quick_profile_has_no_false_alarms_over_seeds(cid: str) -> None:
+    c = get_claim(cid)
+    statuses = [run_claim(c, NumericContext(seed=seed, quick=True)).status for seed in range(1, 7)]
+    assert statuses == [PASSED] * 6, statuses
+
+
+@pytest.mark.slow
+def test_user_potential_runs_through_the_schrodinger_solver() -> None:
+    from nnqg.verify.claims._user import potential_overrides
+
+    c = get_claim("madelung.hamilton_jacobi")
+    ov = potential_overrides("q**2/2 + q**4/10", [c])[c.id]
+    v = run_claim(c, NumericContext(seed=0, quick=True), ov)
+    assert v.numeric is not None
+    assert "skipped" not in v.numeric.details, v.numeric.details
+    assert v.status == PASSED, v.reason
+    # the same potential with a planted mass error must fail numerically
+    inputs = c.default_inputs()
+    inputs.update(ov)
+    inputs.update(c.mutations()["mass_factor_2"])
+    assert not c.numeric(NumericContext(seed=0, quick=True), inputs).ok
+
+
+def _affine_step(scheme: str, st, t: float, h: float) -> tuple[float, float, float]:
+    """One step of the scheme on the affine drift b = alpha + beta q is q' = A q + B + C xi; (A, B, C)."""
+    a0, b0 = st.drift_coefficients(t)
+    a1, b1 = st.drift_coefficients(t + h)
+    sigma = math.sqrt(2 * st.nu * h)
+    if scheme == "euler":
+        return 1 + b0 * h, a0 * h, sigma
+    return (1 + 0.5 * h * (b0 + b1 + b1 * b0 * h), 0.5 * h * (a0 + a1 + b1 * a0 * h), sigma * (1 + 0.5 * h * b1))
+
+
+def test_numba_steps_are_the_affine_maps() -> None:
+    """The compiled Heun/Euler steps equal q' = A q + B + C xi path by path (so the moment recursion below is
+    the exact weak behaviour of the code, not of a re-implementation)."""
+    st = free_packet(m=1.0, hbar=1.0, s0=0.5, v0=0.4)
+    drift = gaussian_drift(st)
+    rng = np.random.default_rng(0)
+    q, xi = rng.standard_normal(50), rng.standard_normal(50)
+    for scheme in ("heun", "euler"):
+        t, h = 0.3, 0.05
+        A, B, C = _affine_step(scheme, st, t, h)
+        g0, dx, b0 = drift(t)
+        _, _, b1 = drift(t + h)
+        out = q.copy()
+        if scheme == "heun":
+            _heun_step(out, xi, h, math.sqrt(2 * st.nu * h), g0, dx, b0, b1)
+        else:
+            _euler_step(out, xi, h, math.sqrt(2 * st.nu * h), g0, dx, b0)
+        assert np.allclose(out, A * q + B + C * xi, rtol=1e-13, atol=1e-13)
+
+
+def _scheme_second_moment(scheme: str, st, h: float, T: float) -> float:
+    """Exact E[q_T^2] of the scheme (mean and variance recursions of the affine map; no sampling noise)."""
+    m, v = st.mean(0.0), st.var(0.0)
+    for n in range(int(round(T / h))):
+        A, B, C = _affine_step(scheme, st, n * h, h)
+        m, v = A * m + B, A * A * v + C * C
+    return v + m * m
+
+
+@pytest.mark.slow
+def test_heun_is_weak_order_two_and_euler_order_one() -> None:
+    """Weak error |E[q_T^2] - exact| of the free packet (and the coherent state) vs h: order 2 for Heun, 1 for
+    Euler-Maruyama (the reason for the Heun choice: all checks are ensemble averages)."""
+    hs = [0.1, 0.05, 0.025, 0.0125]
+    for st, T in ((free_packet(m=1.25, hbar=0.75, s0=0.4, v0=0.5), 1.6),
+                  (coherent_state(m=1.25, hbar=0.75, k=1.0, q0=1.0), 1.6)):
+        exact = st.var(T) + st.mean(T) ** 2
+
+        def order(scheme: str) -> float:
+            e = [abs(_scheme_second_moment(scheme, st, h, T) - exact) for h in hs]
+            return float(np.polyfit(np.log(hs), np.log(e), 1)[0])
+
+        heun, euler = order("heun"), order("euler")
+        print(f"{st.kind}: weak order heun {heun:.3f}, euler {euler:.3f}")
+        assert 1.8 < heun < 2.3
+        assert 0.8 < euler < 1.2
