@@ -41,6 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
+    from rich.markup import escape
     from rich.table import Table
 
     from nnqg.derivations import InvalidArgument
@@ -80,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
             return 130
 
     summ = summarise(spec, res.table)
-    t = Table(title=f"nnqg sweep {spec.name}: median distance over (width, ensemble, seeds); "
-                    f"[within tolerance {spec.measure.tolerance:g} at {spec.measure.sigmas:g} SE: fraction]")
+    t = Table(title=escape(f"nnqg sweep {spec.name}: median distance over (width, ensemble, seeds) "
+                           f"[fraction of points within tolerance {spec.measure.tolerance:g} at "
+                           f"{spec.measure.sigmas:g} SE]"))
     t.add_column("gamma")
     t.add_column("B")
     t.add_column("points")
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         cells = []
         for d in spec.claims:
             m = r[f"{d}_median"]
-            cells.append(("nan" if not math.isfinite(m) else f"{m:.3g}") + f" [{r[f'{d}_within']:.2g}]")
+            cells.append(escape(("nan" if not math.isfinite(m) else f"{m:.3g}") + f" [{r[f'{d}_within']:.2g}]"))
         t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), str(r["points"]), *cells)
     con.print(t)
     figs = write_figures(spec, res.table, out_dir / "figures")

@@ -1013,7 +1013,7 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
 
     def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None
              ) -> None:
-        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(gs), 1.2 + 0.7 * len(bs)))
+        fig, ax = plt.subplots(figsize=(max(5.0, 2.0 + 0.9 * len(gs)), max(3.4, 1.6 + 0.6 * len(bs))))
         im = ax.imshow(a, origin="lower", aspect="auto", cmap="viridis", vmin=0.0, vmax=vmax)
         ax.set_xticks(range(len(gs)), [f"{g:g}" for g in gs])
         ax.set_yticks(range(len(bs)), [str(b) for b in bs])
@@ -1033,9 +1033,9 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
 
     tol = spec.measure.tolerance
     for desc in spec.claims:
-        draw(grid_of(f"{desc}_median"), f"{desc}: median distance (red: all points within {tol:g})",
+        draw(grid_of(f"{desc}_median"), f"{desc}: median distance from the description\n(red box: every point within tolerance {tol:g})",
              "distance (0 = description holds)", grid_of(f"{desc}_within"), f"heatmap_{desc}.png", None)
     if "madelung" in spec.claims:
-        draw(grid_of("madelung_within"), f"Madelung within tolerance {tol:g} (fraction of points)",
+        draw(grid_of("madelung_within"), f"Madelung description within tolerance {tol:g}\n(fraction of the points in each cell)",
              "fraction within", None, "madelung_within.png", 1.0)
     return paths

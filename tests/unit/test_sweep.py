@@ -310,3 +310,24 @@ def test_cli_runs_a_tiny_sweep_with_table_and_figures(toy: None, tmp_path: Path,
     assert main(["sweep", str(p), "--out", str(out)]) == 2  # exists, no --resume
     assert main(["sweep", str(p), "--out", str(out), "--resume"]) == 0
     assert "0 points computed, 4 resumed" in capsys.readouterr().out
+
+
+def test_vectorised_gradient_covariance_matches_the_shared_simulators_task() -> None:
+    sgd = pytest.importorskip("nnqg.numerics._sgd")
+    task = sgd.make_regression_task(np.random.default_rng(0), n_data=50)
+    loss, grad, cov = S.regression_model(task.x, task.y)
+    qs = np.array([[0.3, -0.7], [1.5, 2.0]])
+    for i, q in enumerate(qs):
+        assert np.allclose(cov(qs)[i], task.gradient_covariance(q), rtol=1e-12, atol=1e-12)
+        assert np.allclose(grad(qs)[i], task.per_example_gradients(q).mean(axis=0), rtol=1e-12, atol=1e-12)
+
+
+def test_evaluate_point_on_the_shared_simulator_is_finite_and_reproducible() -> None:
+    pytest.importorskip("nnqg.numerics._sgd")
+    spec = _spec()
+    p = S.grid_points(spec)[3]
+    a = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    b = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b and not a["nonfinite"]
+    assert all(math.isfinite(a[k]) and a[k] >= 0 for k in ("fp_distance", "madelung_distance", "schrodinger_distance"))
