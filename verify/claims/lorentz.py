@@ -182,6 +182,8 @@ def _wave_mutations() -> dict[str, dict[str, Any]]:
         "c_mismatch": {"c": 1.2},
         # Euclidean signature: the action gives the Laplace equation u_tt + c^2 u_xx
         "wrong_metric_sign": {"metric": lambda c: sp.diag(c**2, 1)},
+        # a saturating activation f = tanh instead of the linear regime: the permutation alone is not enough
+        "tanh_activation": {"activation": np.tanh},
     }
 
 

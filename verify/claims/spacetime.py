@@ -78,7 +78,7 @@ def default_inputs() -> dict[str, Any]:
         "packet_width": 0.08,
         "packet_neurons": 320,
         "packet_levels_quick": 3,
-        "packet_levels_full": 5,
+        "packet_levels_full": 6,
         "packet_start": 0.2,
         "packet_duration": 0.6,
     }
