@@ -342,6 +342,8 @@ def fokker_planck_equation(drift_coefficient: Callable[[sp.Expr], sp.Expr] | Non
         raise InvalidArgument(f"test_indices: expected pairs of non-negative Hermite degrees (sum <= 6), got {idx}")
     # callables are keyed by their SymPy output, so equal formulas share one compiled equation
     g, B, S = sp.symbols("gamma B Sigma", positive=True)
+    if drift_coefficient is not None and sp.sympify(drift_coefficient(g)) == g:
+        drift_coefficient = None  # the default, stated explicitly: share its compiled equation
     dkey = None if drift_coefficient is None else sp.srepr(sp.sympify(drift_coefficient(g)))
     fkey = sp.srepr(sp.sympify(diffusion_formula(g, B, S)))
     return _equation_cached(_Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula), form, idx)
