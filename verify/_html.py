@@ -28,7 +28,8 @@ from nnqg.derivations import InvalidArgument
 
 from ._figures import as_float, convergence_figure
 from ._model import FAILED, NONFINITE, REPRODUCED, Claim, SymbolicResult, Verdict
-from ._paper import PARTS, ClaimRecord, components, part_of, records_from_verdicts, run_info
+from ._paper import PARTS, ClaimRecord, components, group_terms, part_of, records_from_verdicts, run_info, \
+    signed_terms, tex_width
 from ._report import atomic_write_text
 
 _LATEX_UNICODE = {"nabla": "\u2207", "partial": "\u2202", "oint": "\u222e", "int": "\u222b", "hbar": "\u210f",
@@ -62,7 +63,20 @@ def _unicode_name(name: str) -> str:
     name = re.sub(r"\\math(?:cal|scr)\{([A-Z])\}", script, name)
     name = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", name)
     name = re.sub(r"\\([A-Za-z]+)\s*", command, name)
+
+    def script_chars(table: dict[str, str]) -> Any:
+        def repl(m: re.Match[str]) -> str:
+            body = m.group(1) if m.group(1) is not None else m.group(2)
+            return "".join(table[c] for c in body) if body and all(c in table for c in body) else m.group(0)
+        return repl
+
+    name = re.sub(r"_\{([^{}]*)\}|_(\w)", script_chars(_SUB), name)
+    name = re.sub(r"\^\{([^{}]*)\}|\^(\w)", script_chars(_SUP), name)
     return name.replace("{", "").replace("}", "").replace("\\,", " ")
+
+
+_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_SUP = dict(zip("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ"))
 
 
 class PaperMathMLPrinter(MathMLPresentationPrinter):
@@ -117,12 +131,34 @@ def mathml(expr: Any) -> str:
     return out.replace("<mo>-</mo>", "<mo>&#8722;</mo>")  # a minus sign, not a hyphen
 
 
+#: width of one line of an HTML equation, in :func:`~nnqg.verify._paper.tex_width` units
+HTML_LINE_BUDGET = 70.0
+
+
 def mathml_block(rhs: Any, lhs: Any | None = None, suffix: str = "") -> str:
-    """A display ``<math>`` element for ``lhs = rhs`` (``rhs`` alone when ``lhs`` is None); ``lhs`` may be a
-    SymPy object or prepared MathML text; ``suffix`` is appended MathML (e.g. ``<mo>=</mo><mn>0</mn>``)."""
+    """``lhs = rhs`` (``rhs`` alone when ``lhs`` is None) as display MathML; ``lhs`` may be a SymPy object or
+    prepared MathML text; ``suffix`` is appended MathML (e.g. ``<mo>=</mo><mn>0</mn>``).
+
+    Browsers do not break long formulas, so a long sum is split at its top-level terms (the paper's width
+    estimate) into one ``<math>`` per line, continuation lines indented, inside ``<div class="eq">``.
+    """
     left = "" if lhs is None else (lhs if isinstance(lhs, str) and lhs.startswith("<") else mathml(
         sp.Symbol(lhs) if isinstance(lhs, str) else lhs)) + "<mo>=</mo>"
-    return f'<math display="block"><mrow>{left}{mathml(rhs)}{suffix}</mrow></math>'
+    terms = signed_terms(rhs) if isinstance(rhs, sp.Basic) else [("", rhs, "")]
+    lines = group_terms([tex_width(f"{sg} {tex}") for sg, _, tex in terms], HTML_LINE_BUDGET)
+    if len(lines) == 1:
+        body = [f"{left}{mathml(rhs)}{suffix}"]
+    else:
+        body = []
+        for k, idx in enumerate(lines):
+            row = "".join((f"<mo>{_MO[terms[i][0]]}</mo>" if terms[i][0] else "") + mathml(terms[i][1]) for i in idx)
+            body.append((left if k == 0 else "") + row + (suffix if k == len(lines) - 1 else ""))
+    cls = ['<math display="block">'] + ['<math display="block" class="cont">'] * (len(body) - 1)
+    maths = [f"{c}<mrow>{b}</mrow></math>" for c, b in zip(cls, body)]
+    return '<div class="eq">' + "".join(maths) + "</div>"
+
+
+_MO = {"+": "+", "-": "&#8722;"}
 
 
 def step_blocks(step: Any) -> list[str]:
@@ -152,7 +188,7 @@ table.verdicts { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 table.verdicts th, table.verdicts td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.5rem; text-align: left;
        vertical-align: top; }
 td.reason { font-size: 0.82rem; min-width: 22rem; }
-td.claim code { word-break: break-all; }
+td.claim { min-width: 11rem; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { font-size: 0.92em; }
 .status { font-weight: bold; padding: 0.05rem 0.4rem; border-radius: 0.25rem; color: #fff; white-space: nowrap; }
@@ -161,6 +197,7 @@ code { font-size: 0.92em; }
 math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden; padding: 0.35rem 0;
        font-size: 1.1rem; }
 .step-title { margin: 0.6rem 0 0; }
+div.eq { margin: 0.2rem 0; } math.cont { padding-left: 3em; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #444; }
 .note { color: #8a4b00; }
@@ -182,6 +219,11 @@ def _num(x: Any) -> str:
     return _e(f"{v:.3g}")
 
 
+def _breakable(cid: str) -> str:
+    """A claim id that may wrap after its dots and underscores (and nowhere else)."""
+    return _e(cid).replace(".", ".<wbr>").replace("_", "_<wbr>")
+
+
 def _status(s: str) -> str:
     return f'<span class="status {_e(s)}">{_e(s)}</span>'
 
@@ -197,7 +239,7 @@ def verdict_table_html(records: Sequence[ClaimRecord]) -> str:
         e = r.entry
         conv = e.get("convergence") or {}
         order = "&#8211;" if not conv else f"{_num(conv.get('observed_order'))} / {_num(conv.get('expected_order'))}"
-        rows.append(f'<tr><td class="claim"><a href="#{_anchor(r.claim.id)}"><code>{_e(r.claim.id)}</code></a></td>'
+        rows.append(f'<tr><td class="claim"><a href="#{_anchor(r.claim.id)}"><code>{_breakable(r.claim.id)}</code></a></td>'
                     f"<td>{_status(r.status)}</td><td>{'exact 0' if e.get('symbolic_ok') else 'NOT 0'}</td>"
                     f'<td class="num">{_num(e.get("max_residual"))}</td><td class="num">{_num(e.get("tolerance"))}</td>'
                     f'<td class="num">{order}</td><td class="reason">{_e(e.get("reason", ""))}</td></tr>')

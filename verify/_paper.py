@@ -86,15 +86,16 @@ def paper_latex(expr: Any) -> str:
     return PaperLatexPrinter().doprint(expr)
 
 
-def add_terms(expr: sp.Expr) -> list[tuple[str, str]]:
-    """The top-level terms of a sum as (sign, LaTeX) in the printer's own order; one term for a non-sum.
+def signed_terms(expr: sp.Expr) -> list[tuple[str, sp.Expr, str]]:
+    """The top-level terms of a sum as (sign, term, LaTeX) in the printer's own order (a leading minus is
+    moved into the sign after the first term); one term for a non-sum.
 
     Mirrors SymPy's ``_print_Add`` so the broken equation reads exactly as the unbroken one would.
     """
     pr = PaperLatexPrinter()
     if not isinstance(expr, sp.Add):
-        return [("", pr.doprint(expr))]
-    out: list[tuple[str, str]] = []
+        return [("", expr, pr.doprint(expr))]
+    out: list[tuple[str, sp.Expr, str]] = []
     for i, term in enumerate(pr._as_ordered_terms(expr, order=None)):
         sign = ""
         if i > 0:
@@ -105,8 +106,13 @@ def add_terms(expr: sp.Expr) -> list[tuple[str, str]]:
         tex = pr._print(term)
         if pr._needs_add_brackets(term):
             tex = rf"\left({tex}\right)"
-        out.append((sign, tex))
+        out.append((sign, term, tex))
     return out
+
+
+def add_terms(expr: sp.Expr) -> list[tuple[str, str]]:
+    """The top-level terms of a sum as (sign, LaTeX); see :func:`signed_terms`."""
+    return [(sign, tex) for sign, _, tex in signed_terms(expr)]
 
 
 _CMD = re.compile(r"\\([A-Za-z]+|.)")
@@ -202,22 +208,30 @@ def tex_width(s: str) -> float:
 LINE_BUDGET = 46.0
 
 
+def group_terms(widths: Sequence[float], budget: float, first_budget: float | None = None) -> list[list[int]]:
+    """Greedy line packing: indices of consecutive items whose widths fit ``budget`` (the first line
+    ``first_budget``); an item wider than a line gets a line of its own."""
+    lines: list[list[int]] = [[]]
+    width, limit = 0.0, (budget if first_budget is None else first_budget)
+    for i, w in enumerate(widths):
+        if lines[-1] and width + w > limit:
+            lines.append([])
+            width, limit = 0.0, budget
+        lines[-1].append(i)
+        width += w
+    return lines
+
+
 def break_terms(terms: Sequence[tuple[str, str]], budget: float = LINE_BUDGET,
                 first_budget: float | None = None) -> list[str]:
-    """Pack signed terms greedily into lines no wider than ``budget`` (the first line ``first_budget``)."""
-    lines: list[str] = []
-    cur, width = "", 0.0
-    limit = budget if first_budget is None else first_budget
-    for sign, tex in terms:
-        piece = f"{sign} {tex}".strip() if not cur else f" {sign} {tex}"
-        pw = tex_width(piece)
-        if cur and width + pw > limit:
-            lines.append(cur)
-            cur, width, limit = f"{{}}{sign} {tex}", tex_width(f"{sign} {tex}"), budget
-        else:
-            cur, width = cur + piece, width + pw
-    lines.append(cur)
-    return lines
+    """Pack signed LaTeX terms into lines no wider than ``budget`` (where a term allows it)."""
+    widths = [tex_width(f"{sign} {tex}") for sign, tex in terms]
+    out = []
+    for k, idx in enumerate(group_terms(widths, budget, first_budget)):
+        pieces = [f"{terms[i][0]} {terms[i][1]}".strip() if (j == 0 and k == 0) else f"{terms[i][0]} {terms[i][1]}"
+                  for j, i in enumerate(idx)]
+        out.append(("" if k == 0 else "{}") + " ".join(pieces))
+    return out
 
 
 def equation_tex(rhs: sp.Basic, lhs: str | None = None, *, label: str | None = None, suffix: str = "") -> str:
