@@ -145,6 +145,14 @@ def test_wave_mutations_fail(name: str) -> None:
     assert num.convergence.observed_order < 1.0
 
 
+def test_speed_is_emergent_from_spacing_over_update_time() -> None:
+    """Half the update time: the network covers a neuron spacing in half the time, c = h/tau = 2, and the
+    claim passes with c = 2 (and fails with the default c = 1): c is measured, not assumed."""
+    claim = get_claim("lorentz.wave_equation")
+    assert run_claim(claim, CTX, {"update_duration": lambda h: h / 2, "c": 2.0}).status == PASSED
+    assert run_claim(claim, CTX, {"update_duration": lambda h: h / 2}).status == FAILED
+
+
 def test_wave_equation_rejects_bad_inputs() -> None:
     claim = get_claim("lorentz.wave_equation")
     with pytest.raises(InvalidArgument, match="c"):
@@ -153,6 +161,8 @@ def test_wave_equation_rejects_bad_inputs() -> None:
         run_claim(claim, CTX, {"sizes_quick": (64, 130)})
     with pytest.raises(InvalidArgument, match="weights"):
         run_claim(claim, CTX, {"weights": lambda n: sps.identity(n)})
+    with pytest.raises(InvalidArgument, match="update_duration"):
+        run_claim(claim, CTX, {"update_duration": lambda h: 0.0})
     with pytest.raises(InvalidArgument, match="metric"):
         run_claim(claim, CTX, {"metric": lambda c: sp.diag(-c**2 * sp.Symbol("k"), 1)})
 

@@ -99,6 +99,15 @@ def test_wave_packet_wrong_sign_fails() -> None:
     assert not v.numeric.ok
 
 
+def test_another_profile_passes_and_is_not_tuned_to_the_default() -> None:
+    """A different coupling profile with its own optical metric passes both numeric checks."""
+    ov = {"network_speed": "1 - 0.25*cos(4*pi*x)", "metric": ("-(1 - 0.25*cos(4*pi*x))**2", "1")}
+    assert _numeric_with("spacetime.emergent_metric", ov).ok
+    assert _numeric_with("geodesic.wave_packet", ov).ok
+    # and the default metric does not fit that network
+    assert not _numeric_with("geodesic.wave_packet", {"network_speed": ov["network_speed"]}).ok
+
+
 def test_bad_inputs_are_named() -> None:
     claim = get_claim("spacetime.emergent_metric")
     with pytest.raises(InvalidArgument, match="metric g_tt"):

@@ -145,6 +145,8 @@ def _wave_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResu
         t0 = time.perf_counter()
         h = 1.0 / n
         tau = float(inputs["update_duration"](h))
+        if not (np.isfinite(tau) and tau > 0):
+            raise InvalidArgument(f"update_duration: must return a positive duration, got {tau!r} for h={h}")
         steps = max(4, int(round(float(inputs["duration"]) / tau)))
         W = inputs["weights"](n)
         if getattr(W, "shape", None) != (2 * n, 2 * n):
