@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
-import numba
 import numpy as np
 import sympy as sp
 from numba import njit, prange
@@ -60,8 +59,9 @@ from ._fp_solver import Grid2D, assemble, coarse_masses, gaussian_cell_average, 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
 MAX_MOMENT_ORDER = 4
+MAX_DATA = 2**31  # batch indices use the top 32 bits of each random word
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ class RegressionTask:
         x, y = np.asarray(self.x), np.asarray(self.y)
         if x.ndim != 1 or x.shape != y.shape or x.size < 2:
             raise InvalidArgument(f"task data: x and y must be 1-D of equal length >= 2, got {x.shape}, {y.shape}")
+        if x.size >= MAX_DATA:
+            raise InvalidArgument(f"task data: at most {MAX_DATA - 1} points (32-bit batch indices), got {x.size}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise InvalidArgument("task data: x and y must be finite")
 
@@ -143,7 +145,7 @@ def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma:
                 z = (z ^ (z >> _S30)) * _MIX1
                 z = (z ^ (z >> _S27)) * _MIX2
                 z = z ^ (z >> _S31)
-                k = z % nd
+                k = ((z >> _S32) * nd) >> _S32  # Lemire's multiply-shift: uniform index without a division
                 xk = x[k]
                 r = q1 * xk + q2 - y[k]
                 g1 += r * xk
@@ -180,7 +182,7 @@ def _sgd_numpy(x: np.ndarray, y: np.ndarray, q0: np.ndarray, seeds: np.ndarray, 
             z ^= z >> _S27
             z *= _MIX2
             z ^= z >> _S31
-            k = z % nd
+            k = ((z >> _S32) * nd) >> _S32
             xk = x[k]
             r = q1 * xk + q2 - y[k]
             g1 += r * xk

@@ -26,7 +26,7 @@ import sympy as sp
 from nnqg.derivations import InvalidArgument, is_zero
 from nnqg.derivations._fokker_planck import FPSymbols, RegressionSymbols, adjoint_by_parts, apply_operator, \
     default_diffusion, derivation_steps, divergence, flux_form, generator, kramers_moyal_coefficient, \
-    kramers_moyal_operator, multi_indices, regression_loss_and_covariance, sgd_step_moments, stated_diffusion, \
+    kramers_moyal_operator, multi_indices, regression_loss_and_covariance, sgd_step_moments, \
     stated_fokker_planck
 from nnqg.numerics import _sgd
 from nnqg.numerics._fp_solver import coarse_masses
