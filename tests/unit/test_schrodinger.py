@@ -221,3 +221,22 @@ def test_vortex_off_centre_and_outside_loops() -> None:
     table = v.numeric.details["circulation_over_quantum"]
     assert round(table["n=-2 loop=(0.5, 1.5, 0.5, 1.5)"][-1]) == -2  # this loop now encloses the node
     assert round(table["n=-2 loop=(-0.5, 0.5, -0.5, 0.5)"][-1]) == 0
+
+
+def test_generated_madelung_kernel_equals_sympy() -> None:
+    """The kernel the equivalence claim evaluates is the SymPy pair: compare at random jet values."""
+    from nnqg.derivations import jet
+    from nnqg.numerics import compile_residual
+
+    s = MadelungSymbols.make(1, potential=sp.Symbol("q", real=True) ** 2 / 2 + sp.cos(sp.Symbol("q", real=True)))
+    C, Q = madelung_pair(s)
+    (Cj, Qj), _ = jet(sp.Tuple(C, Q), (s.p, s.F))
+    names = {v.name: v for v in Cj.free_symbols | Qj.free_symbols}
+    fields = [names[n] for n in ("q", "p", "p_t", "p_q", "p_qq", "F_t", "F_q", "F_qq")]
+    k = compile_residual([("C", Cj), ("Q", Qj)], fields=fields, parameters=[s.hbar, s.m], name="test_schr_pair")
+    rng = np.random.default_rng(5)
+    vals = {f.name: rng.uniform(0.1, 2.0, 50) for f in fields}
+    out = k(**vals, hbar=0.7, m=1.3)
+    ref = [sp.lambdify(fields + [s.hbar, s.m], e, "numpy")(*[vals[f.name] for f in fields], 0.7, 1.3)
+           for e in (Cj, Qj)]
+    assert np.allclose(out, np.array(ref), rtol=1e-12, atol=1e-12)
