@@ -506,13 +506,27 @@ def prepare(metric: Metric, *, tensors: Sequence[sp.MatrixBase] = (), scalars: S
 
 
 def _prepare_rational(metric: Metric, tensors, scalars, jet_order: int,
-                      force_tan: frozenset[sp.Symbol] = frozenset()) -> Prepared:
+                      force_tan: frozenset[sp.Symbol] = frozenset(), trig_generators: bool = False) -> Prepared:
     n = metric.dim
     coords = list(metric.coords)
     g = sp.Matrix(metric.g)
     Ts = [sp.Matrix(T) for T in tensors]
     sc = [sp.sympify(s) for s in scalars]
     everything = list(g) + [e for T in Ts for e in T] + sc
+    trig_gens: dict[int, tuple[sp.Symbol, sp.Symbol]] = {}
+    if trig_generators:
+        # sin x, cos x as free generators with d sin = cos, d cos = -sin: exact as a computation (the free
+        # differential ring maps onto the functions), but its zero test ignores sin^2 + cos^2 = 1, so this
+        # mode only serves to *compute* (Christoffel symbols for display and code generation), never to decide 0.
+        for k, x in enumerate(coords):
+            if any(a.args[0] == x for e in everything for a in e.atoms(*_TRIG)):
+                S, C = sp.Symbol(f"sin_{x.name}"), sp.Symbol(f"cos_{x.name}")
+                trig_gens[k] = (S, C)
+                rep = lambda e, x=x, S=S, C=C: _rewrite_trig(e, x).xreplace({sp.sin(x): S, sp.cos(x): C})
+                g = g.applyfunc(rep)
+                Ts = [T.applyfunc(rep) for T in Ts]
+                sc = [rep(e) for e in sc]
+        everything = list(g) + [e for T in Ts for e in T] + sc
     # 1. charts for trigonometric coordinates
     charts = []
     for k, x in enumerate(coords):
@@ -542,12 +556,16 @@ def _prepare_rational(metric: Metric, tensors, scalars, jet_order: int,
     everything = list(g) + [e for T in Ts for e in T] + sc
     # 2. generators: exp(...), undefined functions (jets), pi
     params = [p for p in metric.parameters]
+    trig_syms = [x for pair in trig_gens.values() for x in pair]
     extra_syms = sorted({s for e in everything for s in e.free_symbols} - set(coords) - set(params)
-                        - set(s_syms.values()),
+                        - set(s_syms.values()) - set(trig_syms),
                         key=lambda s: s.name)
     params += extra_syms
     base = coords + params
     gens: list[_Gen] = []
+    for k, (S, C) in trig_gens.items():
+        gens.append(_Gen(S.name, sp.sin(metric.coords[k])))
+        gens.append(_Gen(C.name, sp.cos(metric.coords[k])))
     gen_of: dict[sp.Expr, sp.Expr] = {}  # replacement of atoms by generator symbols (powers allowed)
     # exponentials: exp(sum c_i m_i) = prod E_{m_i}^(c_i d_i), E_m = exp(m/d_m)
     exps = {a for e in everything for a in e.atoms(sp.exp)}
@@ -650,6 +668,10 @@ def _prepare_rational(metric: Metric, tensors, scalars, jet_order: int,
                     row.append((len(base) + i, replace(darg) * sp.Symbol(gn.name)))
             else:
                 pass
+        if k in trig_gens:
+            S, C = trig_gens[k]
+            row.append((gidx[S], C))
+            row.append((gidx[C], -S))
         for (f, alpha), s in jet.items():
             if metric.coords[k] in f.args:
                 if any(ch.index == k for ch in charts):
@@ -900,9 +922,9 @@ def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | No
         -> tuple[tuple[tuple[sp.Expr, ...], ...], ...]:
     r""":math:`\Gamma^a{}_{bc}` as SymPy expressions in the given coordinates, ``Gamma[a][b][c]``.
 
-    Uses the rational field when the metric is rational in its coordinates (with exp / undefined-function
-    generators); otherwise (trigonometric functions included: the Christoffel symbols are not a tensor, so no
-    chart change is made here) expressions with ``cancel``.
+    Uses the rational field when the metric is rational in its coordinates with exp / undefined-function
+    generators and sin, cos of coordinates as generators (no chart change: the Christoffel symbols are not a
+    tensor); otherwise expressions with ``cancel``/``simplify``.
 
     >>> t, x = sp.symbols("t x", real=True)
     >>> c = sp.Function("c")(x)
@@ -912,18 +934,56 @@ def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | No
     """
     m = _as_metric(metric, coords)
     try:
-        has_trig = any(a.has(*m.coords) for e in m.g for a in e.atoms(*_TRIG))
-        if has_trig:
-            raise _NotRational("trigonometric")
-        prep = _prepare_rational(m, (), (), 2)
-    except _NotRational:
+        prep = _prepare_rational(m, (), (), 2, trig_generators=True)
+    except (_NotRational, _JetOrder):
         prep = prepare(m, force_expression=True)
     A, n = prep.algebra, prep.dim
     ginv = _inverse(A, prep.g)
     Gm = christoffel_from(A, prep.g, ginv, n)
     if isinstance(A, ExprAlgebra):
         return tuple(tuple(tuple(sp.simplify(x) if x != 0 else x for x in y) for y in z) for z in Gm)
-    return tuple(tuple(tuple(sp.factor(prep.to_sympy(x)) for x in y) for y in z) for z in Gm)
+    return tuple(tuple(tuple(factored(prep, x) for x in y) for y in z) for z in Gm)
+
+
+def factored(prep: Prepared, a: Any) -> sp.Expr:
+    """A field element as a SymPy expression, numerator and denominator factored by flint."""
+    if not isinstance(prep.algebra, FlintField):
+        return prep.to_sympy(a)
+    F = prep.algebra
+
+    def conv(p) -> sp.Expr:
+        c, fs = p.factor()
+        out = sp.Integer(int(c))
+        for q, e in fs:
+            out = out * F.to_sympy((q, F._one), prep.symbols) ** int(e)
+        return out
+    if a[0].is_zero():
+        return sp.S.Zero
+    return conv(a[0]) / conv(a[1])
+
+
+def is_zero_exact(expr: sp.Expr) -> bool:
+    r"""Exact zero test for expressions rational in symbols, :math:`\exp`, undefined functions and their
+    derivatives, and sin/cos/tan of symbols: the trigonometric functions are rewritten with
+    :math:`u = \tan(x/2)`, which makes them rational, then ``cancel``. Other expressions go to
+    :func:`nnqg.derivations.is_zero`."""
+    from ._core import is_zero
+
+    e = sp.sympify(expr)
+    trig = [a for a in e.atoms(*_TRIG)]
+    # first with sin, cos as independent symbols (zero there implies zero; fast and usually enough)
+    free = {a: sp.Dummy() for a in trig}
+    if sp.cancel(sp.together(e.xreplace(free))) == 0:
+        return True
+    if trig and all(a.args[0].is_Symbol for a in trig):
+        for x in {a.args[0] for a in trig}:
+            u = sp.Dummy(f"u_{x.name}")
+            e = _rewrite_trig(e, x).xreplace({sp.sin(x): 2 * u / (1 + u**2), sp.cos(x): (1 - u**2) / (1 + u**2)})
+        if not e.atoms(*_TRIG):
+            return sp.cancel(sp.together(e)) == 0
+    if sp.cancel(sp.together(e)) == 0:
+        return True
+    return is_zero(e)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1116,3 +1176,67 @@ def maxwell_stress(prep_metric: Metric, potential: Sequence[sp.Expr]) -> tuple[s
     sq = sp.sqrt(-detg)
     div = [sp.simplify(sum(sp.diff(sq * Fup[a, b], x[a]) for a in range(n)) / sq) for b in range(n)]
     return sp.ImmutableMatrix(T), sp.Add(*[abs(d) for d in div])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Variation of the Einstein-Hilbert action on a metric ansatz
+
+
+@dataclass(frozen=True)
+class HilbertVariation:
+    r"""For each function f of the ansatz: SymPy's Euler-Lagrange expression :math:`\delta S/\delta f` of the
+    reduced action, and the stated :math:`-\sqrt{-g}\,(G^{mn} + \Lambda g^{mn})\,\partial g_{mn}/\partial f`."""
+
+    functions: tuple[sp.Expr, ...]
+    lagrangian: sp.Expr
+    euler_lagrange: tuple[sp.Expr, ...]
+    stated: tuple[sp.Expr, ...]
+    differences: tuple[sp.Expr, ...]
+
+
+def hilbert_variation(metric: Metric, functions: Sequence[sp.Expr], Lambda: sp.Expr, *,
+                      lagrangian: Callable[[sp.Expr, sp.Expr], sp.Expr] = lambda R, L: R - 2 * L,
+                      trace_coefficient: Fraction = Fraction(1, 2),
+                      angular: sp.Expr | None = None, compare: bool = True) -> HilbertVariation:
+    r"""Vary :math:`S = \int d^nx \sqrt{-g}\,\mathcal L(R, \Lambda)` (default :math:`R - 2\Lambda`) over the
+    functions of a metric ansatz with SymPy's ``euler_equations`` and compare with
+    :math:`\delta S/\delta f = -\sqrt{-g}(G^{mn} + \Lambda g^{mn})\,\partial g_{mn}/\partial f`, which is what
+    :math:`\delta S = -\int\sqrt{-g}(G^{mn} + \Lambda g^{mn})\delta g_{mn}` gives (up to a boundary term).
+    ``angular`` is a factor of :math:`\sqrt{-g}` integrated out of the reduced action (e.g. :math:`\sin\theta`);
+    the ansatz must be compatible with the principle of symmetric criticality (spherical symmetry is)."""
+    from sympy.calculus.euler import euler_equations
+
+    from ._core import is_zero
+
+    prep = prepare(metric)
+    cv = compute(prep, einstein_trace_coefficient=trace_coefficient)
+    n = metric.dim
+    R = prep.to_sympy(cv.scalar)
+    for ch in prep.charts:
+        R = R.xreplace({ch.new: ch.back()})
+    G = sp.Matrix(n, n, lambda a, b: to_user(prep, a, b, cv.einstein[a][b]))
+    g = sp.Matrix(metric.g)
+    gi = g.inv()
+    Gup = gi * G * gi
+    det = sp.factor(-g.det())
+    if angular is not None:
+        det = sp.factor(det / angular**2)
+    vol = sp.sqrt(det)
+    L = vol * lagrangian(R, Lambda)
+    variables = sorted({v for f in functions for v in f.args}, key=lambda s: metric.coords.index(s))
+    if not compare:  # only the Lagrangian and the stated variation (e.g. for a numeric check)
+        stated_only = tuple(-vol * sp.Add(*[(Gup[a, b] + Lambda * gi[a, b]) * sp.diff(g[a, b], f)
+                                            for a in range(n) for b in range(n) if sp.diff(g[a, b], f) != 0])
+                            for f in functions)
+        return HilbertVariation(tuple(functions), L, (), stated_only, ())
+    eqs = euler_equations(L, list(functions), variables)
+    el, stated, diffs = [], [], []
+    for f, eq in zip(functions, eqs):
+        e = eq.lhs - eq.rhs
+        s = -vol * sp.Add(*[(Gup[a, b] + Lambda * gi[a, b]) * sp.diff(g[a, b], f)
+                            for a in range(n) for b in range(n) if sp.diff(g[a, b], f) != 0])
+        d = e - s
+        el.append(e)
+        stated.append(s)
+        diffs.append(sp.S.Zero if is_zero_exact(d) or is_zero(d) else sp.simplify(d))
+    return HilbertVariation(tuple(functions), L, tuple(el), tuple(stated), tuple(diffs))
