@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rep {rep}: serial {rows['serial'][-1][0]:.2f} s", file=sys.stderr)
             for w in (1, 2):
                 t0 = time.perf_counter()
-                cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None,
+                cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=logging.ERROR)
                 client = Client(cluster)
                 startup[w].append(time.perf_counter() - t0)

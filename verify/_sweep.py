@@ -18,16 +18,19 @@ mean and standard deviations at the anchor), the per-member residual is
 .. math:: r_i = \varphi(q^{(i)}_{t+1}) - \varphi(q^{(i)}_t)
           - \big[-\gamma\nabla U\cdot\nabla\varphi + D:\nabla^2\varphi\big](q^{(i)}_t),
 
-averaged over anchors per member (members are independent, so the standard error is the sample standard deviation
-over members divided by :math:`\sqrt N`). ``fp_distance`` :math:`= \max_\alpha |\bar r_\alpha| / S_\alpha` with
+at every step t of the window :math:`|t - t_a| \le w` (``measure.window``) of every anchor :math:`t_a` (test
+functions standardised at the anchor), averaged per member (members are independent, so the standard error is the
+sample standard deviation over members divided by :math:`\sqrt N`).
+``fp_distance`` :math:`= \max_\alpha |\bar r_\alpha| / S_\alpha` with
 :math:`S_\alpha = \overline{|\gamma\nabla U\cdot\nabla\varphi_\alpha|} + \overline{|D:\nabla^2\varphi_\alpha|}`.
 A finite step leaves an :math:`O(\gamma)` part (the :math:`\tfrac12\gamma^2(\nabla U\cdot\nabla)^2\varphi` term of one
 SGD step): it is measured, not hidden.
 
 **Madelung** (PHYSICS.md section 4, Nelson's trajectory-level picture with :math:`m = 1/\gamma`,
 :math:`\nu = \hbar\gamma/2`). Forward and backward drifts are least-squares fits of one-step increments on
-polynomials of total degree :math:`\le d` (``measure.basis_degree``) in :math:`z`:
-:math:`b(q) \approx E[q_{t+1}-q_t\mid q_t = q]`, :math:`b_*(q) \approx E[q_t - q_{t-1}\mid q_t = q]`;
+polynomials of total degree :math:`\le d` (``measure.basis_degree``) in :math:`z`, pooled over the window
+:math:`|s - t_a| \le w` with a term linear in :math:`s - t_a` (which gives the time derivative):
+:math:`b(q) \approx E[q_{s+1}-q_s\mid q_s = q]`, :math:`b_*(q) \approx E[q_s - q_{s-1}\mid q_s = q]`;
 current velocity :math:`v = (b+b_*)/2`, osmotic velocity :math:`u = (b-b_*)/2`. The scalar :math:`\nu` is the
 ensemble mean of :math:`\operatorname{tr}D(q)/K` (the theory's noise strength; its spread over the ensemble is
 reported as ``d_spread``). Two parts:
@@ -39,11 +42,16 @@ reported as ``d_spread``). Two parts:
   :math:`u = \nabla\cdot(Dp)/p`, so this measures how far SGD noise is from Nelson's scalar, uniform :math:`\nu`.
 * the stochastic Newton law (the gradient of the quantum Hamilton-Jacobi equation)
   :math:`\rho = \partial_t v + (v\cdot\nabla)v - (u\cdot\nabla)u - \nu\nabla^2 u + \gamma\nabla V = 0` at the members,
-  :math:`\partial_t v` a central difference of the fits at :math:`t\pm1`. ``measure.potential = "loss"`` takes
+  :math:`\partial_t v` the linear-in-time part of the window fit. ``measure.potential = "loss"`` takes
   :math:`V = U` (the paper's identification of the potential with the loss); ``"fitted"`` takes the least-squares
   best polynomial :math:`V` of degree :math:`\le d+1` (then only what *no* time-independent potential explains
   remains). ``newton_distance`` :math:`= \operatorname{rms}(\rho)/\sum_{\text{terms}}\operatorname{rms}(\text{term})`
-  (in [0, 1] by the triangle inequality).
+  (in [0, 1] by the triangle inequality, up to noise). Mean squares are *cross-fitted*: the drifts are fitted on
+  two halves of the ensemble and :math:`\overline{|\rho|^2}` is estimated by :math:`\overline{\rho_A\cdot\rho_B}`,
+  which has no positive noise floor (a plain :math:`\overline{|\hat\rho|^2}` would add the fit variance).
+  For stationary learning on a quadratic loss with V = U the measure is :math:`(1-\gamma k)/(1+\gamma k)` (the
+  backward drift of a stationary reversible AR(1) is exactly :math:`+\gamma k q`): plain SGD is *not* Madelung
+  with V = U unless :math:`\gamma k \to 1`. Discrete steps leave O(step) parts in both Nelson measures.
 
 ``madelung_distance`` = max(osmotic, newton).
 
@@ -779,8 +787,9 @@ COLUMNS = ("point_id", "gamma", "batch_size", "width", "ensemble", "seed", "fp_d
 class ResultStore:
     """Parquet parts plus a JSON manifest in one directory.
 
-    ``part-<uuid>.parquet`` holds the rows of points finished together; each part is written to a temporary name
-    and renamed (atomic on POSIX), so a crash leaves either a whole part or none. The set of finished points is
+    ``points/part-<uuid>.parquet`` holds the rows of points finished together; each part is written to a
+    temporary name and renamed (atomic on POSIX), so a crash leaves either a whole part or none. The set of
+    finished points is
     the union of ``point_id`` over the parts on disk (the manifest is a readable index, rewritten atomically after
     each part, and never the only record). ``manifest.json`` also holds the spec and its hash, so ``--resume``
     refuses a directory made from another spec."""
@@ -789,6 +798,7 @@ class ResultStore:
         self.root = Path(root)
         self.spec = spec
         self.manifest_path = self.root / "manifest.json"
+        self.parts_dir = self.root / "points"  # only Parquet parts: pyarrow/pandas can read the directory
         if self.root.exists() and not self.root.is_dir():
             raise InvalidArgument(f"--out {str(self.root)!r}: exists and is not a directory")
         if self.manifest_path.exists():
@@ -796,20 +806,21 @@ class ResultStore:
                 man = json.loads(self.manifest_path.read_text())
             except (OSError, ValueError) as exc:
                 raise InvalidArgument(f"--out {str(self.root)!r}: unreadable manifest.json ({exc})") from None
-            if not resume:
+            started = any(self.parts_dir.glob("part-*.parquet"))
+            if not resume and (started or man.get("spec_hash") != spec.spec_hash()):
                 raise InvalidArgument(f"--out {str(self.root)!r}: already holds a sweep; pass --resume to continue "
                                       "it or choose another --out")
             if man.get("spec_hash") != spec.spec_hash():
                 raise InvalidArgument(f"--resume: {str(self.root)!r} holds a sweep of another spec (hash "
                                       f"{man.get('spec_hash')} != {spec.spec_hash()}); use another --out")
-        elif self.root.is_dir() and any(self.root.glob("part-*.parquet")):
+        elif self.parts_dir.is_dir() and any(self.parts_dir.glob("part-*.parquet")):
             raise InvalidArgument(f"--out {str(self.root)!r}: has result parts but no manifest.json; choose "
                                   "another --out")
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
         self._write_manifest()
 
     def parts(self) -> list[Path]:
-        return sorted(self.root.glob("part-*.parquet"))
+        return sorted(self.parts_dir.glob("part-*.parquet"))
 
     def done_ids(self) -> set[int]:
         import pyarrow.parquet as pq
@@ -827,13 +838,13 @@ class ResultStore:
 
         table = pa.Table.from_pylist([{k: r[k] for k in COLUMNS} for r in rows], schema=_schema())
         name = f"part-{uuid.uuid4().hex[:12]}.parquet"
-        tmp = self.root / f".{name}.tmp"
+        tmp = self.parts_dir / f".{name}.tmp"
         pq.write_table(table, tmp)
         with open(tmp, "rb") as fh:  # the part is on disk before it becomes visible under its final name
             os.fsync(fh.fileno())
-        os.replace(tmp, self.root / name)
+        os.replace(tmp, self.parts_dir / name)
         self._write_manifest()
-        return self.root / name
+        return self.parts_dir / name
 
     def read(self) -> Any:
         """All finished rows as one ``pyarrow.Table`` sorted by point id (duplicates, which only a manual copy
@@ -852,7 +863,7 @@ class ResultStore:
     def _write_manifest(self) -> None:
         man = {"format": STORE_FORMAT, "spec_hash": self.spec.spec_hash(), "spec": self.spec.canonical(),
                "total_points": len(grid_points(self.spec)), "columns": list(COLUMNS),
-               "parts": [p.name for p in self.parts()]}
+               "parts": [f"points/{p.name}" for p in self.parts()]}
         tmp = self.root / ".manifest.json.tmp"
         tmp.write_text(json.dumps(man, indent=1, sort_keys=True))
         os.replace(tmp, self.manifest_path)
@@ -922,7 +933,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | 
 
                     n = workers or os.cpu_count() or 1
                     own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
                     client = own_client = Client(own_cluster)
             n_workers = len(client.scheduler_info().get("workers", {}))
             tag = spec.spec_hash()[:8]
@@ -1033,9 +1044,11 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
 
     tol = spec.measure.tolerance
     for desc in spec.claims:
-        draw(grid_of(f"{desc}_median"), f"{desc}: median distance from the description\n(red box: every point within tolerance {tol:g})",
+        draw(grid_of(f"{desc}_median"),
+             f"{desc}: median distance from the description\n(red box: every point within tolerance {tol:g})",
              "distance (0 = description holds)", grid_of(f"{desc}_within"), f"heatmap_{desc}.png", None)
     if "madelung" in spec.claims:
-        draw(grid_of("madelung_within"), f"Madelung description within tolerance {tol:g}\n(fraction of the points in each cell)",
+        draw(grid_of("madelung_within"),
+             f"Madelung description within tolerance {tol:g}\n(fraction of the points in each cell)",
              "fraction within", None, "madelung_within.png", 1.0)
     return paths

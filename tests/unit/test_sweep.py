@@ -22,8 +22,8 @@ pytest.importorskip("pyarrow")
 BASE = {"sweep": {"seed": 7, "claims": ["fokker_planck", "madelung", "schrodinger"]},
         "task": {"kind": "linear_regression", "n_data": 64},
         "run": {"n_steps": 24, "anchors": [8, 16]},
-        "measure": {"bootstrap": 4},
-        "grid": {"gamma": [0.05, 0.2], "batch_size": [1, 4], "ensemble": [200], "seeds": [0]}}
+        "measure": {"bootstrap": 3},
+        "grid": {"gamma": [0.05, 0.2], "batch_size": [1, 4], "ensemble": [100], "seeds": [0]}}
 
 
 def _spec(**over: dict) -> S.SweepSpec:
@@ -273,11 +273,11 @@ n_data = 64
 n_steps = 24
 anchors = [8, 16]
 [measure]
-bootstrap = 4
+bootstrap = 3
 [grid]
 gamma = [0.05, 0.2]
 batch_size = [1, 4]
-ensemble = [200]
+ensemble = [100]
 """
 
 
@@ -331,3 +331,16 @@ def test_evaluate_point_on_the_shared_simulator_is_finite_and_reproducible() -> 
     a.pop("seconds"), b.pop("seconds")
     assert a == b and not a["nonfinite"]
     assert all(math.isfinite(a[k]) and a[k] >= 0 for k in ("fp_distance", "madelung_distance", "schrodinger_distance"))
+
+
+@pytest.mark.slow
+def test_cli_on_process_workers_with_the_shared_simulator_is_worker_count_independent(tmp_path: Path) -> None:
+    """The real path: `nnqg sweep` with a LocalCluster of processes and numerics._sgd, 1 vs 2 workers."""
+    pytest.importorskip("nnqg.numerics._sgd")
+    import pyarrow.parquet as pq
+
+    p = _write(tmp_path, GOOD)
+    for w in (1, 2):
+        assert main(["sweep", str(p), "--workers", str(w), "--out", str(tmp_path / f"w{w}")]) == 0
+    a, b = (pq.read_table(tmp_path / f"w{w}" / "points").sort_by("point_id").drop_columns(["seconds"]) for w in (1, 2))
+    assert a.num_rows == 4 and a.equals(b)
