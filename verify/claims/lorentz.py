@@ -112,11 +112,14 @@ def _jets_grid(U: np.ndarray, tau: float, H: float, names: Mapping[str, sp.Basic
     for name, d in names.items():
         counts = dict(d.variable_count) if isinstance(d, sp.Derivative) else {}
         nt, nx = int(counts.get(sp.Symbol("t", real=True), 0)), int(counts.get(sp.Symbol("x", real=True), 0))
-        F = U
-        for _ in range(nx):
-            F = (np.roll(F, -1, axis=1) - np.roll(F, 1, axis=1)) / (2 * H) if nx == 1 else F
-        if nx == 2:
+        if nx == 0:
+            F = U
+        elif nx == 1:
+            F = (np.roll(U, -1, axis=1) - np.roll(U, 1, axis=1)) / (2 * H)
+        elif nx == 2:
             F = (np.roll(U, -1, axis=1) - 2 * U + np.roll(U, 1, axis=1)) / H**2
+        else:
+            raise InvalidArgument(f"metric: the wave residual needs the jet {name}, beyond second order")
         if nt == 0:
             F = F[1:-1]
         elif nt == 1:

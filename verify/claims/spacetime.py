@@ -18,6 +18,11 @@ time-centroid of :math:`x_p(t)^2`, and the measured speed between neighbouring p
 :math:`\Delta x/\Delta T` is compared with the claimed :math:`\Delta x / \int dx/c(x)` (c from the metric):
 the relative error shrinks as :math:`h^2` (the lattice dispersion of a pulse of fixed width).
 
+What the network determines, and what it cannot: in 1+1 dimensions the wave equation is conformally invariant,
+so the network's dynamics fixes the metric only up to a conformal factor (its light cones, dx/dt = +-c(x)). The
+claimed metric ``(-1, 1/c(x)^2)`` passes exactly like ``(-c(x)^2, 1)``, and the test suite says so; the optical
+form is the representative the paper names, not something the simulation singles out.
+
 `geodesic.wave_packet`.
 Symbolic (exact): the geodesic equations (Euler-Lagrange of the energy functional) agree with the Christoffel
 form (:func:`nnqg.derivations._curvature.christoffel`, an independent implementation) and the rays
