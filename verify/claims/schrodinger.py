@@ -546,11 +546,12 @@ def _wallstrom_mutations() -> dict[str, dict[str, Any]]:
 
 _MODULES = (__file__,)
 try:  # the derivation and solver modules define these claims too
+    from nnqg.derivations import _madelung as _m
     from nnqg.derivations import _schrodinger as _d
     from nnqg.numerics import _schrodinger as _n
     from nnqg.numerics import _vortex as _v
 
-    _MODULES = (__file__, _d.__file__, _n.__file__, _v.__file__)
+    _MODULES = (__file__, _m.__file__, _d.__file__, _n.__file__, _v.__file__)
 except ImportError:  # pragma: no cover
     pass
 
