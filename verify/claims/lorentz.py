@@ -217,7 +217,7 @@ def _boost_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         checks.append((f"{D}+1: Lambda^T g Lambda - g", sp.S.Zero if iso.is_zero_matrix else iso))
         d_box, d_lag = composition_defects(L, g)
         checks.append((f"{D}+1: box(f o Lambda) - (box f) o Lambda", sp.S.Zero if is_zero(d_box) else d_box))
-        checks.append((f"{D}+1: L[f o Lambda] - L[f] o Lambda", sp.S.Zero if is_zero(d_lag) else d_lag))
+        checks.append((f"{D}+1: L(f o Lambda) - L(f) o Lambda", sp.S.Zero if is_zero(d_lag) else d_lag))
         coords = coordinates(D)
         phi = sp.Function("phi")(*coords)
         d_el = wave_operator(g, coords, phi) - laplace_beltrami(g, coords, phi)
