@@ -1093,15 +1093,15 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
 
 
 def to_user(prep: Prepared, a: int, b: int, value: Any) -> sp.Expr:
-    """A covariant 2-tensor component from the prepared chart back to the user's coordinates."""
-    e = prep.to_sympy(value)
+    """A covariant 2-tensor component from the prepared chart back to the user's coordinates (numerator and
+    denominator factored by flint)."""
+    e = factored(prep, value)
     for ch in prep.charts:
         k = ch.index
         if ch.kind == "cos":
-            w = (1 - ch.new**2) ** ((a == k) + (b == k))  # J^2 = 1/(1-c^2) per index pair on the diagonal
-            if (a == k) != (b == k):
-                w = sp.sqrt(1 - ch.new**2)  # cannot occur for the c chart (no cross terms): kept for safety
-            e = e * w if (a == k or b == k) else e
+            # T_theta theta = T_cc (dc/dtheta)^2 = T_cc (1 - c^2); the c chart is only used without cross terms
+            count = (a == k) + (b == k)
+            e = e * sp.sqrt(1 - ch.new**2) ** count if count else e
         else:
             J = ch.jacobian()
             e = e / J ** ((a == k) + (b == k))
@@ -1129,7 +1129,7 @@ def _witness(prep: Prepared, kind: str, a: int, b: int, value: Any, seed: int) -
             break
     shown = str(val) if val is not None and val.is_Rational else (f"{sp.N(val, 12)}" if val is not None else
                                                                      "no finite non-zero sample found")
-    return Component(_label(kind, coords, a, b), sp.factor(expr) if expr.is_rational_function() else expr,
+    return Component(_label(kind, coords, a, b), expr,
                      tuple((s.name, str(v)) for s, v in pt.items()), shown)
 
 
