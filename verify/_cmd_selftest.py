@@ -74,20 +74,23 @@ def run(args: argparse.Namespace) -> int:
         def on_result(done: int, n: int, r: PlantedResult) -> None:
             prog.update(task, completed=done)
             if not out.is_terminal:
-                out.print(f"{'caught' if r.caught else 'MISSED':7s} {r.id} ({r.status}, {r.stage})", markup=False)
+                out.print(f"{'caught' if r.caught else 'MISSED':7s} {r.id} ({r.status}, {r.stage}, "
+                          f"{r.seconds:.1f} s)", markup=False)
 
         rep = run_selftest(claims, seed=args.seed, quick=args.quick, on_result=on_result, on_status=on_status,
                            progress=progress)
 
     t = Table(title=f"nnqg selftest (seed {args.seed}{', quick' if args.quick else ''})")
-    for col in ("planted error", "verdict", "caught", "by", "reason"):
+    for col in ("planted error", "verdict", "caught", "by", "s", "reason"):
         t.add_column(col, overflow="fold")
     for r in rep.results:
-        t.add_row(r.id, r.status, "[green]yes[/]" if r.caught else "[red]MISSED[/]", r.stage, r.reason)
+        t.add_row(r.id, r.status, "[green]yes[/]" if r.caught else "[red]MISSED[/]", r.stage, f"{r.seconds:.1f}",
+                  r.reason)
     out.print(t)
     for b in rep.baselines:
-        if not b.ok:
-            out.print(f"baseline {b.claim_id} is {b.status}: {b.reason}", markup=False)
+        out.print(f"baseline (unmutated) {b.claim_id}: {b.status} in {b.seconds:.1f} s"
+                  + ("" if b.ok else f" -- {b.reason}; its planted errors prove nothing and count as missed"),
+                  markup=False)
     if rep.claims_without_mutations:
         out.print("claims without planted errors: " + ", ".join(rep.claims_without_mutations), markup=False)
     out.print(f"planted {rep.planted}, caught {rep.caught}, missed {len(rep.missed)}"

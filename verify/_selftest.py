@@ -72,6 +72,7 @@ class Baseline:
     claim_id: str
     status: str
     reason: str
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -146,11 +147,12 @@ def _describe(exc: BaseException) -> str:
 
 
 def _baseline(claim: Claim, ctx: NumericContext) -> Baseline:
+    t0 = time.perf_counter()
     try:
         v = run_claim(claim, ctx)
     except Exception as exc:  # a claim that cannot even run unmutated: every mutant of it is missed
-        return Baseline(claim.id, "ERROR", _describe(exc))
-    return Baseline(claim.id, v.status, v.reason)
+        return Baseline(claim.id, "ERROR", _describe(exc), time.perf_counter() - t0)
+    return Baseline(claim.id, v.status, v.reason, time.perf_counter() - t0)
 
 
 def plant(m: Mutation, ctx: NumericContext) -> PlantedResult:

@@ -5,6 +5,7 @@ cache (derivations and kernels reused) writes the same bytes again. Another seed
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,14 @@ import pytest
 
 from nnqg.verify import all_claims
 
-#: a cheap subset with both symbolic and numeric checks, run at the quick size (the full suite is `nnqg verify`)
-NUMERIC_SUBSET = "lorentz.boost_invariance"
+#: cheap subsets with symbolic and numeric checks, run at the quick size (the full suite is `nnqg verify`):
+#: madelung.continuity draws its learning trajectories from ctx.rng (so the seed matters); lorentz.wave_equation
+#: compiles kernels.
+SEEDED_SUBSET = "madelung.continuity"
+KERNEL_SUBSET = "lorentz.wave_equation"
+WALL_CLOCK_IN_DETAILS = pytest.mark.xfail(
+    strict=True, reason="lorentz.wave_equation (and spacetime.emergent_metric, geodesic.wave_packet) put wall-clock "
+                        "'seconds' into NumericResult.details, which the JSON report carries: reported in issue 5")
 
 
 def _nnqg(args: list[str], cache: Path, hashseed: str, cwd: Path) -> subprocess.Popen:
@@ -43,8 +50,11 @@ def _claims_present(pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(c.id, p) for c in all_claims() for p in pattern.split(","))
 
 
-@pytest.mark.parametrize("extra, claims", [(["--symbolic-only"], None), (["--quick"], NUMERIC_SUBSET)],
-                         ids=["all-claims-symbolic", "numeric-quick-subset"])
+@pytest.mark.parametrize("extra, claims", [
+    pytest.param(["--symbolic-only"], None, marks=pytest.mark.slow),  # every derivation twice: minutes
+    (["--quick"], SEEDED_SUBSET),
+    pytest.param(["--quick"], KERNEL_SUBSET, marks=WALL_CLOCK_IN_DETAILS)],
+    ids=["all-claims-symbolic", "seeded-numeric-quick", "kernel-numeric-quick"])
 def test_same_seed_gives_byte_identical_report_and_latex(tmp_path: Path, extra: list[str],
                                                           claims: str | None) -> None:
     if claims is not None and not _claims_present(claims):
@@ -52,15 +62,24 @@ def test_same_seed_gives_byte_identical_report_and_latex(tmp_path: Path, extra: 
     sel = ["--claims", claims] if claims else []
     runs = {}
     procs = []
-    for name, seed in (("a", "0"), ("b", "4242")):
+    for name, seed, hashseed in (("a", "1", "0"), ("b", "1", "4242"), ("seed2", "2", "0")):
+        if name == "seed2" and claims != SEEDED_SUBSET:
+            continue
         (tmp_path / name).mkdir()
-        procs.append(_nnqg(["verify", "--seed", "1", *extra, *sel, "--json", "r.json"], tmp_path / f"cache-{name}",
-                           seed, tmp_path / name))
+        procs.append(_nnqg(["verify", "--seed", seed, *extra, *sel, "--json", "r.json"],
+                           tmp_path / f"cache-{name}", hashseed, tmp_path / name))
     _wait(procs)
     for name in ("a", "b"):
         runs[name] = (tmp_path / name / "r.json").read_bytes()
-    assert runs["a"] == runs["b"]
+    assert runs["a"] == runs["b"], _first_difference(runs["a"], runs["b"])
     assert b'"seed": 1' in runs["a"]
+    if claims == SEEDED_SUBSET:
+        # the report depends on the seed: byte-identity is not that of a seed-blind run
+        import json
+
+        other = json.loads((tmp_path / "seed2" / "r.json").read_text())
+        mine = json.loads(runs["a"])
+        assert [c["max_residual"] for c in mine["claims"]] != [c["max_residual"] for c in other["claims"]]
 
     # the LaTeX from each report, in parallel again
     procs = [_nnqg(["paper", "--report", "r.json", "--out", "tex"], tmp_path / f"cache-{n}", s, tmp_path / n)
@@ -74,23 +93,12 @@ def test_same_seed_gives_byte_identical_report_and_latex(tmp_path: Path, extra: 
     (tmp_path / "c").mkdir()
     [out] = _wait([_nnqg(["verify", "--seed", "1", *extra, *sel, "--json", "r.json"], tmp_path / "cache-a", "1",
                          tmp_path / "c")])
-    assert "0 derived" in out  # nothing re-derived ...
+    assert re.search(r"derivations \d+ reused, 0 derived", out), out[-500:]  # nothing re-derived ...
+    if "--symbolic-only" not in extra:
+        assert re.search(r"kernels \d+ reused, 0 generated, 0 rebuilt", out), out[-500:]  # ... or regenerated
     assert (tmp_path / "c" / "r.json").read_bytes() == runs["a"]  # ... and nothing changed
 
 
-def test_another_seed_changes_the_numbers(tmp_path: Path) -> None:
-    """The report depends on the seed (so byte-identity above is not trivially true of a seed-blind run)."""
-    if not _claims_present(NUMERIC_SUBSET):
-        pytest.skip(f"no claim matches {NUMERIC_SUBSET}")
-    procs = []
-    for seed in ("1", "2"):
-        (tmp_path / seed).mkdir()
-        procs.append(_nnqg(["verify", "--seed", seed, "--quick", "--claims", NUMERIC_SUBSET, "--json", "r.json"],
-                           tmp_path / "cache", "0", tmp_path / seed))
-    _wait(procs)
-    import json
-
-    a = json.loads((tmp_path / "1" / "r.json").read_text())
-    b = json.loads((tmp_path / "2" / "r.json").read_text())
-    assert a["seed"] == 1 and b["seed"] == 2
-    assert [c["max_residual"] for c in a["claims"]] != [c["max_residual"] for c in b["claims"]]
+def _first_difference(a: bytes, b: bytes) -> str:
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"first difference at byte {i}: {a[max(0, i - 300):i + 80]!r} vs {b[max(0, i - 300):i + 80]!r}"
