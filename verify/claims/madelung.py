@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 from scipy import stats
 
-from nnqg.derivations import InvalidArgument, is_zero
+from nnqg.derivations import InvalidArgument, Step, is_zero
 from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuity, continuity_flux, \
     derivation_steps, euler_lagrange, hermite_test_functions, identification, learning_action, \
     madelung_standard, nelson_newton, nelson_nu, qhj_gradient_nelson, quantum_hamilton_jacobi, \
@@ -114,19 +114,28 @@ def _symbolic(inputs: Mapping[str, Any], which: str) -> SymbolicResult:
             d2 = quantum_hamilton_jacobi(s).subs(sub) - hj_std
         checks.append((f"K={K}: Euler-Lagrange minus stated {which}", _zero_or(d1)))
         checks.append((f"K={K}: stated {which} minus Madelung form (m, hbar)", _zero_or(d2)))
+        if not steps:
+            steps = derivation_steps(s, L, el)
         if K == 1:
             n = NelsonSymbols.make(s)
             if which == "continuity":
                 phi = sp.Function("phi", real=True)(s.q[0])
+                J = continuity_flux(L, s)
                 checks.append(("K=1: weak form, phi C = d_t(phi p) + d_q(phi J) - phi' J with the action's flux J",
-                               _zero_or(weak_continuity_identity(s, continuity_flux(L, s), phi))))
+                               _zero_or(weak_continuity_identity(s, J, phi))))
+                extra = (Step("Flux of the action, J = dL/dF_q", J, sp.Symbol("J")),
+                         Step("Weak form: int phi C dq = d/dt E[phi] - E[phi' w], w = J/p with F_q = v/gamma",
+                              weak_velocity(J, s, n), sp.Symbol("w")))
             else:
                 newton = qhj_gradient_nelson(el["p"], s, n)
                 checks.append(("K=1: gamma d_q(Euler-Lagrange for p) in Nelson variables minus Nelson's Newton "
                                "law, nu = sqrt(gamma c)/2",
                                _zero_or((newton - nelson_newton(s, n)).subs(n.nu, nelson_nu(s)))))
-        if not steps:
-            steps = derivation_steps(s, L, el)
+                extra = (Step("gamma d_q of the Euler-Lagrange equation for p, with p = exp(lambda), "
+                              "lambda_q = u/nu, F_q = v/gamma", newton, sp.Symbol(r"\gamma\,\partial_q Q")),
+                         Step("Nelson diffusion constant (hbar gamma / 2, hbar^2 = c/gamma)", nelson_nu(s), n.nu),
+                         Step("Nelson's stochastic Newton law (stated)", nelson_newton(s, n), sp.Symbol("N")))
+            steps = tuple(steps) + extra
     return SymbolicResult(checks=tuple(checks), steps=steps)
 
 
