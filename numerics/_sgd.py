@@ -125,36 +125,49 @@ def make_regression_task(rng: np.random.Generator, n_data: int = 256, slope: flo
 # The simulator: numba kernel and the NumPy-vectorised baseline (same arithmetic, same order)
 
 
+_CHUNK = 64  # members advanced together: independent updates interleave, hiding the per-step latency chain
+
+
 def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma: no cover - compiled below
     N = q0.shape[0]
     nd = np.uint64(x.shape[0])
     step = gamma / B
-    for m in prange(N):
-        s = seeds[m]
-        q1 = q0[m, 0]
-        q2 = q0[m, 1]
-        out[0, m, 0] = q1
-        out[0, m, 1] = q2
+    n_chunks = (N + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        lo = c * _CHUNK
+        m = min(N, lo + _CHUNK) - lo
+        s = seeds[lo:lo + m].copy()
+        q1 = q0[lo:lo + m, 0].copy()
+        q2 = q0[lo:lo + m, 1].copy()
+        g1 = np.empty(m)
+        g2 = np.empty(m)
+        for i in range(m):
+            out[0, lo + i, 0] = q1[i]
+            out[0, lo + i, 1] = q2[i]
         rec = 1
         for n in range(1, n_steps + 1):
-            g1 = 0.0
-            g2 = 0.0
+            for i in range(m):
+                g1[i] = 0.0
+                g2[i] = 0.0
             for b in range(B):
-                s = s + _GOLDEN
-                z = s
-                z = (z ^ (z >> _S30)) * _MIX1
-                z = (z ^ (z >> _S27)) * _MIX2
-                z = z ^ (z >> _S31)
-                k = ((z >> _S32) * nd) >> _S32  # Lemire's multiply-shift: uniform index without a division
-                xk = x[k]
-                r = q1 * xk + q2 - y[k]
-                g1 += r * xk
-                g2 += r
-            q1 = q1 - step * g1
-            q2 = q2 - step * g2
+                for i in range(m):
+                    z = s[i] + _GOLDEN
+                    s[i] = z
+                    z = (z ^ (z >> _S30)) * _MIX1
+                    z = (z ^ (z >> _S27)) * _MIX2
+                    z = z ^ (z >> _S31)
+                    k = ((z >> _S32) * nd) >> _S32  # Lemire's multiply-shift: uniform index, no division
+                    xk = x[k]
+                    r = q1[i] * xk + q2[i] - y[k]
+                    g1[i] += r * xk
+                    g2[i] += r
+            for i in range(m):
+                q1[i] = q1[i] - step * g1[i]
+                q2[i] = q2[i] - step * g2[i]
             if n % record_every == 0:
-                out[rec, m, 0] = q1
-                out[rec, m, 1] = q2
+                for i in range(m):
+                    out[rec, lo + i, 0] = q1[i]
+                    out[rec, lo + i, 1] = q2[i]
                 rec += 1
 
 
