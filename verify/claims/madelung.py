@@ -18,9 +18,9 @@ equations are evaluated in the *learning* parameters gamma, c by kernels generat
 with phi_k Hermite functions, v and u from regressions of forward/backward increments
 (:mod:`nnqg.numerics._nelson`), standard errors by a delete-a-group jackknife, over ensembles of growing size N.
 The check passes when every residual is consistent with zero (|z| below a Bonferroni-corrected Student-t
-bound) at every N, and the SE-weighted rms residual shrinks at the Monte-Carlo rate N^-1/2
-(:func:`nnqg.verify.judge`, expected order 1 in h = N^-1/2); the full profile also runs a study in the
-snapshot lag Delta (expected order 2) at fixed large N.
+bound) at every N, and the SE-weighted rms residual shrinks at the Monte-Carlo rate N^-1/2 (observed order
+>= 1 - 0.5 in h = N^-1/2, finest value within its statistical bound: :func:`_monte_carlo_rate`); the full
+profile also runs a study in the snapshot lag Delta (expected order 2) at fixed large N.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from nnqg.numerics import ResidualKernel, compile_residual
 from nnqg.numerics._nelson import DriftTable, GaussianState, JetReplicates, coherent_state, free_packet, \
     gaussian_drift, jackknife, simulate, time_derivative_of_mean
 
-from .._convergence import judge
+from .._convergence import Judgement, judge
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 ASSUMPTIONS = (
@@ -405,6 +405,25 @@ def _weighted_rms(per_level: list[list[tuple[np.ndarray, np.ndarray]]], sizes: S
     return [float(np.sqrt(np.mean((R[i] / unit) ** 2))) for i in range(len(sizes))]
 
 
+def _monte_carlo_rate(conv: Convergence, zcrit: float, n_finest: int) -> Judgement:
+    r"""The rate test of a Monte-Carlo study. ``judge``'s order criterion (least-squares slope of
+    :math:`\log\rho` on :math:`\log N^{-1/2}` at least 1 - 0.5) with a *statistical* tolerance at the finest
+    level: :math:`\rho_J \le z_{crit}/\sqrt{N_J}`, the value the SE-weighted rms can reach when every component
+    is within the consistency bound. ``judge``'s deterministic tolerance (the finest residual at most twice the
+    extrapolation from the level before) assumes a smooth error; for Monte-Carlo residuals the ratio of two
+    consecutive levels is itself a noisy quantity (false alarms in about 1 of 6 seeds at the quick size), so it is
+    not used here."""
+    order = conv.observed_order
+    r_last = conv.points[-1][1]
+    tol = zcrit / math.sqrt(n_finest)
+    if not math.isfinite(order) or order < conv.expected_order - 0.5:
+        return Judgement(r_last, tol, False, f"observed order {order:.3g} < expected {conv.expected_order:g} - 0.5")
+    if r_last > tol:
+        return Judgement(r_last, tol, False, f"finest residual {r_last:.3g} > statistical bound {tol:.3g}")
+    return Judgement(r_last, tol, True, f"order {order:.3g} (expected {conv.expected_order:g}), residual "
+                                        f"{r_last:.3g} <= {tol:.3g}")
+
+
 def _judge_levels(prof: Profile, per_level: list, rows: list, note: str, which: str, inputs: Mapping[str, Any],
                   cases: list[Case], gamma: float, c: float, ctx: NumericContext) -> NumericResult:
     z = np.concatenate([np.abs(r) / e for lv in per_level for r, e in lv])
@@ -415,7 +434,7 @@ def _judge_levels(prof: Profile, per_level: list, rows: list, note: str, which: 
     rms = _weighted_rms(per_level, prof.levels)
     conv = Convergence("SE-weighted rms residual vs h = N^-1/2", 1.0,
                        tuple((1 / math.sqrt(N), r) for N, r in zip(prof.levels, rms)))
-    j = judge(conv)
+    j = _monte_carlo_rate(conv, zcrit, prof.levels[-1])
     facts = [(f"every residual consistent with zero (max |z| = {zmax:.3g} <= {zcrit:.3g}, t_{prof.groups - 1}, "
               f"Bonferroni over {ncomp})", consistent),
              (f"Monte-Carlo rate: {j.reason}", j.ok)]
