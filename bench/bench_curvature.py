@@ -101,11 +101,12 @@ def main() -> None:
     for name, make in CASES.items():
         s = make()
         check(s.metric, s.equation, Lambda=s.Lambda, stress_energy=s.stress_energy)  # warm-up (first-call caches)
-        times, holds, path = [], None, ""
+        times, cpu, holds, path = [], [], None, ""
         for _ in range(args.repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = check(s.metric, s.equation, Lambda=s.Lambda, stress_energy=s.stress_energy)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             holds, path = res.holds, res.path
         plain = _capped([sys.executable, "-c", _PLAIN, name], args.plain_cap, cwd=here)
         epy = "-"
@@ -115,16 +116,16 @@ def main() -> None:
             epy = _capped([args.einsteinpy_python, os.path.join(here, "_epy_case.py"),
                            "sds" if "Sitter" in name else "kerr"], args.cap)
             os.unlink(os.path.join(here, "_epy_case.py"))
-        rows.append((name, statistics.median(times), min(times), holds, plain, epy, path))
-        print(f"{name}: {statistics.median(times):.4f} s (holds={holds}); plain SymPy {plain}; EinsteinPy {epy}",
-              flush=True)
+        rows.append((name, statistics.median(times), min(times), statistics.median(cpu), holds, plain, epy, path))
+        print(f"{name}: {statistics.median(times):.4f} s wall, {statistics.median(cpu):.4f} s CPU (holds={holds}); "
+              f"plain SymPy {plain}; EinsteinPy {epy}", flush=True)
     print()
-    print("| metric / equation | nnqg engine, median (min) | verdict | plain SymPy cancel | EinsteinPy 0.5 simplify "
-          "| representation |")
-    print("|---|---|---|---|---|---|")
-    for name, med, mn, holds, plain, epy, path in rows:
-        print(f"| {name} | {med * 1000:.1f} ms ({mn * 1000:.1f} ms) | {'holds' if holds else 'does not hold'} | "
-              f"{plain} | {epy} | {path} |")
+    print("| metric / equation | nnqg engine: wall median (min) | CPU median | verdict | plain SymPy cancel "
+          "| EinsteinPy 0.5 simplify | representation |")
+    print("|---|---|---|---|---|---|---|")
+    for name, med, mn, cpu_med, holds, plain, epy, path in rows:
+        print(f"| {name} | {med * 1000:.1f} ms ({mn * 1000:.1f} ms) | {cpu_med * 1000:.1f} ms | "
+              f"{'holds' if holds else 'does not hold'} | {plain} | {epy} | {path} |")
 
 
 if __name__ == "__main__":

@@ -483,8 +483,6 @@ def prepare(metric: Metric, *, tensors: Sequence[sp.MatrixBase] = (), scalars: S
     """Bring ``metric`` (and covariant 2-tensors / scalars that go with it) into the fastest algebra."""
     n = metric.dim
     coords = metric.coords
-    all_exprs = list(metric.g) + [e for T in tensors for e in T] + list(scalars)
-    all_exprs = [sp.sympify(e) for e in all_exprs]
     if not force_expression:
         force_tan: frozenset[sp.Symbol] = frozenset()
         reason = ""
@@ -651,7 +649,6 @@ def _prepare_rational(metric: Metric, tensors, scalars, jet_order: int,
         F_vars[var_syms[pi_index]] = pi_index
     for i, ch in enumerate(cos_charts):
         F_vars[s_syms[ch.index]] = pi_index + has_pi + i
-    tmp_field = None
 
     def to_field(F, e: sp.Expr):
         return _convert(F, e, F_vars)

@@ -41,7 +41,8 @@ def vacuum_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     checks, steps = [], []
     for name, sol in inputs.items():
         res = check(sol.metric, sol.equation, Lambda=sol.Lambda, stress_energy=sol.stress_energy)
-        worst = sp.S.Zero if res.holds else sp.Add(*[sp.Symbol(c.label) * 0 + c.expression for c in res.nonzero[:1]])
+        # 0 when it holds; else the first non-zero component (all of them are listed in the step below)
+        worst = sp.S.Zero if res.holds else res.nonzero[0].expression
         checks.append((f"{sol.metric.name}: {res.equation} ({res.path})", worst))
         steps.append(Step(f"{sol.metric.name}: {res.describe()}", sp.ImmutableMatrix(sol.metric.g)))
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
