@@ -8,7 +8,7 @@ verdicts and report give a byte-identical page.
 >>> import sympy as sp
 >>> t, q = sp.symbols("t q", real=True)
 >>> mathml_block(sp.Derivative(sp.Function("p")(t, q), q) + sp.Symbol("gamma"), "C")  # doctest: +ELLIPSIS
-'<math display="block"><mrow><mi>C</mi><mo>=</mo><mrow><mi>&#947;</mi><mo>+</mo>...<mi>p</mi>...</math>'
+'<div class="eq"><math display="block"><mrow><mi>C</mi><mo>=</mo><mrow><mi>&#947;</mi><mo>+</mo>...<mi>p</mi>...</math></div>'
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ class PaperMathMLPrinter(MathMLPresentationPrinter):
 
 def mathml(expr: Any) -> str:
     """Presentation MathML (the inner content, no ``<math>``) of a SymPy object, in the paper's notation."""
-    out = PaperMathMLPrinter().doprint(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+    if isinstance(expr, str):  # a step stated in words: text, never parsed
+        return f"<mtext>{html.escape(expr)}</mtext>"
+    out = PaperMathMLPrinter().doprint(expr if isinstance(expr, sp.Basic) else sp.sympify(expr, strict=True))
     return out.replace("<mo>-</mo>", "<mo>&#8722;</mo>")  # a minus sign, not a hyphen
 
 
@@ -144,7 +146,7 @@ def mathml_block(rhs: Any, lhs: Any | None = None, suffix: str = "") -> str:
     """
     left = "" if lhs is None else (lhs if isinstance(lhs, str) and lhs.startswith("<") else mathml(
         sp.Symbol(lhs) if isinstance(lhs, str) else lhs)) + "<mo>=</mo>"
-    terms = signed_terms(rhs) if isinstance(rhs, sp.Basic) else [("", rhs, "")]
+    terms = signed_terms(rhs) if isinstance(rhs, (sp.Basic, str)) else [("", rhs, "")]
     lines = group_terms([tex_width(f"{sg} {tex}") for sg, _, tex in terms], HTML_LINE_BUDGET)
     if len(lines) == 1:
         body = [f"{left}{mathml(rhs)}{suffix}"]

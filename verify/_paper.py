@@ -82,7 +82,9 @@ class PaperLatexPrinter(LatexPrinter):
 
 
 def paper_latex(expr: Any) -> str:
-    """LaTeX of a SymPy object in the paper's notation (see :class:`PaperLatexPrinter`)."""
+    """LaTeX of a SymPy object in the paper's notation (see :class:`PaperLatexPrinter`); text as ``\\text``."""
+    if isinstance(expr, str):
+        return rf"\text{{{tex_escape(expr)}}}"
     return PaperLatexPrinter().doprint(expr)
 
 
@@ -93,6 +95,8 @@ def signed_terms(expr: sp.Expr) -> list[tuple[str, sp.Expr, str]]:
     Mirrors SymPy's ``_print_Add`` so the broken equation reads exactly as the unbroken one would.
     """
     pr = PaperLatexPrinter()
+    if isinstance(expr, str):  # a step stated in words
+        return [("", expr, rf"\text{{{tex_escape(expr)}}}")]
     if not isinstance(expr, sp.Add):
         return [("", expr, pr.doprint(expr))]
     out: list[tuple[str, sp.Expr, str]] = []
