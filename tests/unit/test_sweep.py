@@ -344,3 +344,10 @@ def test_cli_on_process_workers_with_the_shared_simulator_is_worker_count_indepe
         assert main(["sweep", str(p), "--workers", str(w), "--out", str(tmp_path / f"w{w}")]) == 0
     a, b = (pq.read_table(tmp_path / f"w{w}" / "points").sort_by("point_id").drop_columns(["seconds"]) for w in (1, 2))
     assert a.num_rows == 4 and a.equals(b)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "examples" / "sweeps").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_example_specs_are_valid(path: Path) -> None:
+    spec = S.load_spec(path)
+    assert len(S.grid_points(spec)) >= 4 and set(spec.claims) <= set(S.DESCRIPTIONS)
