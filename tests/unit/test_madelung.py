@@ -201,3 +201,14 @@ def test_two_dimensional_user_potential_skips_numerics_honestly() -> None:
     v = run_claim(c, NumericContext(seed=0, quick=True),
                   {"potential": lambda qs: qs[0] ** 2 + qs[1] ** 2, "K_values": (2,)})
     assert v.numeric is not None and "skipped" in v.numeric.details
+
+
+def test_monte_carlo_rate_rule() -> None:
+    from nnqg.verify import Convergence
+
+    ok = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 0.02), (0.01, 0.011), (0.005, 0.0049))), 5.0, 40000)
+    assert ok.ok
+    flat = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 0.02), (0.01, 0.018), (0.005, 0.017))), 5.0, 40000)
+    assert not flat.ok and "order" in flat.reason
+    big = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 2.0), (0.01, 1.0), (0.005, 0.5))), 5.0, 40000)
+    assert not big.ok and "bound" in big.reason
