@@ -142,7 +142,8 @@ def test_jupyter_reprs(page):
     _, verdicts, report = page
     from nnqg.verify.claims.madelung import CLAIMS
 
-    assert "<math" in claim_repr_html(CLAIMS[0]) and CLAIMS[0].statement[:20] in claim_repr_html(CLAIMS[0])
+    shown = claim_repr_html(CLAIMS[0])
+    assert "<math" in shown and html.escape(CLAIMS[0].statement[:20]) in shown
     lat = claim_repr_latex(CLAIMS[0])
     assert lat.startswith("$$\\begin{aligned}") and "\\partial_{q}" in lat
     assert "<svg" in verdict_repr_html(verdicts[2]) and "status" in verdict_repr_html(verdicts[2])
