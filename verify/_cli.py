@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
     v.add_argument("--seed", type=_seed, default=1)
     v.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
+    v.add_argument("--html", type=Path, default=None, metavar="PATH",
+                   help="write a self-contained HTML report (MathML equations, inline SVG figures) here")
     v.add_argument("--quick", action="store_true", help="smaller numeric checks (CI, a first look)")
     v.add_argument("--timings", action="store_true", help="add wall-clock seconds to the report")
     v.add_argument("--symbolic-only", action="store_true", help="skip the numeric checks")
@@ -205,6 +207,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings)
         write_report(rep, args.json)
         out.print(f"report written to {args.json}")
+    if args.html is not None:
+        from ._html import write_html
+
+        write_html(verdicts, build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings),
+                   args.html)
+        out.print(f"HTML report written to {args.html}")
     bad = [v for v in verdicts if v.status in (FAILED, NONFINITE)]
     return EXIT_FAIL if bad else EXIT_OK
 

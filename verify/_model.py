@@ -105,6 +105,16 @@ class Claim:
     #: the files whose source defines this claim (hashed into source_hash)
     modules: tuple[str, ...] = ()
 
+    def _repr_latex_(self) -> str:
+        from ._paper import claim_repr_latex
+
+        return claim_repr_latex(self)
+
+    def _repr_html_(self) -> str:
+        from ._html import claim_repr_html
+
+        return claim_repr_html(self)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -115,6 +125,16 @@ class Verdict:
     reason: str
     source_hash: str
     seconds: float = 0.0
+
+    def _repr_latex_(self) -> str:
+        from ._paper import verdict_repr_latex
+
+        return verdict_repr_latex(self)
+
+    def _repr_html_(self) -> str:
+        from ._html import verdict_repr_html
+
+        return verdict_repr_html(self)
 
     def to_json(self, timings: bool = False) -> dict[str, Any]:
         n = self.numeric
