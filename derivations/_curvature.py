@@ -1009,9 +1009,9 @@ class CheckResult:
     nonzero: tuple[Component, ...]
     curvature: Curvature = field(repr=False)
 
-    def describe(self) -> str:
+    def describe(self, timing: bool = True) -> str:
         if self.holds:
-            return f"{self.equation}: holds exactly ({self.path}; {self.seconds:.3g} s)"
+            return f"{self.equation}: holds exactly ({self.path}" + (f"; {self.seconds:.3g} s)" if timing else ")")
         lines = [f"{self.equation}: does NOT hold ({len(self.nonzero)} non-zero components; {self.path})"]
         for c in self.nonzero:
             pt = ", ".join(f"{k}={v}" for k, v in c.point)
