@@ -53,9 +53,11 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
     hint = f"(allowed names: {allowed}; functions: {fn}; constants: {', '.join(sorted(CONSTANTS))})"
 
     def fail(reason: str) -> InvalidArgument:
-        shown = text if isinstance(text, str) and len(text) <= 80 else (str(text)[:77] + "...")
-        return InvalidArgument(f"{what}: {shown!r} is not an allowed formula: {reason} {hint}"
-                               .replace(f"{shown!r}", f"'{shown}'", 1))
+        raw = text if isinstance(text, str) else str(text)
+        # one paragraph: control and non-printable characters are shown escaped, never as line breaks
+        shown = raw if raw.isprintable() else repr(raw)[1:-1]
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return InvalidArgument(f"{what}: '{shown}' is not an allowed formula: {reason} {hint}")
 
     if not isinstance(text, str):
         raise fail(f"expected a string, got {type(text).__name__}")
@@ -81,6 +83,9 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
         raise fail(f"it has more than {MAX_NODES} syntax nodes")
 
     def build(node: ast.AST, depth: int) -> sp.Expr:
+        return _finite_real(_build(node, depth))
+
+    def _build(node: ast.AST, depth: int) -> sp.Expr:
         if depth > MAX_DEPTH:
             raise _Reject(f"it nests deeper than {MAX_DEPTH}")
         if isinstance(node, ast.Expression):
@@ -159,3 +164,22 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
         if abs(num) > sp.Float("1e300"):
             raise fail("it contains a number beyond the float64 range (|x| > 1e300)")
     return expr
+
+
+def _finite_real(e: sp.Expr) -> sp.Expr:
+    """A number-valued subexpression (no free symbols) must evaluate to a finite real within float64 range:
+    ``exp(1000)`` or ``exp(exp(...))`` would otherwise be carried exactly into a derivation and blow up there,
+    and ``sqrt(-1)`` or ``log(-1)`` would make a potential complex."""
+    if not isinstance(e, sp.Basic) or not e.is_number:
+        return e
+    try:
+        v = complex(e.evalf(15))
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        raise _Reject(f"the constant {e} cannot be evaluated to a real number") from None
+    if not (math.isfinite(v.real) and math.isfinite(v.imag)):
+        raise _Reject(f"the constant {e} is infinite, NaN or beyond the float64 range")
+    if v.imag != 0.0:
+        raise _Reject(f"the constant {e} is not real (it is {v:.6g})")
+    if abs(v.real) > 1e300:
+        raise _Reject(f"the constant {e} is beyond the float64 range (|x| > 1e300)")
+    return e

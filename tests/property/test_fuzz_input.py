@@ -260,14 +260,11 @@ def test_grammatical_formulas_parse_or_are_refused_cleanly(text: str) -> None:
     assert {s.name for s in e.free_symbols} <= set(NAMES)
 
 
-# Holes the fuzzing found in derivations/_parser.py (reported with a patch, /tmp/parser_fixes.patch in the
-# report of issue 5). strict=True: once the parser is fixed these XPASS and fail, and the marker must go.
+# Holes the fuzzing found in derivations/_parser.py (now fixed): each must be refused cleanly.
 PARSER_HOLES = ["exp(exp(exp(exp(1000))))", "exp(1000)", "cosh(800)*q", "exp(690)*exp(690)", "sqrt(-1)",
                 "log(-1)*q", "asin(2)", "q + (-8)**(1/3)", "q\n\n+1)", "q\n+1\n\n__import__('os')"]
 
 
-@pytest.mark.xfail(strict=True, reason="parser accepts non-real / out-of-range constants and shows newlines raw; "
-                                       "fix sent as /tmp/parser_fixes.patch")
 @pytest.mark.parametrize("text", PARSER_HOLES)
 def test_parser_holes_found_by_fuzzing(text: str) -> None:
     assert_rejected(text)
