@@ -54,6 +54,8 @@ def default_inputs() -> dict[str, Any]:
         "form": "ito",                               # 'ito': d_i d_j (D_ij p); 'inside': D_ij d_i d_j p
         "fp_scheme": "central",                      # finite-volume drift flux: 'central' (2nd) or 'upwind'
         "sgd_check_sizes": ((3, 1), (3, 2), (2, 3)),  # (data points, batch size) enumerated symbolically
+        # the learning task: rng -> RegressionTask (default: generated data, n_data points, data_noise)
+        "task_factory": None,
         "batch_size": 2,
         "n_data": 256,
         "data_noise": 1.0,
@@ -149,8 +151,13 @@ def _numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
     _validate(inputs)
     prof = _profile(ctx.quick)
     B = int(inputs["batch_size"])
-    task = _sgd.make_regression_task(ctx.rng(CLAIM_KEY, 0), n_data=int(inputs["n_data"]),
-                                     noise=float(inputs["data_noise"]))
+    if inputs["task_factory"] is None:
+        task = _sgd.make_regression_task(ctx.rng(CLAIM_KEY, 0), n_data=int(inputs["n_data"]),
+                                         noise=float(inputs["data_noise"]))
+    else:
+        task = inputs["task_factory"](ctx.rng(CLAIM_KEY, 0))
+        if not isinstance(task, _sgd.RegressionTask):
+            raise InvalidArgument(f"task_factory: must return a RegressionTask, got {type(task).__name__}")
     eq = _sgd.fokker_planck_equation(drift_coefficient=inputs["drift_coefficient"],
                                      diffusion_formula=inputs["diffusion_formula"], form=inputs["form"])
     ref_opts = {"q0_offset": tuple(inputs["q0_offset"]), "q0_std": float(inputs["q0_std"]),
