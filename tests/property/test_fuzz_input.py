@@ -436,3 +436,74 @@ def math_isinf(v: float) -> bool:
     import math
 
     return math.isinf(v)
+
+
+# --- malformed TOML metrics (derivations/_metric_file.py, `nnqg curvature`) ----------------------------------
+
+def _metric_toml() -> st.SearchStrategy[str]:
+    two = 'coordinates = ["t", "x"]\n'
+    four = 'coordinates = ["t", "r", "theta", "phi"]\n'
+    cases = st.one_of(
+        st.sampled_from([
+            two + '[metric]\nt_t = "0"\nx_x = "1"\n',                              # degenerate
+            two + '[metric]\nt_t = "1"\nt_x = "1"\nx_x = "1"\n',                   # degenerate (rank 1)
+            two + '[metric]\n',                                                   # all zero
+            two + '[metric]\nt_t = "-1"\nx_x = "1"\nt_x = "q"\nx_t = "2*q"\n',      # non-symmetric
+            two + '[metric]\nt_t = "-1"\nx_x = "1"\ny_y = "1"\n',                  # wrong dimension / unknown
+            'coordinates = ["t"]\n[metric]\nt_t = "-1"\n',                         # one dimension
+            'coordinates = []\n[metric]\n',                                        # no coordinates
+            'coordinates = ["t", "t"]\n[metric]\nt_t = "-1"\n',                    # duplicate coordinate
+            'coordinates = "t, x"\n[metric]\nt_t = "-1"\n',                        # wrong type
+            'coordinates = [1, 2]\n[metric]\n',                                    # wrong type
+            'coordinates = ["sin", "x"]\n[metric]\nsin_sin = "-1"\nx_x = "1"\n',  # function name as coordinate
+            'coordinates = ["__class__", "x"]\n[metric]\nx_x = "1"\n',            # dunder coordinate
+            two + '[metric]\nt_t = "-1 + a"\nx_x = "1"\n',                         # unknown symbol
+            two + '[parameters]\nM = "weird"\n[metric]\nt_t = "-M"\nx_x = "1"\n',  # unknown assumption
+            two + '[parameters]\nnan = "real"\n[metric]\nt_t = "-nan"\nx_x = "1"\n',
+            two + '[metric]\nt_t = "nan"\nx_x = "1"\n', two + '[metric]\nt_t = "1e400"\nx_x = "1"\n',
+            two + '[metric]\nt_t = "-1/0"\nx_x = "1"\n',  # (plain TOML numbers are accepted entries)
+            two + '[metric]\nt_t = "-1"\nx_x = "1"\n[extra]\nfoo = 1\n',            # unknown table
+            two + 'lambda = "inf"\n[metric]\nt_t = "-1"\nx_x = "1"\n',
+            two + '[metric]\nt_t = "__import__(\'os\').system(\'touch ' + str(SENTINEL) + '\')"\nx_x = "1"\n',
+            four + '[metric]\nt_t = "-1"\n', '[metric]\nt_t = "-1"\n', "", "not toml at all [[[",
+            two + '[metric\nt_t = "-1"\n', two + "metric = 5\n", two + '[metric]\nt_t = ["-1"]\nx_x = "1"\n',
+        ]),
+        st.builds(lambda f: two + f'[metric]\nt_t = "{f}"\nx_x = "1"\n',
+                  BAD_FORMULAS.filter(lambda s: '"' not in s and "\\" not in s and "\n" not in s)),
+    )
+    return cases
+
+
+@given(_metric_toml())
+def test_malformed_metric_files_are_refused(text: str) -> None:
+    pytest.importorskip("nnqg.derivations._metric_file")
+    from nnqg.derivations._metric_file import loads_metric
+
+    COUNT["inputs"] += 1
+    with bounded(20):
+        with pytest.raises(InvalidArgument) as info:
+            loads_metric(text, "fuzz-metric.toml")
+    msg = str(info.value)
+    assert "fuzz-metric.toml" in msg and one_paragraph(msg), msg
+    assert not SENTINEL.exists()
+
+
+@given(_metric_toml())
+@settings(max_examples=min(settings().max_examples, 200))
+def test_cli_curvature_refuses_malformed_metric_files(text: str) -> None:
+    import tempfile
+
+    if "curvature" not in _subcommands():
+        pytest.skip("nnqg curvature is not registered")
+    COUNT["inputs"] += 1
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.toml"
+        path.write_text(text)
+        rc, out, err = run_cli(["curvature", str(path)])
+    assert rc == 2 and str(path) in err and one_paragraph(err), (text, rc, err[-500:])
+
+
+def _subcommands() -> set[str]:
+    from nnqg.verify._cli import _command_modules
+
+    return {m.__name__.rsplit("._cmd_", 1)[1] for m in _command_modules()}
