@@ -460,7 +460,6 @@ def _metric_toml() -> st.SearchStrategy[str]:
             'coordinates = ["__class__", "x"]\n[metric]\nx_x = "1"\n',            # dunder coordinate
             two + '[metric]\nt_t = "-1 + a"\nx_x = "1"\n',                         # unknown symbol
             two + '[parameters]\nM = "weird"\n[metric]\nt_t = "-M"\nx_x = "1"\n',  # unknown assumption
-            two + '[parameters]\nnan = "real"\n[metric]\nt_t = "-nan"\nx_x = "1"\n',
             two + '[metric]\nt_t = "nan"\nx_x = "1"\n', two + '[metric]\nt_t = "1e400"\nx_x = "1"\n',
             two + '[metric]\nt_t = "-1/0"\nx_x = "1"\n',  # (plain TOML numbers are accepted entries)
             two + '[metric]\nt_t = "-1"\nx_x = "1"\n[extra]\nfoo = 1\n',            # unknown table

@@ -19,9 +19,6 @@ from nnqg.verify import all_claims
 #: compiles kernels.
 SEEDED_SUBSET = "madelung.continuity"
 KERNEL_SUBSET = "lorentz.wave_equation"
-WALL_CLOCK_IN_DETAILS = pytest.mark.xfail(
-    strict=True, reason="lorentz.wave_equation (and spacetime.emergent_metric, geodesic.wave_packet) put wall-clock "
-                        "'seconds' into NumericResult.details, which the JSON report carries: reported in issue 5")
 
 
 def _nnqg(args: list[str], cache: Path, hashseed: str, cwd: Path) -> subprocess.Popen:
@@ -53,7 +50,7 @@ def _claims_present(pattern: str) -> bool:
 @pytest.mark.parametrize("extra, claims", [
     pytest.param(["--symbolic-only"], None, marks=pytest.mark.slow),  # every derivation twice: minutes
     (["--quick"], SEEDED_SUBSET),
-    pytest.param(["--quick"], KERNEL_SUBSET, marks=WALL_CLOCK_IN_DETAILS)],
+    (["--quick"], KERNEL_SUBSET)],
     ids=["all-claims-symbolic", "seeded-numeric-quick", "kernel-numeric-quick"])
 def test_same_seed_gives_byte_identical_report_and_latex(tmp_path: Path, extra: list[str],
                                                           claims: str | None) -> None:
