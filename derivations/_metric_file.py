@@ -1,4 +1,4 @@
-r"""Load a user's metric from a TOML file (format in docs/parts/curvature.md).
+r"""Load a user's metric from a TOML file (format in the README, section "Your own metric").
 
 .. code-block:: toml
 

@@ -28,6 +28,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _seed(text: str) -> int:
     try:
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError(text)
         v = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--seed {text!r}: expected a non-negative integer") from None
@@ -160,6 +162,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ._report import build_report, write_report
     from ._runner import run_claim
 
+    from ._report import check_output_path
+
+    for path, flag in ((args.json, "--json"), (args.html, "--html")):
+        if path is not None:
+            check_output_path(path, flag)
     claims = select_claims(args.claims)
     overrides: dict[str, dict] = {}
     if args.potential is not None:
@@ -202,7 +209,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     out.print(f"cache: derivations {SYMBOLIC_STATS['reused']} reused, {SYMBOLIC_STATS['derived']} derived; "
               f"kernels {KERNEL_STATS['reused']} reused, {KERNEL_STATS['generated']} generated, "
-              f"{KERNEL_STATS['rebuilt']} rebuilt; {time.perf_counter() - t0:.1f} s")
+              f"{KERNEL_STATS['rebuilt']} rebuilt; machine code {KERNEL_STATS.get('jit_reused', 0)} loaded, "
+              f"{KERNEL_STATS.get('jit_compiled', 0)} compiled; {time.perf_counter() - t0:.1f} s")
     if args.json is not None:
         rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings)
         write_report(rep, args.json)

@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from ._runner import run_claim
 
     unknown: list[str] = []
+    if args.out.exists() and not args.out.is_dir():
+        raise InvalidArgument(f"--out {str(args.out)!r} exists and is not a directory; give a folder for the "
+                              "generated .tex files")
     if args.report is not None:
         if args.claims is not None or args.quick or args.symbolic_only:
             raise InvalidArgument("--report takes the run from the report; --claims, --quick and "

@@ -7,8 +7,9 @@ planted; 2 a usage error. ``--json PATH`` writes ``{planted, caught, missed: [id
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from ._report import check_output_path
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -22,27 +23,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
     p.add_argument("--quick", action="store_true", help="run the numeric checks at their quick size")
     p.add_argument("--seed", type=_seed, default=1)
-
-
-def check_output_path(path: Path, what: str) -> None:
-    """Refuse, before any work, an output path that is not a (new or existing) regular file in a writable
-    directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node when run
-    as root), or a path whose folder cannot be created."""
-    from nnqg.derivations import InvalidArgument
-
-    p = Path(path)
-    if str(path) == "" or p.is_dir():
-        raise InvalidArgument(f"{what} {str(path)!r} is a directory; give a file name, e.g. {what} selftest.json")
-    if p.exists() and not p.is_file():
-        raise InvalidArgument(f"{what} {str(path)!r} exists and is not a regular file (a device, socket or "
-                              f"pipe); give a file name, e.g. {what} selftest.json")
-    parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InvalidArgument(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} is not writable")
 
 
 def run(args: argparse.Namespace) -> int:

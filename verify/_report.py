@@ -61,3 +61,28 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def write_report(report: dict[str, Any], path: Path) -> None:
     atomic_write_text(path, dumps(report))
+
+
+def check_output_path(path: Path, what: str) -> None:
+    """Refuse, before any work, an output path that is not a (new or existing) regular file in a writable
+    directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node when run
+    as root), or a path whose folder cannot be created."""
+    from nnqg.derivations import InvalidArgument
+
+    p = Path(path)
+    if str(path) == "" or p.is_dir():
+        raise InvalidArgument(f"{what} {str(path)!r} is a directory; give a file name, e.g. {what} {_example(what)}")
+    if p.exists() and not p.is_file():
+        raise InvalidArgument(f"{what} {str(path)!r} exists and is not a regular file (a device, socket or "
+                              f"pipe); give a file name, e.g. {what} {_example(what)}")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} is not writable")
+
+
+def _example(flag: str) -> str:
+    return "report.html" if "html" in flag else "report.json"

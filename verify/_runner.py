@@ -91,7 +91,8 @@ def _symbolic_cached(claim: Claim, inputs: Mapping[str, Any]) -> SymbolicResult:
 
     d = cache_dir().parent / "symbolic"
     d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{claim.id}-{_code_hash()[:24]}.pickle"
+    key = hashlib.sha256(f"{_code_hash()}|{claim_source_hash(claim)}".encode()).hexdigest()[:24]
+    path = d / f"{claim.id}-{key}.pickle"
     if path.exists():
         try:
             with path.open("rb") as fh:
@@ -103,15 +104,17 @@ def _symbolic_cached(claim: Claim, inputs: Mapping[str, Any]) -> SymbolicResult:
             warnings.warn(f"symbolic cache file {path} is unreadable; re-deriving", RuntimeWarning, stacklevel=2)
     res = claim.symbolic(inputs)
     SYMBOLIC_STATS["derived"] += 1
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=path.name + ".", suffix=".tmp")
     try:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(res, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        # results holding unpicklable objects are simply not cached
+    except BaseException as exc:
         try:
             os.unlink(tmp)
-        except (FileNotFoundError, UnboundLocalError):
+        except FileNotFoundError:
             pass
+        # results holding unpicklable objects are simply not cached; anything else (Ctrl-C) propagates
+        if not isinstance(exc, (pickle.PicklingError, AttributeError, TypeError)):
+            raise
     return res

@@ -331,8 +331,6 @@ def test_cli_refuses_a_json_path_that_is_a_directory(tmp_path: Path) -> None:
     assert tmp_path.is_dir()
 
 
-@pytest.mark.xfail(strict=True, reason="`nnqg verify --json DIR` crashes with a traceback after the run; fix "
-                                       "described in the report of issue 5 (validate --json up front)")
 def test_verify_refuses_a_json_path_that_is_a_directory(tmp_path: Path) -> None:
     rc, out, err = run_cli(["verify", "--symbolic-only", "--claims", _first_claim(), "--json", str(tmp_path)])
     assert rc == 2 and "--json" in err and one_paragraph(err), err
