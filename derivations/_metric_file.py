@@ -1,4 +1,4 @@
-r"""Load a user's metric from a TOML file (format in the README, section "Your own metric").
+r"""Load a user's metric from a TOML file (format in the README, section "The metric file").
 
 .. code-block:: toml
 
