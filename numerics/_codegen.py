@@ -28,23 +28,23 @@ True
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import signal
 import sys
-import tempfile
 import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from nnqg.derivations import EquationSet, InvalidArgument, NnqgError
+
+from ._atomic import atomic_write_text
 
 GENERATOR_VERSION = "2"  # 2: error_model="numpy" (IEEE inf/NaN, no ZeroDivisionError)
 _lock = threading.Lock()
@@ -130,7 +130,7 @@ def _generate_source(name: str, labels: Sequence[str], exprs: Sequence[sp.Expr],
     sig = ", ".join(arg_names + ["out"])
     rng = "prange" if parallel else "range"
     code = [
-        f"n = out.shape[1]",
+        "n = out.shape[1]",
         f"for i in {rng}(n):",
     ]
     lines = [
@@ -174,21 +174,7 @@ def _body_ok(text: str) -> bool:
     return hashlib.sha256(lines[4].encode()).hexdigest() == lines[3].removeprefix("# body_sha256: ").strip()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a kernel is readable like any generated source
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
 
 
 @dataclass(frozen=True)
@@ -329,7 +315,7 @@ def _load_or_build(modname: str, path: Path, safe: str, labels: Sequence[str], e
                           f"its header); regenerating it", KernelCacheWarning, stacklevel=3)
     if state != "reused":
         text = _generate_source(safe, labels, exprs, fields, parameters, source_hash, parallel)
-        _atomic_write(path, text)
+        atomic_write_text(path, text)
     STATS[state] += 1
     fn = _exec_verified(modname, path, text).kernel
     if state == "rebuilt":
@@ -369,6 +355,7 @@ def _exec_verified(modname: str, path: Path, text: str) -> Any:
     is keyed to the real file.
     """
     import importlib.machinery
+    import importlib.util
 
     class _VerifiedLoader(importlib.machinery.SourceFileLoader):
         def get_code(self, fullname: str) -> Any:

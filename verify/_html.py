@@ -350,7 +350,6 @@ def write_html(verdicts: Sequence[Verdict], report_dict: Mapping[str, Any], path
     if path.is_dir():
         raise InvalidArgument(f"--html {str(path)!r} is a directory; give a file name such as report.html")
     atomic_write_text(path, html_page(records_from_verdicts(verdicts, report_dict), report_dict))
-    path.chmod(0o644)  # a page to share: readable like any ordinary file (mkstemp made it 0600)
 
 
 # -------------------------------------------------------------------------------------------- Jupyter (HTML)

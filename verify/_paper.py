@@ -45,6 +45,7 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 from nnqg.derivations import InvalidArgument, Step
+from nnqg.numerics._atomic import atomic_write_bytes
 
 from ._figures import as_float, convergence_figure
 from ._model import FAILED, NONFINITE, REPRODUCED, Claim, SymbolicResult, Verdict
@@ -623,24 +624,6 @@ def part_tex(part: str, records: Sequence[ClaimRecord]) -> str:
     return HEADER + "".join(rf"\input{{\nnqgGenerated/{r.claim.id}.tex}}" + "\n" for r in rs)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; generated sources are ordinary readable files
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def write_paper(records: Sequence[ClaimRecord], report: Mapping[str, Any], out: Path,
                 unknown: Sequence[str] = ()) -> list[Path]:
     """Write every generated file of the paper into ``out``; return their paths (sorted).
@@ -666,7 +649,7 @@ def write_paper(records: Sequence[ClaimRecord], report: Mapping[str, Any], out: 
     for name, data in sorted(files.items()):
         p = out / name
         if not (p.exists() and p.read_bytes() == data):  # unchanged files keep their mtime (latexmk, make)
-            write_bytes_atomic(p, data)
+            atomic_write_bytes(p, data)
         written.append(p)
     return written
 

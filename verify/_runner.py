@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import pickle
-import tempfile
 import time
 import warnings
 from functools import lru_cache
@@ -21,6 +19,7 @@ from typing import Any, Mapping
 import sympy as sp
 
 from nnqg.derivations import NnqgError
+from nnqg.numerics._atomic import atomic_write_bytes
 
 from ._model import FAILED, NONFINITE, PASSED, REPRODUCED, Claim, NumericContext, NumericResult, \
     SymbolicResult, Verdict
@@ -104,17 +103,9 @@ def _symbolic_cached(claim: Claim, inputs: Mapping[str, Any]) -> SymbolicResult:
             warnings.warn(f"symbolic cache file {path} is unreadable; re-deriving", RuntimeWarning, stacklevel=2)
     res = claim.symbolic(inputs)
     SYMBOLIC_STATS["derived"] += 1
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(res, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        # results holding unpicklable objects are simply not cached; anything else (Ctrl-C) propagates
-        if not isinstance(exc, (pickle.PicklingError, AttributeError, TypeError)):
-            raise
+        data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return res  # results holding unpicklable objects are simply not cached
+    atomic_write_bytes(path, data)
     return res

@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import sympy as sp
 
 from nnqg.derivations import InvalidArgument
 from nnqg.numerics import _network as _nn
