@@ -194,6 +194,12 @@ class ResidualKernel:
     def symbols(self) -> tuple[str, ...]:
         return self.fields + self.parameters
 
+    @property
+    def compiled(self) -> Any:
+        """The compiled function ``kernel(*fields, *parameters, out)`` without the validating wrapper, for hot
+        loops (e.g. an ODE right-hand side) that validated their arguments once."""
+        return self._fn
+
     def __call__(self, out: np.ndarray | None = None, **values: Any) -> np.ndarray:
         """Evaluate at every point; fields are 1-D arrays of equal length, parameters finite scalars."""
         expected = set(self.fields) | set(self.parameters)

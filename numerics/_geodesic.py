@@ -67,7 +67,7 @@ def integrate_geodesic(kernel: ResidualKernel, system: GeodesicSystem, x0: Seque
         raise InvalidArgument(f"integrate_geodesic: parameters {missing} have no value (given {sorted(params)})")
     pvals = [float(params[p]) for p in kernel.parameters]
     out = np.empty((n, 1))
-    fn = kernel._fn  # validated once here; the solver calls the compiled function directly (no wrapper cost)
+    fn = kernel.compiled  # validated once here; the solver calls the compiled function directly (no wrapper cost)
     kernel(**{nm: [0.5] for nm in kernel.fields}, **dict(zip(kernel.parameters, pvals)))
 
     def rhs(_s: float, y: np.ndarray) -> np.ndarray:
