@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python bench/bench_sgd.py --repeats {args.repeats}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
         f"Python {sys.version.split()[0]}, NumPy {np.__version__}, numba {numba.__version__}; "
-        f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (other jobs were running).  ",
+        f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (above ~1 means other jobs were running).  ",
         "Workload: one SGD step per member = B splitmix64 draws + B per-example gradients of the 2-parameter "
         "regression (256 data points); the trajectory is recorded at the start and the end only. "
         "Medians of the repeats, backends alternated; `identical` = both return the same array bit for bit.",
