@@ -501,6 +501,13 @@ def _lag_study(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list
                     "bias": bias, "bias_se": bias_se, "resolved": resolved,
                     # an unresolved bias is below ~2 rms standard errors
                     "bias_bound": bias if resolved else max(bias, 2 * srms)})
+    ok, reason, order = lag_decision(out, prof.lag_N, max(prof.lags))
+    return {"points": out, "observed_order": order, "expected_order": 2.0, "ok": ok, "reason": reason,
+            "N": prof.lag_N, "h": prof.lag_h, "time": prof.lag_time}
+
+
+def lag_decision(out: list[dict[str, Any]], n: int, max_lag: float) -> tuple[bool, str, float]:
+    """The verdict of the lag study from its per-lag points (largest lag first): see :func:`_lag_study`."""
     res = [p for p in out if p["resolved"]]
     if len(res) >= 2:
         conv = Convergence("bias of the residual vs lag Delta", 2.0, tuple((p["lag"], p["bias"]) for p in res))
@@ -525,12 +532,11 @@ def _lag_study(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list
                   f"({'>=' if ok else '<'} expected 2 - 0.5)")
     elif not res:
         order, ok = float("nan"), True
-        reason = f"no bias resolved at any lag <= {max(prof.lags)} (N = {prof.lag_N}): order not measurable"
+        reason = f"no bias resolved at any lag <= {max_lag} (N = {n}): order not measurable"
     else:
         order, ok = float("nan"), False
         reason = f"bias resolved at a smaller lag but not at the largest: {[p['lag'] for p in res]}"
-    return {"points": out, "observed_order": order, "expected_order": 2.0, "ok": ok, "reason": reason,
-            "N": prof.lag_N, "h": prof.lag_h, "time": prof.lag_time}
+    return ok, reason, order
 
 
 CLAIMS = [
