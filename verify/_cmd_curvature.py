@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import sympy as sp
 
@@ -51,22 +52,22 @@ def run(args: argparse.Namespace) -> int:
             for c in range(b, n):
                 if G[a][b][c] != 0:
                     out.write(f"  Gamma^{m.coords[a]}_{m.coords[b]}{m.coords[c]} = {_show(G[a][b][c], args.latex)}\n")
-    out.write("Ricci tensor R_ab (non-zero):\n")
-    for a in range(n):
-        for b in range(a, n):
-            if not A.is_zero(cv.ricci[a][b]):
-                out.write(f"  R_{m.coords[a]}{m.coords[b]} = "
-                          f"{_show(to_user(prep, a, b, cv.ricci[a][b]), args.latex)}\n")
+
+    def symmetric(title: str, name: str, T: Any) -> None:
+        """The non-zero components a <= b of a symmetric tensor, in the user's coordinates."""
+        out.write(f"{title} {name}_ab (non-zero):\n")
+        for a in range(n):
+            for b in range(a, n):
+                if not A.is_zero(T[a][b]):
+                    shown = _show(to_user(prep, a, b, T[a][b]), args.latex)
+                    out.write(f"  {name}_{m.coords[a]}{m.coords[b]} = {shown}\n")
+
+    symmetric("Ricci tensor", "R", cv.ricci)
     R = factored(prep, cv.scalar)
     for ch in prep.charts:
         R = R.xreplace({ch.new: ch.back()})
     out.write(f"Ricci scalar R = {_show(R, args.latex)}\n")
-    out.write("Einstein tensor G_ab (non-zero):\n")
-    for a in range(n):
-        for b in range(a, n):
-            if not A.is_zero(cv.einstein[a][b]):
-                out.write(f"  G_{m.coords[a]}{m.coords[b]} = "
-                          f"{_show(to_user(prep, a, b, cv.einstein[a][b]), args.latex)}\n")
+    symmetric("Einstein tensor", "G", cv.einstein)
     if args.check is None:
         out.write(f"(no --check given; {res.describe().splitlines()[0]})\n")
         return EXIT_OK

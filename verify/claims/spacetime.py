@@ -182,19 +182,23 @@ def _emergent_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         facts=((f"metric Lorentzian (-g_tt/g_xx > 0) at {RING_SAMPLES} points of the ring", lorentz),))
 
 
-def _not_lorentzian() -> NumericResult:
-    return NumericResult(max_residual=float("nan"), tolerance=float("nan"), ok=False,
-                         where="the claimed metric is not Lorentzian on the ring: no real light cone to compare",
-                         facts=(("metric Lorentzian on the ring", False),))
-
-
-def _emergent_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
+def _network_setup(inputs: Mapping[str, Any]) -> tuple[sp.Matrix, float, Callable[..., Any]] | NumericResult:
+    """The claimed metric, the Courant number and c(x) of the simulated network; a FAILED result instead when the
+    metric is not Lorentzian on the ring (no real light cone to compare with)."""
     g = _metric(inputs)
     lorentz, _ = _lorentzian(g)
     if not lorentz:
-        return _not_lorentzian()
-    courant = _courant(inputs)
-    c_fn = _speed_fn(inputs)
+        return NumericResult(max_residual=float("nan"), tolerance=float("nan"), ok=False,
+                             where="the claimed metric is not Lorentzian on the ring: no real light cone to compare",
+                             facts=(("metric Lorentzian on the ring", False),))
+    return g, _courant(inputs), _speed_fn(inputs)
+
+
+def _emergent_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
+    setup = _network_setup(inputs)
+    if isinstance(setup, NumericResult):
+        return setup
+    g, courant, c_fn = setup
     c_claim = _numeric(sp.sqrt(-g[0, 0] / g[1, 1]), "claimed_speed")
     phi = sp.Function("phi")(T_SYM, X_SYM)
     res, jmap = jet(wave_residual(g, (T_SYM, X_SYM), phi), [phi])
@@ -323,12 +327,10 @@ def _geodesic(g: sp.Matrix) -> Callable[[float, np.ndarray], np.ndarray]:
 
 
 def _packet_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
-    g = _metric(inputs)
-    lorentz, _ = _lorentzian(g)
-    if not lorentz:
-        return _not_lorentzian()
-    courant = _courant(inputs)
-    c_fn = _speed_fn(inputs)
+    setup = _network_setup(inputs)
+    if isinstance(setup, NumericResult):
+        return setup
+    g, courant, c_fn = setup
     s_of, total = _optical(c_fn)
     levels = int(inputs["packet_levels_quick"] if ctx.quick else inputs["packet_levels_full"])
     if levels < 2:
