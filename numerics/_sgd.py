@@ -125,6 +125,18 @@ def make_regression_task(rng: np.random.Generator, n_data: int = 256, slope: flo
 # The simulator: numba kernel and the NumPy-vectorised baseline (same arithmetic, same order)
 
 
+@njit(inline="always")
+def _draw_index(state, n):  # pragma: no cover - compiled
+    """One splitmix64 step: the advanced state and a uniform index in [0, n) from the top 32 bits of the word
+    (Lemire's multiply-shift: no division)."""
+    z = state + _GOLDEN
+    state = z
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z = z ^ (z >> _S31)
+    return state, ((z >> _S32) * n) >> _S32
+
+
 _CHUNK = 64  # members advanced together: independent updates interleave, hiding the per-step latency chain
 
 
@@ -151,12 +163,7 @@ def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma:
                 g2[i] = 0.0
             for b in range(B):
                 for i in range(m):
-                    z = s[i] + _GOLDEN
-                    s[i] = z
-                    z = (z ^ (z >> _S30)) * _MIX1
-                    z = (z ^ (z >> _S27)) * _MIX2
-                    z = z ^ (z >> _S31)
-                    k = ((z >> _S32) * nd) >> _S32  # Lemire's multiply-shift: uniform index, no division
+                    s[i], k = _draw_index(s[i], nd)
                     xk = x[k]
                     r = q1[i] * xk + q2[i] - y[k]
                     g1[i] += r * xk

@@ -81,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
             return 130
 
     summ = summarise(spec, res.table)
-    t = Table(title=escape(f"nnqg sweep {spec.name}: median distance over (width, ensemble, seeds) "
+    t = Table(title=escape(f"nnqg sweep {spec.name}: median distance over (ensemble, seeds) "
                            f"[fraction of points within tolerance {spec.measure.tolerance:g} at "
                            f"{spec.measure.sigmas:g} SE]"))
     t.add_column("gamma")
     t.add_column("B")
+    if spec.width is not None:
+        t.add_column("width")
     t.add_column("points")
     for d in spec.claims:
         t.add_column(d)
@@ -94,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         for d in spec.claims:
             m = r[f"{d}_median"]
             cells.append(escape(("nan" if not math.isfinite(m) else f"{m:.3g}") + f" [{r[f'{d}_within']:.2g}]"))
-        t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), str(r["points"]), *cells)
+        w = [str(r["width"])] if spec.width is not None else []
+        t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), *w, str(r["points"]), *cells)
     con.print(t)
     figs = write_figures(spec, res.table, out_dir / "figures")
     rows = res.table.num_rows

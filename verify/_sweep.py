@@ -102,9 +102,11 @@ from nnqg.derivations import InvalidArgument, NnqgError
 #: bump when a measure changes: a stored sweep made with another version is not resumed
 MEASURE_VERSION = 1
 DESCRIPTIONS = ("fokker_planck", "madelung", "schrodinger")
-TASK_KINDS = ("linear_regression",)
-#: tasks that have a number of neurons (a `grid.width` axis); none of the available tasks has one yet
-TASKS_WITH_WIDTH: tuple[str, ...] = ()
+TASK_KINDS = ("linear_regression", "tanh_network")
+#: tasks that have a number of neurons (a `grid.width` axis, required for them)
+TASKS_WITH_WIDTH: tuple[str, ...] = ("tanh_network",)
+#: refuse a point whose Nelson fits would hold more than this many bytes (per-member Gram matrices)
+MEMORY_LIMIT = 2 * 1024 ** 3
 STORE_FORMAT = "nnqg-sweep/1"
 
 
@@ -112,14 +114,19 @@ STORE_FORMAT = "nnqg-sweep/1"
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """The data set of :func:`nnqg.numerics._sgd.make_regression_task`: x ~ N(0, 1),
-    y = slope x + intercept + noise N(0, 1); the model f(x) = q1 x + q2 (K = 2 parameters)."""
+    """The data: x ~ N(0, 1), y = slope x + intercept + noise N(0, 1), ``n_data`` points. The model:
+
+    * ``linear_regression``: f(x) = q1 x + q2 (:func:`nnqg.numerics._sgd.make_regression_task`), K = 2;
+    * ``tanh_network``: one hidden layer of ``width`` tanh neurons (the ``grid.width`` axis),
+      f(x) = sum_j a_j tanh(w_j x + b_j) + c (:mod:`nnqg.numerics._network_sgd`); ``trainable = "all"`` trains
+      every weight and bias (K = 3 width + 1), ``"readout"`` the output layer only (K = width + 1)."""
 
     kind: str = "linear_regression"
     n_data: int = 256
     noise: float = 1.0
     slope: float = 1.0
     intercept: float = -0.5
+    trainable: str = "all"
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class RunSpec:
     n_steps: int = 120
     anchors: tuple[int, ...] = (40, 70, 100)
     #: centre of the initial ensemble, as an offset from the loss minimiser (length K), and its spread
-    init_offset: tuple[float, ...] = (0.5, -0.5)
+    init_offset: tuple[float, ...] = (0.5, -0.5)  # linear_regression only (the network has no closed-form q*)
     init_std: float = 0.3
 
 
@@ -176,7 +183,7 @@ class GridPoint:
 
 _SECTIONS = {
     "sweep": {"seed", "claims", "name"},
-    "task": {"kind", "n_data", "noise", "slope", "intercept"},
+    "task": {"kind", "n_data", "noise", "slope", "intercept", "trainable"},
     "run": {"n_steps", "anchors", "init_offset", "init_std"},
     "measure": {"basis_degree", "tolerance", "sigmas", "bootstrap", "potential", "window"},
     "grid": {"gamma", "batch_size", "ensemble", "seeds", "width"},
@@ -256,22 +263,34 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     kind = tk.get("kind", TaskSpec.kind)
     if kind not in TASK_KINDS:
         raise InvalidArgument(f"task.kind: unknown task {kind!r}; known: {list(TASK_KINDS)}")
+    trainable = tk.get("trainable", TaskSpec.trainable)
+    if "trainable" in tk and kind not in TASKS_WITH_WIDTH:
+        raise InvalidArgument(f"task.trainable: only for a network task {list(TASKS_WITH_WIDTH)}; the task {kind!r} "
+                              "trains both of its parameters")
+    if trainable not in ("all", "readout"):
+        raise InvalidArgument(f"task.trainable: {trainable!r}; use 'all' (every weight and bias) or 'readout'")
     task = TaskSpec(kind=kind, n_data=_int(tk.get("n_data", TaskSpec.n_data), "task.n_data", 2),
                     noise=_float(tk.get("noise", TaskSpec.noise), "task.noise", True, "noise level"),
                     slope=_float(tk.get("slope", TaskSpec.slope), "task.slope"),
-                    intercept=_float(tk.get("intercept", TaskSpec.intercept), "task.intercept"))
-    n_params = 2  # linear_regression: q = (w, b)
+                    intercept=_float(tk.get("intercept", TaskSpec.intercept), "task.intercept"),
+                    trainable=trainable)
 
     n_steps = _int(rn.get("n_steps", RunSpec.n_steps), "run.n_steps", 5)
     anchors = rn.get("anchors", list(RunSpec.anchors))
     if not isinstance(anchors, list) or not anchors:
         raise InvalidArgument(f"run.anchors: {anchors!r}; give a non-empty list of SGD steps")
     anchors_t = tuple(sorted({_int(a, "run.anchors") for a in anchors}))
-    off = rn.get("init_offset", list(RunSpec.init_offset))
-    if not isinstance(off, list) or len(off) != n_params:
-        raise InvalidArgument(f"run.init_offset: {off!r}; give {n_params} numbers (one per parameter)")
-    run = RunSpec(n_steps=n_steps, anchors=anchors_t,
-                  init_offset=tuple(_float(x, "run.init_offset") for x in off),
+    if kind == "linear_regression":
+        off = rn.get("init_offset", list(RunSpec.init_offset))
+        if not isinstance(off, list) or len(off) != 2:
+            raise InvalidArgument(f"run.init_offset: {off!r}; give 2 numbers (one per parameter)")
+        offset = tuple(_float(x, "run.init_offset") for x in off)
+    else:
+        if "init_offset" in rn:
+            raise InvalidArgument(f"run.init_offset: only for linear_regression; the {kind} ensemble starts around "
+                                  "its random initial network (run.init_std sets the spread)")
+        offset = ()
+    run = RunSpec(n_steps=n_steps, anchors=anchors_t, init_offset=offset,
                   init_std=_float(rn.get("init_std", RunSpec.init_std), "run.init_std", True, "spread"))
 
     pot = ms.get("potential", MeasureSpec.potential)
@@ -306,10 +325,39 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     if "width" in gr:
         if task.kind not in TASKS_WITH_WIDTH:
             raise InvalidArgument(f"grid.width: task {task.kind!r} has no width (number of neurons); remove "
-                                  f"grid.width (tasks with a width: {list(TASKS_WITH_WIDTH) or 'none yet'})")
-        width = _axis(gr, "width", lambda v, k: _int(v, k, 1))  # pragma: no cover - no such task yet
-    return SweepSpec(seed=seed, claims=tuple(claims), task=task, run=run, measure=measure, gamma=gamma,
+                                  f"grid.width or use a task with hidden neurons: {list(TASKS_WITH_WIDTH)}")
+        width = _axis(gr, "width", lambda v, k: _int(v, k, 1))
+    elif task.kind in TASKS_WITH_WIDTH:
+        raise InvalidArgument(f"grid.width: missing (required for the task {task.kind!r}: the numbers of hidden "
+                              "neurons, e.g. width = [1, 2, 3])")
+    spec = SweepSpec(seed=seed, claims=tuple(claims), task=task, run=run, measure=measure, gamma=gamma,
                      batch_size=batch, ensemble=ens, seeds=seeds, width=width, name=name)
+    if set(claims) & {"madelung", "schrodinger"}:
+        need = max(nelson_bytes(n_parameters(task, w), measure.basis_degree, n, len(anchors_t))
+                   for w in (width or (None,)) for n in ens)
+        if need > MEMORY_LIMIT:
+            raise InvalidArgument(
+                f"grid.width/grid.ensemble: the largest point needs about {need / 1024 ** 3:.1f} GiB for the Nelson "
+                f"fits (K = {max(n_parameters(task, w) for w in (width or (None,)))} parameters, polynomial degree "
+                f"{measure.basis_degree}, N = {max(ens)} members, {len(anchors_t)} anchors), more than the "
+                f"{MEMORY_LIMIT / 1024 ** 3:.0f} GiB limit; use fewer neurons, task.trainable = 'readout', a smaller "
+                "ensemble or measure.basis_degree")
+    return spec
+
+
+def n_parameters(task: TaskSpec, width: int | None) -> int:
+    """K, the number of trained parameters of the task at this width."""
+    if task.kind == "linear_regression":
+        return 2
+    assert width is not None
+    return 3 * width + 1 if task.trainable == "all" else width + 1
+
+
+def nelson_bytes(K: int, degree: int, n_members: int, n_anchors: int) -> int:
+    """Bytes held by the per-member window sums of the Nelson fits (:class:`_AnchorDesign`): for each anchor
+    (N, 3, nb, nb) Gram and 2 x (N, 2, nb, K) right-hand sides, nb = C(K + degree, degree)."""
+    nb = math.comb(K + degree, degree)
+    return 8 * n_anchors * n_members * (3 * nb * nb + 4 * nb * K)
 
 
 def grid_points(spec: SweepSpec) -> list[GridPoint]:
@@ -381,12 +429,23 @@ def regression_model(x: np.ndarray, y: np.ndarray) -> tuple[Callable, Callable, 
 
 
 def _default_simulator(spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
-    """The shared simulator :mod:`nnqg.numerics._sgd` (numba, serial: dask provides the parallelism)."""
+    """The shared simulators :mod:`nnqg.numerics._sgd` and :mod:`nnqg.numerics._network_sgd` (numba, serial:
+    dask provides the parallelism). The data set, the initial network and the ensemble are all drawn from the
+    point's own stream."""
     try:
-        from nnqg.numerics import _sgd
+        from nnqg.numerics import _network_sgd, _sgd
     except ImportError:  # pragma: no cover - an installation without the simulator
-        raise NnqgError("the SGD simulator nnqg.numerics._sgd is not available in this installation") from None
+        raise NnqgError("the SGD simulators nnqg.numerics._sgd/_network_sgd are not available in this "
+                        "installation") from None
     t = spec.task
+    if t.kind == "tanh_network":
+        assert point.width is not None
+        net = _network_sgd.make_network_task(rng, point.width, n_data=t.n_data, slope=t.slope,
+                                             intercept=t.intercept, noise=t.noise)
+        model = _network_sgd.NetworkModel(net, trainable=t.trainable)
+        q0 = model.initial_ensemble(rng, point.ensemble, spec.run.init_std)
+        q = _network_sgd.simulate_network_sgd(model, q0, point.gamma, point.batch_size, spec.run.n_steps, rng)
+        return Ensemble(q=q, grad_loss=model.grad, grad_cov=model.grad_cov, loss=model.loss)
     task = _sgd.make_regression_task(rng, n_data=t.n_data, slope=t.slope, intercept=t.intercept, noise=t.noise)
     centre = task.q_star + np.asarray(spec.run.init_offset)
     q0 = centre + spec.run.init_std * rng.standard_normal((point.ensemble, 2))
@@ -404,26 +463,49 @@ SIMULATOR: list[Callable[[SweepSpec, GridPoint, np.random.Generator], Ensemble]]
 
 def _exponents(K: int, degree: int) -> np.ndarray:
     """Multi-indices alpha in N^K with |alpha| <= degree, graded order."""
-    out = [a for d in range(degree + 1) for a in itertools.product(range(d + 1), repeat=K) if sum(a) == d]
-    return np.array(sorted(set(out), key=lambda a: (sum(a), tuple(-x for x in a))), dtype=np.int64)
+    out = []
+    for d in range(degree + 1):
+        for combo in itertools.combinations_with_replacement(range(K), d):
+            a = [0] * K
+            for j in combo:
+                a[j] += 1
+            out.append(tuple(a))
+    return np.array(sorted(out, key=lambda a: (sum(a), tuple(-x for x in a))), dtype=np.int64).reshape(-1, K)
 
 
-def _mono(z: np.ndarray, E: np.ndarray, order: Sequence[int]) -> np.ndarray:
-    r""":math:`\partial^{order}_z z^\alpha` for every row alpha of E at every point: shape (N, len(E))."""
+def _powers(z: np.ndarray, top: int) -> np.ndarray:
+    """pw[j, :, r] = z[:, j]**r, r = 0..top, by repeated products (exact, cheaper than float ** on arrays)."""
+    pw = np.ones((z.shape[1], z.shape[0], top + 1))
+    for r in range(1, top + 1):
+        pw[:, :, r] = pw[:, :, r - 1] * z.T
+    return pw
+
+
+def _mono(z: np.ndarray, E: np.ndarray, order: Sequence[int], pw: np.ndarray | None = None) -> np.ndarray:
+    r""":math:`\partial^{order}_z z^\alpha` for every row alpha of E at every point: shape (N, len(E)).
+    ``pw``: :func:`_powers` of z, when the caller reuses it across orders."""
     N, K = z.shape
-    top = int(E.max()) if E.size else 0
-    out = np.ones((N, len(E)))
+    if pw is None:
+        pw = _powers(z, int(E.max()) if E.size else 0)
+    # only rows with alpha >= order survive the derivative; within a row only the coordinates present in alpha
+    # contribute a factor other than 1: the cost is O(N * sum over surviving rows of |alpha|), not O(N K len(E))
+    alive = np.nonzero(np.all(E >= np.asarray(order)[None, :], axis=1))[0]
+    sub = E[alive]
+    res = np.ones((N, len(alive)))
     for j in range(K):
+        rows = np.nonzero(sub[:, j] > 0)[0]
+        if rows.size == 0:
+            continue
         k = order[j]
-        e = E[:, j]
-        coef = np.ones(len(E))
+        er = sub[rows, j]
+        coef = np.ones(rows.size)
         for r in range(k):
-            coef = coef * (e - r)
-        # integer powers by repeated products (exact, and much cheaper than float ** on arrays)
-        pw = np.ones((N, top + 1))
-        for r in range(1, top + 1):
-            pw[:, r] = pw[:, r - 1] * z[:, j]
-        out *= coef[None, :] * pw[:, np.clip(e - k, 0, None)]
+            coef = coef * (er - r)
+        res[:, rows] *= coef[None, :] * pw[j][:, er - k]
+    if len(alive) == len(E):
+        return res
+    out = np.zeros((N, len(E)))
+    out[:, alive] = res
     return out
 
 
@@ -470,31 +552,47 @@ def _fit(q: np.ndarray, y: np.ndarray, E: np.ndarray) -> _Fit:
 
 def _lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least squares by the normal equations of the small Gram matrix (columns are polynomials of standardised
-    variables, degree <= 4, so the Gram matrix is well conditioned); einsum avoids multithreaded BLAS, which
-    oversubscribes the CPUs when dask already runs one task per core."""
-    G = np.einsum("ij,ik->jk", A, A)
-    rhs = np.einsum("ij,i...->j...", A, y)
-    return np.linalg.lstsq(G, rhs, rcond=None)[0]
+    variables, degree <= 4, so the Gram matrix is well conditioned). BLAS is single-threaded in dask workers
+    (the nanny sets OMP/OPENBLAS_NUM_THREADS=1), so one task per core does not oversubscribe the CPUs."""
+    return np.linalg.lstsq(A.T @ A, A.T @ y, rcond=None)[0]
 
 
-def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""phi_alpha = z^alpha exp(-|z|^2/4) with z = (q-mu)/sd: values (N, M), gradients (N, M, K) and Hessians
-    (N, M, K, K) in q."""
+def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray,
+                    vectors: Sequence[np.ndarray] = (), matrices: Sequence[np.ndarray | None] = ()
+                    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    r"""Test functions :math:`\varphi_\alpha = z^\alpha e^{-|z|^2/4}`, z = (q-mu)/sd, at the points q (N, K):
+    the values (N, M), the directional derivatives :math:`v\cdot\nabla\varphi_\alpha` for each v (N, K) in
+    ``vectors``, and the contractions :math:`W:\nabla^2\varphi_\alpha` for each symmetric W (N, K, K) in
+    ``matrices`` (``None``: the identity, i.e. the Laplacian), all in q. With :math:`m = z^\alpha`,
+    :math:`g = e^{-|z|^2/4}`, :math:`\tilde v_j = v_j/sd_j`, :math:`\tilde W_{jl} = W_{jl}/(sd_j sd_l)`:
+
+    .. math:: v\cdot\nabla\varphi = \big[\tilde v\cdot\nabla_z m - \tfrac12(\tilde v\cdot z)m\big]g,\qquad
+              W:\nabla^2\varphi = \big[\tilde W:\nabla_z^2 m - (\tilde Wz)\cdot\nabla_z m
+              + m(\tfrac14 z^T\tilde Wz - \tfrac12\operatorname{tr}\tilde W)\big]g.
+
+    Contracting here, instead of returning the (N, M, K, K) Hessians, keeps the cost and memory linear in K."""
     z = (q - mu) / sd
     N, K = z.shape
+    pw = _powers(z, max(int(E.max()) if E.size else 0, 0))
     g = np.exp(-0.25 * np.sum(z * z, axis=1))[:, None]
-    m = _mono(z, E, [0] * K)
-    dm = [_mono(z, E, _unit(K, j)) for j in range(K)]
-    val = m * g
-    grad = np.stack([(dm[j] - 0.5 * z[:, j:j + 1] * m) * g / sd[j] for j in range(K)], axis=2)
-    hess = np.empty((N, len(E), K, K))
-    for j in range(K):
-        for l in range(K):
-            h = (_mono(z, E, _unit(K, j, l)) - 0.5 * dm[j] * z[:, l:l + 1] - 0.5 * dm[l] * z[:, j:j + 1]
-                 + m * (0.25 * z[:, j:j + 1] * z[:, l:l + 1] - (0.5 if j == l else 0.0)))
-            hess[:, :, j, l] = h * g / (sd[j] * sd[l])
-    return val, grad, hess
+    m = _mono(z, E, [0] * K, pw)
+    dm = [_mono(z, E, _unit(K, j), pw) for j in range(K)] if (vectors or matrices) else []
+    dirs = []
+    for v in vectors:
+        vt = v / sd
+        acc = sum(vt[:, j:j + 1] * dm[j] for j in range(K)) - 0.5 * np.sum(vt * z, axis=1)[:, None] * m
+        dirs.append(acc * g)
+    contr = []
+    if matrices:
+        d2 = {(j, l): _mono(z, E, _unit(K, j, l), pw) for j in range(K) for l in range(j, K)}
+    for W in matrices:
+        Wt = (np.broadcast_to(np.eye(K), (N, K, K)) if W is None else W) / (sd[:, None] * sd[None, :])
+        acc = sum((1.0 if j == l else 2.0) * Wt[:, j, l, None] * d2[j, l] for (j, l) in d2)
+        Wz = np.einsum("njl,nl->nj", Wt, z)
+        acc = acc - sum(Wz[:, j:j + 1] * dm[j] for j in range(K))
+        acc = acc + m * (0.25 * np.sum(z * Wz, axis=1) - 0.5 * np.trace(Wt, axis1=1, axis2=2))[:, None]
+        contr.append(acc * g)
+    return m * g, dirs, contr
 
 
 # ----------------------------------------------------------------------------------------------- the measures
@@ -523,11 +621,9 @@ def fokker_planck_distance(ens: Ensemble, gamma: float, batch_size: int, anchors
         mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
         for s in _window(t, window):
             qs, q1 = q[s], q[s + 1]
-            v0, g0, h0 = _test_functions(qs, mu, sd, E)
-            v1, _, _ = _test_functions(q1, mu, sd, E)
             D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
-            drift = np.einsum("ik,imk->im", -gamma * ens.grad_loss(qs), g0)
-            diff = np.einsum("ijk,imjk->im", D, h0)
+            v0, (drift,), (diff,) = _test_functions(qs, mu, sd, E, [-gamma * ens.grad_loss(qs)], [D])
+            v1, _, _ = _test_functions(q1, mu, sd, E)
             r_sum = r_sum + (v1 - v0) - drift - diff
             s_drift = s_drift + np.abs(drift)
             s_diff = s_diff + np.abs(diff)
@@ -555,9 +651,9 @@ class _AnchorDesign:
     # per-member sums over the window (s - t = tau) of x x^T, tau x x^T, tau^2 x x^T and of x dq^T, tau x dq^T
     # (x the basis at q_s, dq the forward or backward increment): a fit on any multiset of members is then a
     # sum of these over the members, O(N nb^2), whatever the window length
-    gram: np.ndarray  # (3, N, nb, nb)
-    rhs_fwd: np.ndarray  # (2, N, nb, K)
-    rhs_bwd: np.ndarray  # (2, N, nb, K)
+    gram: np.ndarray  # (N, 3, nb, nb)
+    rhs_fwd: np.ndarray  # (N, 2, nb, K)
+    rhs_bwd: np.ndarray  # (N, 2, nb, K)
     d1: np.ndarray  # (K, N, nb) d/dq_j of the basis at t
     lap: np.ndarray  # (N, nb) Laplacian (in q) of the basis at t
     pot_grad: np.ndarray  # (N, K, M) gradients of the degree-(d+1) potential basis at t
@@ -572,21 +668,15 @@ class _AnchorDesign:
         mu, sd = qt.mean(axis=0), qt.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         steps = list(_window(t, w))
-        nb = len(E)
-        gram = np.zeros((3, N, nb, nb))
-        rhs_f = np.zeros((2, N, nb, K))
-        rhs_b = np.zeros((2, N, nb, K))
-        for s in steps:
-            x = _mono((q[s] - mu) / sd, E, [0] * K)
-            xx = x[:, :, None] * x[:, None, :]
-            tau = float(s - t)
-            gram[0] += xx
-            gram[1] += tau * xx
-            gram[2] += tau * tau * xx
-            for rhs, dq in ((rhs_f, q[s + 1] - q[s]), (rhs_b, q[s] - q[s - 1])):
-                xd = x[:, :, None] * dq[:, None, :]
-                rhs[0] += xd
-                rhs[1] += tau * xd
+        tau = np.array([float(s - t) for s in steps])
+        X = np.stack([_mono((q[s] - mu) / sd, E, [0] * K) for s in steps], axis=1)  # (N, S, nb)
+        Xt = X.transpose(0, 2, 1)
+        # batched matmuls over members: sums over the window of tau^p x x^T and tau^p x dq^T
+        gram = np.stack([Xt @ (X * (tau ** p)[None, :, None]) for p in range(3)], axis=1)
+        fwd = np.stack([q[s + 1] - q[s] for s in steps], axis=1)  # (N, S, K)
+        bwd = np.stack([q[s] - q[s - 1] for s in steps], axis=1)
+        rhs_f = np.stack([Xt @ (fwd * (tau ** p)[None, :, None]) for p in range(2)], axis=1)
+        rhs_b = np.stack([Xt @ (bwd * (tau ** p)[None, :, None]) for p in range(2)], axis=1)
         z = (qt - mu) / sd
         d1 = np.stack([_mono(z, E, _unit(K, j)) / sd[j] for j in range(K)])
         lap = sum(_mono(z, E, _unit(K, j, j)) / sd[j] ** 2 for j in range(K))
@@ -609,8 +699,11 @@ class _AnchorDesign:
     def fit(self, rows: np.ndarray, backward: bool) -> tuple[np.ndarray, np.ndarray]:
         """Pooled least squares over the window of increments on z^alpha and z^alpha (s - t) for the members
         ``rows``: coefficients (nb, K) of the drift at t and of its time derivative."""
-        G = self.gram[:, rows].sum(axis=1)
-        R = (self.rhs_bwd if backward else self.rhs_fwd)[:, rows].sum(axis=1)
+        # a resample repeats members: weight each member by its multiplicity (one product, no copies)
+        c = np.bincount(rows, minlength=self.gram.shape[0]).astype(float)
+        rhs = self.rhs_bwd if backward else self.rhs_fwd
+        G = (c @ self.gram.reshape(len(c), -1)).reshape(self.gram.shape[1:])
+        R = (c @ rhs.reshape(len(c), -1)).reshape(rhs.shape[1:])
         nb = G.shape[1]
         A = np.block([[G[0], G[1]], [G[1], G[2]]])
         C = np.linalg.lstsq(A, np.concatenate([R[0], R[1]]), rcond=None)[0]
@@ -687,10 +780,9 @@ def nelson_distances(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequ
         mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
         for s in _window(t, window):
             qs = q[s]
-            _, g0, h0 = _test_functions(qs, mu, sd, Et)
             half = 0.5 * ((q[s + 1] - qs) - (qs - q[s - 1]))
-            lap = np.trace(h0, axis1=2, axis2=3)
-            o_sum = o_sum + np.einsum("ik,imk->im", half, g0) + nu * lap
+            _, (du,), (lap,) = _test_functions(qs, mu, sd, Et, [half], [None])
+            o_sum = o_sum + du + nu * lap
             s_sum = s_sum + 2 * nu * np.abs(lap)
             count += 1
     o = o_sum / count
@@ -982,17 +1074,18 @@ DESCRIPTION_COLUMNS = {"fokker_planck": ("fp_distance", "fp_within"),
 
 
 def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
-    """One row per (gamma, B): for each requested description the median distance over the other axes (width,
-    ensemble, seeds) and the fraction of those points within tolerance."""
+    """One row per (gamma, B) cell, per width when the spec has a width axis: for each requested description
+    the median distance over the other axes (ensemble, seeds) and the fraction of those points within
+    tolerance. ``width`` is -1 without a width axis."""
     cols = table.to_pydict()
     n = len(cols["point_id"])
-    groups: dict[tuple[float, int], list[int]] = {}
+    groups: dict[tuple[float, int, int], list[int]] = {}
     for i in range(n):
-        groups.setdefault((cols["gamma"][i], cols["batch_size"][i]), []).append(i)
+        groups.setdefault((cols["gamma"][i], cols["batch_size"][i], cols["width"][i]), []).append(i)
     out = []
-    for (g, b) in sorted(groups):
-        idx = groups[(g, b)]
-        row: dict[str, Any] = {"gamma": g, "batch_size": b, "points": len(idx)}
+    for (g, b, w) in sorted(groups):
+        idx = groups[(g, b, w)]
+        row: dict[str, Any] = {"gamma": g, "batch_size": b, "width": w, "points": len(idx)}
         for d in spec.claims:
             dc, wc = DESCRIPTION_COLUMNS[d]
             vals = np.array([cols[dc][i] for i in idx], dtype=float)
@@ -1004,7 +1097,9 @@ def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
 
 def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]) -> list[Path]:
     """Heat maps over (gamma, B): median distance per description (cells with every point within tolerance
-    outlined), and the fraction of points where the Madelung description is within tolerance."""
+    outlined), and the fraction of points where the Madelung description is within tolerance; one set per width
+    (suffix ``_w<width>``) when the spec has a width axis, plus ``width_<description>.png``: the median
+    distance against the number of neurons, one line per (gamma, B) cell."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1014,12 +1109,14 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
     d.mkdir(parents=True, exist_ok=True)
     summ = summarise(spec, table)
     gs, bs = list(spec.gamma), list(spec.batch_size)
+    widths = list(spec.width) if spec.width is not None else [-1]
     paths = []
 
-    def grid_of(key: str) -> np.ndarray:
+    def grid_of(key: str, width: int) -> np.ndarray:
         a = np.full((len(bs), len(gs)), np.nan)
         for r in summ:
-            a[bs.index(r["batch_size"]), gs.index(r["gamma"])] = r[key]
+            if r["width"] == width:
+                a[bs.index(r["batch_size"]), gs.index(r["gamma"])] = r[key]
         return a
 
     def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None
@@ -1031,9 +1128,10 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
         ax.set_xlabel("step size gamma")
         ax.set_ylabel("mini-batch size B")
         ax.set_title(title, fontsize=9)
+        top = vmax or (np.nanmax(a) if np.any(np.isfinite(a)) else 1.0) or 1.0
         for (i, j), v in np.ndenumerate(a):
             ax.text(j, i, "nan" if not np.isfinite(v) else f"{v:.2g}", ha="center", va="center", fontsize=7,
-                    color="w" if np.isfinite(v) and v < 0.6 * (vmax or np.nanmax(a) or 1) else "k")
+                    color="w" if np.isfinite(v) and v < 0.6 * top else "k")
             if within is not None and within[i, j] == 1.0:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
         fig.colorbar(im, ax=ax, label=cbar)
@@ -1043,12 +1141,35 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
         paths.append(d / fname)
 
     tol = spec.measure.tolerance
-    for desc in spec.claims:
-        draw(grid_of(f"{desc}_median"),
-             f"{desc}: median distance from the description\n(red box: every point within tolerance {tol:g})",
-             "distance (0 = description holds)", grid_of(f"{desc}_within"), f"heatmap_{desc}.png", None)
-    if "madelung" in spec.claims:
-        draw(grid_of("madelung_within"),
-             f"Madelung description within tolerance {tol:g}\n(fraction of the points in each cell)",
-             "fraction within", None, "madelung_within.png", 1.0)
+    for w in widths:
+        sfx, wt = ("", "") if w < 0 else (f"_w{w}", f", width {w}")
+        for desc in spec.claims:
+            draw(grid_of(f"{desc}_median", w),
+                 f"{desc}{wt}: median distance from the description\n(red box: every point within tolerance "
+                 f"{tol:g})", "distance (0 = description holds)", grid_of(f"{desc}_within", w),
+                 f"heatmap_{desc}{sfx}.png", None)
+        if "madelung" in spec.claims:
+            draw(grid_of("madelung_within", w),
+                 f"Madelung description within tolerance {tol:g}{wt}\n(fraction of the points in each cell)",
+                 "fraction within", None, f"madelung_within{sfx}.png", 1.0)
+    if len(widths) > 1:
+        for desc in spec.claims:
+            fig, ax = plt.subplots(figsize=(6.0, 4.0))
+            for g in gs:
+                for b in bs:
+                    ys = [next((r[f"{desc}_median"] for r in summ if (r["gamma"], r["batch_size"], r["width"])
+                                == (g, b, w)), np.nan) for w in widths]
+                    ax.plot(widths, ys, "o-", label=f"gamma {g:g}, B {b}")
+            ax.axhline(tol, color="red", ls="--", lw=1, label=f"tolerance {tol:g}")
+            ax.set_xticks(widths)
+            ax.set_xlabel("width (hidden neurons)")
+            ax.set_ylabel("median distance")
+            ax.set_title(f"{desc}: distance against the number of neurons ({spec.task.trainable} trained)",
+                         fontsize=9)
+            if len(gs) * len(bs) <= 10:
+                ax.legend(fontsize=7)
+            fig.tight_layout()
+            fig.savefig(d / f"width_{desc}.png", dpi=120)
+            plt.close(fig)
+            paths.append(d / f"width_{desc}.png")
     return paths

@@ -381,3 +381,85 @@ def test_a_worker_that_dies_mid_sweep_loses_nothing(tmp_path: Path) -> None:
     a = res.table.sort_by("point_id").drop_columns(["seconds"])
     b = ref.table.sort_by("point_id").drop_columns(["seconds"])
     assert a.equals(b)
+
+
+# ------------------------------------------------------------------------------ the network task (width axis)
+
+NET = {"task": {"kind": "tanh_network", "n_data": 64}, "grid": {"width": [1, 2]}}
+
+
+@pytest.mark.parametrize("over, key", [
+    ({"task": {"kind": "tanh_network"}}, "grid.width"),  # the network needs its width axis
+    ({**NET, "grid": {"width": [0]}}, "grid.width"),
+    ({**NET, "grid": {"width": [2, 2]}}, "grid.width"),
+    ({**NET, "run": {"init_offset": [0.5, -0.5]}}, "run.init_offset"),
+    ({**NET, "task": {"kind": "tanh_network", "trainable": "hidden"}}, "task.trainable"),
+    ({"task": {"trainable": "readout"}}, "task.trainable"),  # the regression has no layers to freeze
+    ({**NET, "grid": {"width": [40], "ensemble": [4000]}}, "grid.width"),  # memory guard
+])
+def test_bad_network_specs_name_the_key(over: dict, key: str) -> None:
+    with pytest.raises(InvalidArgument, match=key.replace(".", r"\.")):
+        _spec(**over)
+
+
+def test_width_axis_is_a_grid_axis_and_the_memory_guard_counts_parameters() -> None:
+    spec = _spec(**NET)
+    assert [p.width for p in S.grid_points(spec)] == [1, 2] * 4
+    assert [S.n_parameters(spec.task, w) for w in (1, 3)] == [4, 10]
+    ro = _spec(task={**NET["task"], "trainable": "readout"}, grid=NET["grid"])
+    assert [S.n_parameters(ro.task, w) for w in (1, 3)] == [2, 4]
+    # 40 read-out neurons fit where 40 fully trained ones do not
+    _spec(task={**NET["task"], "trainable": "readout"}, grid={"width": [40], "ensemble": [200]},
+          measure={"basis_degree": 1})
+    assert S.nelson_bytes(4, 2, 1000, 2) == 8 * 2 * 1000 * (3 * 15 * 15 + 4 * 15 * 4)
+
+
+def test_network_fokker_planck_distance_is_first_order_in_gamma_and_catches_a_wrong_diffusion() -> None:
+    """The SGD ensemble of a width-2 tanh network (K = 7, every weight and bias trained) at fixed learning times
+    tau = gamma s = 1, 2, 3: the weak-form Fokker-Planck distance is the O(gamma) finite-step part, so it must
+    fall at order ~1 as gamma halves (windows of 0.4/gamma steps keep the standard error constant); the same
+    ensemble measured against twice the true diffusion stays far from 0."""
+    net = pytest.importorskip("nnqg.numerics._network_sgd")
+    task = net.make_network_task(np.random.default_rng(5), 2, n_data=64)
+    model = net.NetworkModel(task, "all")
+    gammas, dist = (0.2, 0.1, 0.05), []
+    for g in gammas:
+        rng = np.random.default_rng(6)
+        q = net.simulate_network_sgd(model, model.initial_ensemble(rng, 4000, 0.1), g, 1, int(round(3.5 / g)), rng)
+        anchors = tuple(int(round(k / g)) for k in (1, 2, 3))
+        ens = S.Ensemble(q=q, grad_loss=model.grad, grad_cov=model.grad_cov, loss=model.loss)
+        r = S.fokker_planck_distance(ens, g, 1, anchors, int(round(0.4 / g)))
+        dist.append((r["fp_distance"], r["fp_se"]))
+    order = np.polyfit(np.log(gammas), np.log([d for d, _ in dist]), 1)[0]
+    assert 0.6 < order < 1.5 and dist[-1][0] < dist[0][0] / 2, (order, dist)
+    assert all(d > 3 * se for d, se in dist[:2]), dist  # resolved, not noise
+    bad = S.Ensemble(q=q, grad_loss=model.grad, grad_cov=lambda Q: 2.0 * model.grad_cov(Q), loss=model.loss)
+    rb = S.fokker_planck_distance(bad, gammas[-1], 1, anchors, int(round(0.4 / gammas[-1])))
+    assert rb["fp_distance"] > 0.15 and rb["fp_distance"] > 3 * dist[-1][0] + 5 * rb["fp_se"], (rb, dist)
+
+
+def test_evaluate_point_on_the_network_is_finite_reproducible_and_records_the_width() -> None:
+    pytest.importorskip("nnqg.numerics._network_sgd")
+    spec = _spec(**NET)
+    p = S.grid_points(spec)[1]
+    a = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    b = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b and not a["nonfinite"] and a["width"] == 2
+    assert all(math.isfinite(a[k]) and a[k] >= 0 for k in ("fp_distance", "madelung_distance", "schrodinger_distance"))
+
+
+def test_cli_width_sweep_has_a_width_column_and_width_figures(tmp_path: Path, capsys, monkeypatch) -> None:
+    pytest.importorskip("nnqg.numerics._network_sgd")
+    real = S.run_sweep
+    monkeypatch.setattr(S, "run_sweep", lambda *a, **k: real(*a, **{**k, "processes": False}))
+    body = GOOD.replace('kind = "linear_regression"', 'kind = "tanh_network"\ntrainable = "readout"') \
+        .replace("gamma = [0.05, 0.2]", "gamma = [0.1]").replace("batch_size = [1, 4]", "batch_size = [2]") \
+        + "width = [1, 3]\n"
+    out = tmp_path / "o"
+    assert main(["sweep", str(_write(tmp_path, body)), "--workers", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "width" in text and "2 points computed" in text
+    for f in ("heatmap_madelung_w1.png", "heatmap_madelung_w3.png", "width_fokker_planck.png",
+              "width_schrodinger.png"):
+        assert (out / "figures" / f).stat().st_size > 1000
