@@ -1,6 +1,7 @@
 """Benchmark of `nnqg sweep` on dask.distributed: throughput and scheduling overhead.
 
-    python bench/bench_sweep.py [--repeats 3] [--points 12] [--ensemble 1000] [--out bench/results/sweep.md]
+    python bench/bench_sweep.py [--repeats 3] [--points 12] [--ensemble 1000] [--task regression|network]
+                                [--out bench/results/sweep.md]
 
 Measures, in one run (medians over ``--repeats``):
 
@@ -31,17 +32,24 @@ from pathlib import Path
 import numpy as np
 
 
-def _spec(points: int, ensemble: int):
+def _spec(points: int, ensemble: int, task: str = "regression"):
     from nnqg.verify._sweep import parse_spec
 
-    gammas = [0.02, 0.05, 0.1, 0.2, 0.3, 0.4][: max(1, points // 2)]
-    batches = [1, 8][: max(1, points // len(gammas))]
+    if task == "network":  # points of unequal cost: width 1, 2, 3 (K = 4, 7, 10 trained parameters)
+        gammas, batches = [0.05, 0.2], [1, 8]
+        t = {"kind": "tanh_network", "n_data": 256}
+        extra = {"width": [1, 2, 3]}
+    else:
+        gammas = [0.02, 0.05, 0.1, 0.2, 0.3, 0.4][: max(1, points // 2)]
+        batches = [1, 8][: max(1, points // len(gammas))]
+        t = {"kind": "linear_regression", "n_data": 256}
+        extra = {}
     return parse_spec({
         "sweep": {"seed": 11, "claims": ["fokker_planck", "madelung", "schrodinger"], "name": "bench"},
-        "task": {"kind": "linear_regression", "n_data": 256},
+        "task": t,
         "run": {"n_steps": 120, "anchors": [40, 70, 100]},
         "measure": {"window": 6, "bootstrap": 16},
-        "grid": {"gamma": gammas, "batch_size": batches, "ensemble": [ensemble]}})
+        "grid": {"gamma": gammas, "batch_size": batches, "ensemble": [ensemble], **extra}})
 
 
 def _noop(i: int) -> int:
@@ -54,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=12)
     ap.add_argument("--ensemble", type=int, default=1000)
     ap.add_argument("--noop", type=int, default=400)
+    ap.add_argument("--task", choices=["regression", "network"], default="regression",
+                    help="network: the 12-point width grid of the tanh network (--points ignored)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -61,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nnqg.verify._sweep import evaluate_point, grid_points, point_seed, run_sweep
 
-    spec = _spec(args.points, args.ensemble)
+    spec = _spec(args.points, args.ensemble, args.task)
     pts = grid_points(spec)
     n = len(pts)
     tmp = Path(tempfile.mkdtemp(prefix="nnqg-bench-sweep-"))
@@ -107,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         "# `nnqg sweep` benchmark",
         "",
         f"Command: `python bench/bench_sweep.py --repeats {args.repeats} --points {args.points} "
-        f"--ensemble {args.ensemble} --noop {args.noop}`",
+        f"--ensemble {args.ensemble} --noop {args.noop}" + (" --task network" if args.task == "network" else "")
+        + "`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"load average at the end {os.getloadavg()[0]:.1f} (the machine is shared: other processes compete).",
-        f"Grid: {n} points (gamma {list(spec.gamma)}, B {list(spec.batch_size)}), ensemble {args.ensemble}, "
+        f"Grid: {n} points ({spec.task.kind}; gamma {list(spec.gamma)}, B {list(spec.batch_size)}"
+        + (f", width {list(spec.width)}" if spec.width else "") + f"), ensemble {args.ensemble}, "
         f"{spec.run.n_steps} SGD steps, anchors {list(spec.run.anchors)}, window {spec.measure.window}, "
         f"{spec.measure.bootstrap} bootstrap resamples. Medians of {args.repeats} repeats, all in the same run.",
         "",

@@ -8,6 +8,13 @@ Each grid point runs an ensemble of :math:`N` independent SGD trajectories
 :math:`t` (the ``run.anchors`` of the spec). Every distance is dimensionless, about 0 when the description holds and
 of order 1 when its terms do not balance at all; every one carries a Monte-Carlo standard error.
 
+The learner (``task.kind``): the regression :math:`f(x) = q_1x + q_2` (K = 2), or a network with one hidden layer
+of ``width`` tanh neurons, :math:`f(x) = \sum_j a_j\tanh(w_jx+b_j) + c`, every weight and bias trained
+(K = 3 width + 1) or the read-out only (K = width + 1). The measures below are written for any K; the network's
+:math:`\nabla U` and :math:`\Sigma(q)` are evaluated exactly over the data set at every member
+(:class:`nnqg.numerics._network_sgd.NetworkModel`). For K > 2 the circulation loop lies in the plane of the first
+two parameters.
+
 **Fokker-Planck** (PHYSICS.md section 2, weak form). The prediction is
 :math:`\partial_t p = \gamma\nabla\cdot(p\nabla U) + \partial_j\partial_l(D_{jl}p)` with the *model* diffusion
 :math:`D(q) = \gamma^2\Sigma(q)/(2B)`, :math:`\Sigma(q)` the per-example gradient covariance over the data set at
@@ -351,6 +358,13 @@ def n_parameters(task: TaskSpec, width: int | None) -> int:
         return 2
     assert width is not None
     return 3 * width + 1 if task.trainable == "all" else width + 1
+
+
+def point_cost(spec: SweepSpec, point: GridPoint) -> int:
+    """A relative cost of a point, for scheduling only: members x steps x basis size of the fits (the measured
+    time per point grows like the number of polynomial basis functions C(K + d, d))."""
+    K = n_parameters(spec.task, point.width)
+    return point.ensemble * spec.run.n_steps * math.comb(K + spec.measure.basis_degree, spec.measure.basis_degree)
 
 
 def nelson_bytes(K: int, degree: int, n_members: int, n_anchors: int) -> int:
@@ -1029,8 +1043,11 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | 
                     client = own_client = Client(own_cluster)
             n_workers = len(client.scheduler_info().get("workers", {}))
             tag = spec.spec_hash()[:8]
+            # longest points first (dask runs higher priority first): the grid's tail is then short points, which
+            # keeps workers from idling at the end when costs differ (e.g. along the width axis); the numbers do
+            # not depend on the order (one seed per point)
             futs = [client.submit(evaluate_point, spec, p, point_seed(spec, p), key=f"nnqg-sweep-{tag}-{p.index}",
-                                  pure=False) for p in todo]
+                                  pure=False, priority=point_cost(spec, p)) for p in todo]
             buf: list[dict[str, Any]] = []
             last = time.perf_counter()
             n_done = len(done)
