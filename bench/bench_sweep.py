@@ -19,7 +19,6 @@ The cluster start-up is reported separately (it is paid once per sweep, not per 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import platform
 import shutil
@@ -29,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def _spec(points: int, ensemble: int, task: str = "regression"):
@@ -67,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
-    from nnqg.verify._sweep import evaluate_point, grid_points, point_seed, run_sweep
+    from nnqg.verify._sweep import evaluate_point, grid_points, local_cluster, point_seed, run_sweep
 
     spec = _spec(args.points, args.ensemble, args.task)
     pts = grid_points(spec)
@@ -87,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rep {rep}: serial {rows['serial'][-1][0]:.2f} s", file=sys.stderr)
             for w in (1, 2):
                 t0 = time.perf_counter()
-                cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=logging.ERROR)
+                cluster = local_cluster(w)  # the cluster `nnqg sweep` starts
                 client = Client(cluster)
                 startup[w].append(time.perf_counter() - t0)
                 try:

@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument
 
-from ._sgd import MAX_DATA, _draw_index
+from ._sgd import RegressionTask, _draw_index, make_regression_task
 
 TRAINABLE = ("all", "readout")
 
@@ -54,13 +54,9 @@ class NetworkTask:
     init: np.ndarray  # (3 W + 1,) in the layout (a, c, w, b)
 
     def __post_init__(self) -> None:
-        x, y = np.asarray(self.x), np.asarray(self.y)
-        if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-            raise InvalidArgument(f"task data: x and y must be 1-D of equal length >= 2, got {x.shape}, {y.shape}")
-        if x.size >= MAX_DATA:
-            raise InvalidArgument(f"task data: at most {MAX_DATA - 1} points (32-bit batch indices), got {x.size}")
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and np.all(np.isfinite(self.init))):
-            raise InvalidArgument("task data: x, y and the initial parameters must be finite")
+        RegressionTask(self.x, self.y)  # the same checks of the data
+        if not np.all(np.isfinite(self.init)):
+            raise InvalidArgument("init: the initial parameters must be finite")
         if np.shape(self.init) != (3 * self.width + 1,):
             raise InvalidArgument(f"init: expected {3 * self.width + 1} parameters for width {self.width}, "
                                   f"got shape {np.shape(self.init)}")
@@ -71,12 +67,8 @@ def make_network_task(rng: np.random.Generator, width: int, n_data: int = 256, s
     """Draw the data set, then the initial network (in that order, from ``rng``)."""
     if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
         raise InvalidArgument(f"width: expected an integer >= 1 (the number of hidden neurons), got {width!r}")
-    if isinstance(n_data, bool) or not isinstance(n_data, (int, np.integer)) or n_data < 2:
-        raise InvalidArgument(f"n_data: expected an integer >= 2, got {n_data!r}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise InvalidArgument(f"noise: expected a finite non-negative number, got {noise!r}")
-    x = rng.standard_normal(int(n_data))
-    y = slope * x + intercept + noise * rng.standard_normal(int(n_data))
+    data = make_regression_task(rng, n_data=n_data, slope=slope, intercept=intercept, noise=noise)
+    x, y = data.x, data.y
     W = int(width)
     init = np.concatenate([rng.standard_normal(W) / np.sqrt(W), [0.0], rng.standard_normal(W),
                            rng.standard_normal(W)])
@@ -149,10 +141,12 @@ def _moments(x, y, P, n_train, W, cov, U, G, C):  # pragma: no cover - compiled
     n = x.shape[0]
     g = np.empty(n_train)
     h = np.empty(W)
+    acc = np.empty((n_train, n_train))  # the member's sum of g g^T, local: no 3-D indexing in the inner loop
     for i in range(P.shape[0]):
         p = P[i]
         U[i] = 0.0
         G[i, :] = 0.0
+        acc[:, :] = 0.0
         for k in range(n):
             f = p[W]
             for j in range(W):
@@ -172,15 +166,16 @@ def _moments(x, y, P, n_train, W, cov, U, G, C):  # pragma: no cover - compiled
                 G[i, a] += g[a]
             if cov:
                 for a in range(n_train):
+                    ga = g[a]
                     for b in range(a + 1):
-                        C[i, a, b] += g[a] * g[b]
+                        acc[a, b] += ga * g[b]
         U[i] /= n
         for a in range(n_train):
             G[i, a] /= n
         if cov:
             for a in range(n_train):
                 for b in range(a + 1):
-                    C[i, a, b] = C[i, a, b] / n - G[i, a] * G[i, b]
+                    C[i, a, b] = acc[a, b] / n - G[i, a] * G[i, b]
                     C[i, b, a] = C[i, a, b]
 
 

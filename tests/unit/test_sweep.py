@@ -463,3 +463,16 @@ def test_cli_width_sweep_has_a_width_column_and_width_figures(tmp_path: Path, ca
     for f in ("heatmap_madelung_w1.png", "heatmap_madelung_w3.png", "width_fokker_planck.png",
               "width_schrodinger.png"):
         assert (out / "figures" / f).stat().st_size > 1000
+
+
+def test_local_cluster_workers_keep_a_heap_pad() -> None:
+    """The sweep's own workers get MALLOC_TOP_PAD_ (dask's trimming alone slows a point down, BENCHMARKS.md) and
+    keep dask's single-threaded BLAS."""
+    import os
+
+    from dask.distributed import Client
+
+    with S.local_cluster(1) as cluster, Client(cluster) as client:
+        env = next(iter(client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TOP_PAD_",
+                                                                            "OPENBLAS_NUM_THREADS")}).values()))
+    assert env == {"MALLOC_TOP_PAD_": str(S.WORKER_MALLOC_TOP_PAD), "OPENBLAS_NUM_THREADS": "1"}
