@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument
 
-from ._sgd import RegressionTask, _draw_index, make_regression_task
+from ._sgd import _GOLDEN, RegressionTask, _index, _mix, cached_variants, make_regression_task
 
 TRAINABLE = ("all", "readout")
 
@@ -194,7 +194,8 @@ def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # p
         for n in range(1, n_steps + 1):
             g[:] = 0.0
             for _ in range(B):
-                s, k = _draw_index(s, nd)
+                s = s + _GOLDEN
+                k = _index(_mix(s), nd)
                 xk = x[k]
                 f = p[W]
                 for j in range(W):
@@ -215,8 +216,7 @@ def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # p
                 out[n, i, k] = p[k]
 
 
-_network_parallel = njit(cache=True, parallel=True)(_network_loop)
-_network_serial = njit(cache=True, parallel=False)(_network_loop)
+_network_parallel, _network_serial = cached_variants(_network_loop)
 
 
 def simulate_network_sgd(model: NetworkModel, q0: np.ndarray, gamma: float, batch_size: int, n_steps: int,

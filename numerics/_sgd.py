@@ -126,15 +126,17 @@ def make_regression_task(rng: np.random.Generator, n_data: int = 256, slope: flo
 
 
 @njit(inline="always")
-def _draw_index(state, n):  # pragma: no cover - compiled
-    """One splitmix64 step: the advanced state and a uniform index in [0, n) from the top 32 bits of the word
-    (Lemire's multiply-shift: no division)."""
-    z = state + _GOLDEN
-    state = z
+def _mix(z):  # pragma: no cover - compiled
+    """The splitmix64 output function of the state z (the caller advances the state by _GOLDEN first)."""
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
-    z = z ^ (z >> _S31)
-    return state, ((z >> _S32) * n) >> _S32
+    return z ^ (z >> _S31)
+
+
+@njit(inline="always")
+def _index(word, n):  # pragma: no cover - compiled
+    """A uniform index in [0, n) from the top 32 bits of a random word (Lemire's multiply-shift: no division)."""
+    return ((word >> _S32) * n) >> _S32
 
 
 _CHUNK = 64  # members advanced together: independent updates interleave, hiding the per-step latency chain
@@ -163,7 +165,9 @@ def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma:
                 g2[i] = 0.0
             for b in range(B):
                 for i in range(m):
-                    s[i], k = _draw_index(s[i], nd)
+                    z = s[i] + _GOLDEN
+                    s[i] = z
+                    k = _index(_mix(z), nd)
                     xk = x[k]
                     r = q1[i] * xk + q2[i] - y[k]
                     g1[i] += r * xk
@@ -178,8 +182,25 @@ def _sgd_loop(x, y, q0, seeds, gamma, B, n_steps, record_every, out):  # pragma:
                 rec += 1
 
 
-_sgd_parallel = njit(cache=True, parallel=True)(_sgd_loop)
-_sgd_serial = njit(cache=True, parallel=False)(_sgd_loop)
+def cached_variants(fn: Callable) -> tuple[Any, Any]:
+    """``(parallel, serial)`` numba dispatchers of one loop, each with its own on-disk cache.
+
+    numba names a cache file after the function's qualified name and line and does not key it by the
+    ``parallel`` flag: two ``njit(cache=True)`` of the same function share one cache entry, and whichever variant
+    was compiled first is loaded for the other (the parallel kernel then ran serially). Copies of the function
+    under distinct names keep the entries apart."""
+    import types
+
+    out = []
+    for suffix, par in (("_parallel", True), ("_serial", False)):
+        g = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+        g.__qualname__ = fn.__qualname__ + suffix
+        g.__module__ = fn.__module__
+        out.append(njit(cache=True, parallel=par)(g))
+    return out[0], out[1]
+
+
+_sgd_parallel, _sgd_serial = cached_variants(_sgd_loop)
 
 
 def _sgd_numpy(x: np.ndarray, y: np.ndarray, q0: np.ndarray, seeds: np.ndarray, gamma: float, B: int,

@@ -120,3 +120,34 @@ def test_same_seed_same_trajectory_serial_or_parallel() -> None:
 def test_bad_input_names_it(call, name: str) -> None:
     with pytest.raises(InvalidArgument, match=name):
         call(np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("simulator", ["regression", "network"])
+def test_parallel_kernels_stay_parallel_after_the_serial_ones_were_cached(tmp_path, simulator: str) -> None:
+    """numba keys its on-disk cache by the function's name, not by ``parallel``: with one function behind both
+    variants, a serial compile cached first was loaded for the parallel one (which then never started a thread).
+    In a fresh cache: compile the serial kernel in one process, then run the parallel one in another and check
+    numba's thread pool was started."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    call = {
+        "regression": "s.simulate_sgd(s.make_regression_task(r, 16), np.zeros((8, 2)), 0.1, 1, 2, r, parallel={par})",
+        "network": "m = n.NetworkModel(n.make_network_task(r, 2, 16)); "
+                   "n.simulate_network_sgd(m, m.initial_ensemble(r, 8, 0.1), 0.1, 1, 2, r, parallel={par})",
+    }[simulator]
+    run = f"""
+import numpy as np, numba
+from nnqg.numerics import _network_sgd as n, _sgd as s
+r = np.random.default_rng(0)
+{call}
+try:
+    print(numba.threading_layer())
+except ValueError:
+    print("no threads")
+"""
+    out = [subprocess.run([sys.executable, "-c", run.format(par=par)], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() for par in (False, True)]
+    assert out[0] == "no threads" and out[1] != "no threads", out
