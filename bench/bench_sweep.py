@@ -18,8 +18,14 @@ The cluster start-up is reported separately (it is paid once per sweep, not per 
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# The serial baseline is one core, like a dask worker (whose nanny sets these): without them OpenBLAS would give
+# the in-process loop a second thread. Set before numpy is imported.
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse
 import platform
 import shutil
 import statistics
@@ -27,7 +33,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
 
 
 def _spec(points: int, ensemble: int, task: str = "regression"):

@@ -16,8 +16,9 @@ Backpropagation: with :math:`h_j = \tanh(w_jx+b_j)` and :math:`r = f - y`,
 One SGD step draws B examples uniformly with replacement, so :math:`\mathbb E[\Delta q] = -\gamma\nabla U` and
 :math:`{\rm Cov}[\Delta q] = \gamma^2\Sigma(q)/B` exactly, :math:`\Sigma` the per-example gradient covariance (in
 the trained coordinates): the model diffusion of PHYSICS.md section 2 is :math:`D = \gamma^2\Sigma/(2B)`.
-:class:`NetworkModel` evaluates U, :math:`\nabla U` and :math:`\Sigma` vectorised over an ensemble (NumPy); the
-simulator is a numba kernel with one splitmix64 stream per member (the streams of :mod:`._sgd`).
+:class:`NetworkModel` evaluates U, :math:`\nabla U` and :math:`\Sigma` over an ensemble (numba, one pass over the
+data per member; :meth:`NetworkModel.per_example` is the NumPy reference); the simulator is a numba kernel with one
+splitmix64 stream per member (the streams of :mod:`._sgd`, where the kernel is defined).
 
 >>> rng = np.random.default_rng(0)
 >>> task = make_network_task(rng, width=3, n_data=32)
@@ -34,11 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from nnqg.derivations import InvalidArgument
 
-from ._sgd import _GOLDEN, RegressionTask, _index, _mix, cached_variants, make_regression_task
+from ._sgd import RegressionTask, _network_parallel, _network_serial, make_regression_task
 
 TRAINABLE = ("all", "readout")
 
@@ -179,44 +180,6 @@ def _moments(x, y, P, n_train, W, cov, U, G, C):  # pragma: no cover - compiled
                     C[i, b, a] = C[i, a, b]
 
 
-def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # pragma: no cover - compiled
-    N = P0.shape[0]
-    nd = np.uint64(x.shape[0])
-    step = gamma / B
-    W = width
-    for i in prange(N):
-        p = P0[i].copy()
-        g = np.zeros(p.size)
-        h = np.empty(W)
-        s = seeds[i]
-        for k in range(n_train):
-            out[0, i, k] = p[k]
-        for n in range(1, n_steps + 1):
-            g[:] = 0.0
-            for _ in range(B):
-                s = s + _GOLDEN
-                k = _index(_mix(s), nd)
-                xk = x[k]
-                f = p[W]
-                for j in range(W):
-                    h[j] = np.tanh(p[W + 1 + j] * xk + p[2 * W + 1 + j])
-                    f += p[j] * h[j]
-                r = f - y[k]
-                for j in range(W):
-                    g[j] += r * h[j]
-                g[W] += r
-                if n_train > W + 1:
-                    for j in range(W):
-                        sj = r * p[j] * (1.0 - h[j] * h[j])
-                        g[W + 1 + j] += sj * xk
-                        g[2 * W + 1 + j] += sj
-            for k in range(n_train):
-                p[k] -= step * g[k]
-            for k in range(n_train):
-                out[n, i, k] = p[k]
-
-
-_network_parallel, _network_serial = cached_variants(_network_loop)
 
 
 def simulate_network_sgd(model: NetworkModel, q0: np.ndarray, gamma: float, batch_size: int, n_steps: int,

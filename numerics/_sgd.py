@@ -203,6 +203,49 @@ def cached_variants(fn: Callable) -> tuple[Any, Any]:
 _sgd_parallel, _sgd_serial = cached_variants(_sgd_loop)
 
 
+def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # pragma: no cover - compiled
+    # the SGD kernel of nnqg.numerics._network_sgd (one-hidden-layer tanh network, layout (a, c, w, b), the first
+    # n_train coordinates trained). It lives here, beside _mix and _index: numba checks only the defining file
+    # when it reuses cached machine code, so a kernel inlining helpers of another file could run stale code.
+    N = P0.shape[0]
+    nd = np.uint64(x.shape[0])
+    step = gamma / B
+    W = width
+    for i in prange(N):
+        p = P0[i].copy()
+        g = np.zeros(p.size)
+        h = np.empty(W)
+        s = seeds[i]
+        for k in range(n_train):
+            out[0, i, k] = p[k]
+        for n in range(1, n_steps + 1):
+            g[:] = 0.0
+            for _ in range(B):
+                s = s + _GOLDEN
+                k = _index(_mix(s), nd)
+                xk = x[k]
+                f = p[W]
+                for j in range(W):
+                    h[j] = np.tanh(p[W + 1 + j] * xk + p[2 * W + 1 + j])
+                    f += p[j] * h[j]
+                r = f - y[k]
+                for j in range(W):
+                    g[j] += r * h[j]
+                g[W] += r
+                if n_train > W + 1:
+                    for j in range(W):
+                        sj = r * p[j] * (1.0 - h[j] * h[j])
+                        g[W + 1 + j] += sj * xk
+                        g[2 * W + 1 + j] += sj
+            for k in range(n_train):
+                p[k] -= step * g[k]
+            for k in range(n_train):
+                out[n, i, k] = p[k]
+
+
+_network_parallel, _network_serial = cached_variants(_network_loop)
+
+
 def _sgd_numpy(x: np.ndarray, y: np.ndarray, q0: np.ndarray, seeds: np.ndarray, gamma: float, B: int,
                n_steps: int, record_every: int, out: np.ndarray) -> None:
     nd = np.uint64(x.shape[0])

@@ -172,6 +172,8 @@ class SweepSpec:
     def canonical(self) -> dict[str, Any]:
         d = asdict(self)
         d["measure_version"] = MEASURE_VERSION
+        if self.task.kind not in TASKS_WITH_WIDTH:  # keeps the hash of specs written before task.trainable existed
+            del d["task"]["trainable"]
         return d
 
     def spec_hash(self) -> str:
@@ -339,16 +341,23 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
                               "neurons, e.g. width = [1, 2, 3])")
     spec = SweepSpec(seed=seed, claims=tuple(claims), task=task, run=run, measure=measure, gamma=gamma,
                      batch_size=batch, ensemble=ens, seeds=seeds, width=width, name=name)
+    worst = max(((w, n) for w in (width or (None,)) for n in ens), key=lambda wn: point_bytes(spec, *wn))
+    need = point_bytes(spec, *worst)
+    if need > MEMORY_LIMIT:
+        raise InvalidArgument(
+            f"grid.width/grid.ensemble: the largest point (width {worst[0]}, N = {worst[1]}, K = "
+            f"{n_parameters(task, worst[0])} parameters) needs about {need / 1024 ** 3:.1f} GiB for its trajectory "
+            f"and measures, more than the {MEMORY_LIMIT / 1024 ** 3:.0f} GiB limit; use fewer neurons, "
+            "task.trainable = 'readout', a smaller ensemble or a lower measure.basis_degree")
     if set(claims) & {"madelung", "schrodinger"}:
-        need = max(nelson_bytes(n_parameters(task, w), measure.basis_degree, n, len(anchors_t))
-                   for w in (width or (None,)) for n in ens)
-        if need > MEMORY_LIMIT:
-            raise InvalidArgument(
-                f"grid.width/grid.ensemble: the largest point needs about {need / 1024 ** 3:.1f} GiB for the Nelson "
-                f"fits (K = {max(n_parameters(task, w) for w in (width or (None,)))} parameters, polynomial degree "
-                f"{measure.basis_degree}, N = {max(ens)} members, {len(anchors_t)} anchors), more than the "
-                f"{MEMORY_LIMIT / 1024 ** 3:.0f} GiB limit; use fewer neurons, task.trainable = 'readout', a smaller "
-                "ensemble or measure.basis_degree")
+        for w in (width or (None,)):
+            nb = math.comb(n_parameters(task, w) + measure.basis_degree, measure.basis_degree)
+            if min(ens) < 2 * nb:
+                raise InvalidArgument(
+                    f"grid.ensemble: {min(ens)} members are too few for the Nelson fits at width {w} (K = "
+                    f"{n_parameters(task, w)}, {nb} polynomial basis functions of degree <= "
+                    f"{measure.basis_degree}): each half of the ensemble must have at least as many members as "
+                    f"basis functions; use ensemble >= {2 * nb}")
     return spec
 
 
@@ -367,11 +376,30 @@ def point_cost(spec: SweepSpec, point: GridPoint) -> int:
     return point.ensemble * spec.run.n_steps * math.comb(K + spec.measure.basis_degree, spec.measure.basis_degree)
 
 
-def nelson_bytes(K: int, degree: int, n_members: int, n_anchors: int) -> int:
-    """Bytes held by the per-member window sums of the Nelson fits (:class:`_AnchorDesign`): for each anchor
-    (N, 3, nb, nb) Gram and 2 x (N, 2, nb, K) right-hand sides, nb = C(K + degree, degree)."""
+def point_bytes(spec: SweepSpec, width: int | None, n_members: int) -> int:
+    """An upper estimate of the memory one grid point holds at its peak: the trajectory (n_steps + 1, N, K), and
+    the larger of the weak-form measures (about fourteen (N, M) arrays of test-function terms, M = C(K + 2, 2),
+    and three (N, K, K) diffusion arrays) and the Nelson fits (:func:`nelson_bytes`, when requested), with a
+    quarter more for temporaries. Checked against the traced peak in the tests (it must not underestimate)."""
+    K = n_parameters(spec.task, width)
+    traj = 8 * (spec.run.n_steps + 1) * n_members * K
+    weak = 8 * n_members * (14 * math.comb(K + 2, 2) + 3 * K * K)
+    nel = 0
+    if set(spec.claims) & {"madelung", "schrodinger"}:
+        nel = nelson_bytes(K, spec.measure.basis_degree, n_members, len(spec.run.anchors), spec.measure.window)
+    return int(1.25 * (traj + max(weak, nel)))
+
+
+def nelson_bytes(K: int, degree: int, n_members: int, n_anchors: int, window: int = 6) -> int:
+    """Bytes held by the Nelson fits (:class:`_AnchorDesign`): for each anchor the per-member window sums
+    (N, 3, nb, nb) and 2 x (N, 2, nb, K), the basis derivatives (K + 1) x (N, nb) and the potential basis
+    gradients (N, K, Mv), nb = C(K + d, d), Mv = C(K + d + 1, d + 1); plus the temporaries of one anchor's
+    window: the basis at 2 window + 1 steps and one Gram product (N, nb, nb)."""
     nb = math.comb(K + degree, degree)
-    return 8 * n_anchors * n_members * (3 * nb * nb + 4 * nb * K)
+    mv = math.comb(K + degree + 1, degree + 1)
+    per_anchor = n_members * (3 * nb * nb + 4 * nb * K + (K + 1) * nb + K * mv)
+    temp = n_members * ((2 * window + 1) * (nb + 2 * K) + nb * nb)
+    return 8 * (n_anchors * per_anchor + temp)
 
 
 def grid_points(spec: SweepSpec) -> list[GridPoint]:
@@ -567,8 +595,84 @@ def _fit(q: np.ndarray, y: np.ndarray, E: np.ndarray) -> _Fit:
 def _lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least squares by the normal equations of the small Gram matrix (columns are polynomials of standardised
     variables, degree <= 4, so the Gram matrix is well conditioned). BLAS is single-threaded in dask workers
-    (the nanny sets OMP/OPENBLAS_NUM_THREADS=1), so one task per core does not oversubscribe the CPUs."""
+    (the nanny sets OMP/OPENBLAS_NUM_THREADS=1), so one task per core does not oversubscribe the CPUs; in a plain
+    process it may use several threads (same numbers: a point's row was bit-identical with 1 and 2 threads)."""
     return np.linalg.lstsq(A.T @ A, A.T @ y, rcond=None)[0]
+
+
+@dataclass(frozen=True)
+class _DerivTable:
+    r"""The non-zero first and second derivatives of the monomials :math:`z^\alpha`, alpha the rows of E:
+    :math:`\partial_j z^\alpha = \alpha_j z^{\alpha-e_j}`,
+    :math:`\partial_j\partial_l z^\alpha = \alpha_j(\alpha_l-\delta_{jl}) z^{\alpha-e_j-e_l}`, with j, l in the
+    support of alpha only. Entries are grouped in *slots* (the k-th derivative entry of every row), so within a
+    slot each row appears once and a contraction is a few vectorised updates: cost and memory O(N len(E)) per
+    contraction instead of the O(N len(E) K^2) of the full derivative arrays."""
+
+    reduced: np.ndarray  # exponents alpha - e_j and alpha - e_j - e_l that occur, one row each
+    first: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]  # (rows, j, coef, reduced row)
+    second: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]  # (rows, j, l, ...)
+
+    @staticmethod
+    def of(E: np.ndarray) -> "_DerivTable":
+        key = (E.shape, E.tobytes())
+        hit = _DERIV_TABLES.get(key)
+        if hit is not None:
+            return hit
+        red: dict[tuple[int, ...], int] = {}
+        first: list[list[tuple]] = []
+        second: list[list[tuple]] = []
+
+        def slot(store: list, k: int, entry: tuple) -> None:
+            while len(store) <= k:
+                store.append([])
+            store[k].append(entry)
+
+        for r, a in enumerate(E):
+            supp = [int(j) for j in np.nonzero(a)[0]]
+            for k, j in enumerate(supp):
+                b = a.copy()
+                b[j] -= 1
+                slot(first, k, (r, j, float(a[j]), red.setdefault(tuple(b), len(red))))
+            k = 0
+            for j in supp:
+                for l in supp:
+                    c = float(a[j] * (a[l] - (1 if j == l else 0)))
+                    if c:
+                        b = a.copy()
+                        b[j] -= 1
+                        b[l] -= 1
+                        slot(second, k, (r, j, l, c, red.setdefault(tuple(b), len(red))))
+                        k += 1
+
+        def arrays(store: list) -> tuple:  # per slot: one array per column; the coefficient (next to last) float
+            return tuple(tuple(np.array(col, dtype=float if i == len(entries[0]) - 2 else np.int64)
+                               for i, col in enumerate(zip(*entries))) for entries in store)
+
+        K = E.shape[1]
+        reduced = np.array(sorted(red, key=red.get), dtype=np.int64).reshape(-1, K)
+        out = _DerivTable(reduced=reduced, first=arrays(first), second=arrays(second))
+        _DERIV_TABLES[key] = out
+        return out
+
+    def directional(self, red: np.ndarray, u: np.ndarray, n_rows: int) -> np.ndarray:
+        r""":math:`\sum_j u_j\partial_j z^\alpha` (N, len(E)); ``red`` the reduced monomials at the points,
+        ``u`` (N, K)."""
+        out = np.zeros((red.shape[0], n_rows))
+        for rows, js, coef, ridx in self.first:
+            out[:, rows] += coef * u[:, js] * red[:, ridx]
+        return out
+
+    def contracted(self, red: np.ndarray, W: np.ndarray, n_rows: int) -> np.ndarray:
+        r""":math:`\sum_{jl} W_{jl}\partial_j\partial_l z^\alpha` (N, len(E)); W (N, K, K) or (K, K)."""
+        out = np.zeros((red.shape[0], n_rows))
+        for rows, js, ls, coef, ridx in self.second:
+            w = W[:, js, ls] if W.ndim == 3 else W[js, ls][None, :]
+            out[:, rows] += coef * w * red[:, ridx]
+        return out
+
+
+_DERIV_TABLES: dict[tuple, _DerivTable] = {}
 
 
 def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray,
@@ -584,27 +688,33 @@ def _test_functions(q: np.ndarray, mu: np.ndarray, sd: np.ndarray, E: np.ndarray
               W:\nabla^2\varphi = \big[\tilde W:\nabla_z^2 m - (\tilde Wz)\cdot\nabla_z m
               + m(\tfrac14 z^T\tilde Wz - \tfrac12\operatorname{tr}\tilde W)\big]g.
 
-    Contracting here, instead of returning the (N, M, K, K) Hessians, keeps the cost and memory linear in K."""
+    The derivatives of m are contracted entry by entry (:class:`_DerivTable`), never stored as (N, M, K) or
+    (N, M, K, K) arrays: cost and memory O(N M) per term."""
     z = (q - mu) / sd
     N, K = z.shape
-    pw = _powers(z, max(int(E.max()) if E.size else 0, 0))
+    M = len(E)
+    top = int(E.max()) if E.size else 0
+    pw = _powers(z, top)
     g = np.exp(-0.25 * np.sum(z * z, axis=1))[:, None]
     m = _mono(z, E, [0] * K, pw)
-    dm = [_mono(z, E, _unit(K, j), pw) for j in range(K)] if (vectors or matrices) else []
+    table = _DerivTable.of(E)
+    red = _mono(z, table.reduced, [0] * K, pw) if (vectors or matrices) else None
     dirs = []
     for v in vectors:
         vt = v / sd
-        acc = sum(vt[:, j:j + 1] * dm[j] for j in range(K)) - 0.5 * np.sum(vt * z, axis=1)[:, None] * m
-        dirs.append(acc * g)
+        dirs.append((table.directional(red, vt, M) - 0.5 * np.sum(vt * z, axis=1)[:, None] * m) * g)
     contr = []
-    if matrices:
-        d2 = {(j, l): _mono(z, E, _unit(K, j, l), pw) for j in range(K) for l in range(j, K)}
     for W in matrices:
-        Wt = (np.broadcast_to(np.eye(K), (N, K, K)) if W is None else W) / (sd[:, None] * sd[None, :])
-        acc = sum((1.0 if j == l else 2.0) * Wt[:, j, l, None] * d2[j, l] for (j, l) in d2)
-        Wz = np.einsum("njl,nl->nj", Wt, z)
-        acc = acc - sum(Wz[:, j:j + 1] * dm[j] for j in range(K))
-        acc = acc + m * (0.25 * np.sum(z * Wz, axis=1) - 0.5 * np.trace(Wt, axis1=1, axis2=2))[:, None]
+        if W is None:  # the Laplacian: W~ = diag(1/sd^2), the same at every point
+            Wt = np.diag(1.0 / sd ** 2)
+            Wz = z * np.diag(Wt)[None, :]
+            tr = np.full(N, np.trace(Wt))
+        else:
+            Wt = W / (sd[:, None] * sd[None, :])
+            Wz = np.einsum("njl,nl->nj", Wt, z)
+            tr = np.trace(Wt, axis1=1, axis2=2)
+        acc = table.contracted(red, Wt, M) - table.directional(red, Wz, M)
+        acc += m * (0.25 * np.sum(z * Wz, axis=1) - 0.5 * tr)[:, None]
         contr.append(acc * g)
     return m * g, dirs, contr
 
@@ -1060,11 +1170,12 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *, scheduler: str | 
                     client = own_client = Client(own_cluster)
             n_workers = len(client.scheduler_info().get("workers", {}))
             tag = spec.spec_hash()[:8]
-            # longest points first (dask runs higher priority first): the grid's tail is then short points, which
-            # keeps workers from idling at the end when costs differ (e.g. along the width axis); the numbers do
-            # not depend on the order (one seed per point)
+            # longest points first (submitted first, and dask runs higher priority first among queued tasks): the
+            # grid's tail is then short points, which keeps workers from idling at the end when costs differ (e.g.
+            # along the width axis); the numbers do not depend on the order (one seed per point)
             futs = [client.submit(evaluate_point, spec, p, point_seed(spec, p), key=f"nnqg-sweep-{tag}-{p.index}",
-                                  pure=False, priority=point_cost(spec, p)) for p in todo]
+                                  pure=False, priority=point_cost(spec, p))
+                    for p in sorted(todo, key=lambda p: (-point_cost(spec, p), p.index))]
             buf: list[dict[str, Any]] = []
             last = time.perf_counter()
             n_done = len(done)

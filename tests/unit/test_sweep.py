@@ -396,6 +396,9 @@ NET = {"task": {"kind": "tanh_network", "n_data": 64}, "grid": {"width": [1, 2]}
     ({**NET, "task": {"kind": "tanh_network", "trainable": "hidden"}}, "task.trainable"),
     ({"task": {"trainable": "readout"}}, "task.trainable"),  # the regression has no layers to freeze
     ({**NET, "grid": {"width": [40], "ensemble": [4000]}}, "grid.width"),  # memory guard
+    ({**NET, "sweep": {"claims": ["fokker_planck"]}, "grid": {"width": [60], "ensemble": [4000]}},
+     "grid.width"),  # memory guard without the Nelson fits
+    ({**NET, "grid": {"width": [3], "ensemble": [100]}}, "grid.ensemble"),  # fewer members than basis functions
 ])
 def test_bad_network_specs_name_the_key(over: dict, key: str) -> None:
     with pytest.raises(InvalidArgument, match=key.replace(".", r"\.")):
@@ -411,7 +414,61 @@ def test_width_axis_is_a_grid_axis_and_the_memory_guard_counts_parameters() -> N
     # 40 read-out neurons fit where 40 fully trained ones do not
     _spec(task={**NET["task"], "trainable": "readout"}, grid={"width": [40], "ensemble": [200]},
           measure={"basis_degree": 1})
-    assert S.nelson_bytes(4, 2, 1000, 2) == 8 * 2 * 1000 * (3 * 15 * 15 + 4 * 15 * 4)
+
+
+@pytest.mark.parametrize("claims, width", [(["fokker_planck"], None), (["fokker_planck"], 3),
+                                           (["madelung"], None), (["fokker_planck", "schrodinger"], 3)])
+def test_memory_estimate_bounds_the_traced_peak_of_a_point(claims: list, width) -> None:
+    """The guard's estimate must not underestimate what a point really holds (numpy's allocations are traced by
+    tracemalloc), and should not overstate it by more than 2x."""
+    import tracemalloc
+
+    pytest.importorskip("nnqg.numerics._network_sgd")
+    over = {**NET, "grid": {"width": [width], "ensemble": [600]}} if width else {"grid": {"ensemble": [600]}}
+    spec = _spec(sweep={"claims": claims}, **over)
+    p = S.grid_points(spec)[0]
+    S.evaluate_point(spec, p, S.point_seed(spec, p))  # compile outside the trace
+    tracemalloc.start()
+    try:
+        S.evaluate_point(spec, p, S.point_seed(spec, p))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    est = S.point_bytes(spec, width, 600)
+    assert peak <= est <= 2 * peak, (peak, est)
+
+
+def test_bootstrap_fit_weights_repeated_members_by_their_multiplicity() -> None:
+    """The pooled fit of a resample equals the fit of the explicitly summed window sums of the rows, repeats
+    included (a resample that ignored multiplicities would change every bootstrap SE)."""
+    ens = _ar_ensemble(np.random.default_rng(9), N=60, n_steps=20, a=0.1, nu=0.01, k=0.1)
+    d = S._AnchorDesign.make(ens.q, 10, 3, S._exponents(2, 2), ens)
+    rows = np.array([0, 0, 0, 5, 7, 7, 11, 30, 30, 42, 59, 1, 2, 3, 4, 6, 8, 9, 10, 12, 13, 14])
+    for backward in (False, True):
+        G = d.gram[rows].sum(axis=0)
+        R = (d.rhs_bwd if backward else d.rhs_fwd)[rows].sum(axis=0)
+        A = np.block([[G[0], G[1]], [G[1], G[2]]])
+        C = np.linalg.lstsq(A, np.concatenate([R[0], R[1]]), rcond=None)[0]
+        got = d.fit(rows, backward)
+        assert np.allclose(np.concatenate(got), C, rtol=1e-9, atol=1e-12)
+        once = d.fit(np.unique(rows), backward)
+        assert not np.allclose(np.concatenate(once), C, rtol=1e-6)
+
+
+def test_longest_points_are_submitted_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On one worker the points run in the order of decreasing cost (widest first): the grid's tail is short."""
+    order: list[int] = []
+
+    def sim(spec, point, rng):
+        order.append(point.width)
+        return _toy_simulator(S.parse_spec({**{k: dict(v) for k, v in BASE.items()}}), point, rng)
+
+    monkeypatch.setattr(S, "SIMULATOR", [sim])
+    spec = _spec(**{**NET, "sweep": {"claims": ["fokker_planck"]}, "grid": {"width": [1, 3, 2], "ensemble": [100],
+                                                                          "gamma": [0.1], "batch_size": [1]}})
+    assert [S.point_cost(spec, p) for p in S.grid_points(spec)] == [100 * 24 * 15, 100 * 24 * 66, 100 * 24 * 36]
+    S.run_sweep(spec, tmp_path / "o", workers=1, processes=False)
+    assert order == [3, 2, 1]
 
 
 def test_network_fokker_planck_distance_is_first_order_in_gamma_and_catches_a_wrong_diffusion() -> None:
@@ -476,3 +533,12 @@ def test_local_cluster_workers_keep_a_heap_pad() -> None:
         env = next(iter(client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TOP_PAD_",
                                                                             "OPENBLAS_NUM_THREADS")}).values()))
     assert env == {"MALLOC_TOP_PAD_": str(S.WORKER_MALLOC_TOP_PAD), "OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_regression_spec_hash_is_unchanged_by_the_network_options() -> None:
+    """`--resume` refuses a directory whose spec hash differs: adding task options for the network must not
+    change the hash of a regression spec written before them (this value is the hash of examples/sweeps/tiny.toml
+    before `task.trainable` existed)."""
+    spec = S.load_spec(Path(__file__).parents[2] / "examples" / "sweeps" / "tiny.toml")
+    assert spec.spec_hash() == "462d3392f2908dc6"
+    assert "trainable" in _spec(**NET).canonical()["task"]
