@@ -834,6 +834,15 @@ class _AnchorDesign:
         return C[:nb], C[nb:]
 
 
+def _halves(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two halves of a (re)sample for cross-fitting, split by member (even and odd member index): a member the
+    bootstrap draws several times stays in one half, so the halves' fit noise is independent, as it is for the
+    whole ensemble (idx = 0..N-1, where these are idx[0::2] and idx[1::2]). Measured over 40 independent
+    ensembles of a Nelson ground state, the bootstrap SE of the Newton distance is then 1.11x their spread; split
+    by position in the resample (a member in both halves) it was 0.79x, an underestimate."""
+    return idx[idx % 2 == 0], idx[idx % 2 == 1]
+
+
 def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float, potential: str) -> dict[str, Any]:
     r"""Newton-law terms and circulation at an anchor for the members ``idx`` (a bootstrap resample or all).
 
@@ -841,7 +850,7 @@ def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float, poten
     :math:`\overline{|\rho|^2}` is estimated by :math:`\overline{\rho_A\cdot\rho_B}` over all of ``idx``;
     the fit noise of the halves is independent, so the estimate has no positive noise floor (it is clipped at 0
     when noise makes it negative). The same for the mean square of every term."""
-    halves = (idx[0::2], idx[1::2])
+    halves = _halves(idx)
     base_t = d.base_t[idx]
     d1 = d.d1[:, idx]  # (K, n, nb)
     lap = d.lap[idx]

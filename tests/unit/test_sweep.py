@@ -75,10 +75,11 @@ def test_newton_law_holds_for_a_nelson_ground_state_and_fails_with_a_wrong_poten
     """Stationary reversible AR(1) = Nelson's ground state of V = k|q|^2/2 (k from the stationary variance).
     The residual left (about 0.06 at a = 0.1) is the O(a) gap between one-step increments and Nelson's
     continuous-time drifts; the planted potential twice too steep gives rho = k q against terms k q + 2 k q,
-    i.e. a distance near 1/3."""
+    i.e. a distance near 1/3. N = 16000: the bootstrap SE (about 0.02 at N = 4000) must be small enough to
+    resolve 0.06 below the tolerance 0.1."""
     a, nu = 0.1, 0.05
     k = _ground_state_k(a, nu)
-    ok = _nelson(_ar_ensemble(np.random.default_rng(1), N=4000, n_steps=40, a=a, nu=nu, k=k))
+    ok = _nelson(_ar_ensemble(np.random.default_rng(1), N=16000, n_steps=40, a=a, nu=nu, k=k))
     assert ok["newton_distance"] + 2 * ok["newton_se"] < 0.1, ok
     assert ok["osmotic_distance"] < 0.05, ok
     bad = _nelson(_ar_ensemble(np.random.default_rng(1), N=4000, n_steps=40, a=a, nu=nu, k=2 * k))
@@ -542,3 +543,27 @@ def test_regression_spec_hash_is_unchanged_by_the_network_options() -> None:
     spec = S.load_spec(Path(__file__).parents[2] / "examples" / "sweeps" / "tiny.toml")
     assert spec.spec_hash() == "462d3392f2908dc6"
     assert "trainable" in _spec(**NET).canonical()["task"]
+
+
+
+def test_newton_standard_error_matches_the_spread_over_replicates() -> None:
+    """The bootstrap SE of the cross-fitted Newton distance against the truth it estimates: the standard
+    deviation of the distance over independent ensembles of the same process (a Nelson ground state, as above).
+    With 20 replicates the spread itself is known to about 16%, hence the band; an SE off by 2x fails."""
+    a, nu = 0.1, 0.05
+    k = _ground_state_k(a, nu)
+    d, se = [], []
+    for seed in range(20):
+        r = _nelson(_ar_ensemble(np.random.default_rng(200 + seed), N=2000, n_steps=40, a=a, nu=nu, k=k), seed=seed)
+        d.append(r["newton_distance"])
+        se.append(r["newton_se"])
+    ratio = float(np.median(se) / np.std(d, ddof=1))
+    assert 0.6 < ratio < 1.6, (ratio, d, se)
+
+
+def test_cross_fit_halves_of_a_resample_share_no_member() -> None:
+    idx = np.random.default_rng(0).integers(0, 50, 50)
+    a, b = S._halves(idx)
+    assert not set(a) & set(b) and sorted(np.concatenate([a, b])) == sorted(idx)
+    full = np.arange(11)
+    assert [h.tolist() for h in S._halves(full)] == [full[0::2].tolist(), full[1::2].tolist()]
