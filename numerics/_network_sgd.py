@@ -32,6 +32,7 @@ splitmix64 stream per member (the streams of :mod:`._sgd`, where the kernel is d
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,7 @@ class NetworkModel:
         self.trainable = trainable
         W = task.width
         self.n_params = 3 * W + 1 if trainable == "all" else W + 1
+        self._last: tuple | None = None
         self.names = tuple([f"a{j + 1}" for j in range(W)] + ["c"] + [f"w{j + 1}" for j in range(W)]
                            + [f"b{j + 1}" for j in range(W)])[: self.n_params]
 
@@ -117,14 +119,23 @@ class NetworkModel:
         return r, np.concatenate(parts, axis=2)
 
     def loss(self, Q: np.ndarray) -> np.ndarray:
-        return self.moments(Q, cov=False)[0]
+        return self._memo(Q)[0]
 
     def grad(self, Q: np.ndarray) -> np.ndarray:
-        return self.moments(Q, cov=False)[1]
+        return self._memo(Q)[1]
 
     def grad_cov(self, Q: np.ndarray) -> np.ndarray:
         r"""Population covariance :math:`\overline{g g^T} - \bar g\bar g^T` of the per-example gradients."""
-        return self.moments(Q, cov=True)[2]
+        return self._memo(Q)[2]
+
+    def _memo(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`moments` of the last ensemble asked for, kept: the measures ask for grad U and Sigma at the same
+        snapshot one after the other, and one pass over the data gives both. Keyed by the array's contents."""
+        Q = np.ascontiguousarray(Q, dtype=float)
+        key = (Q.shape, hashlib.blake2b(Q.tobytes(), digest_size=16).digest())
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self.moments(Q, cov=True))
+        return tuple(a.copy() for a in self._last[1])  # type: ignore[return-value]
 
     def moments(self, Q: np.ndarray, cov: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """U (N,), grad U (N, K) and Sigma (N, K, K) (zeros unless ``cov``) by one pass over the data per member

@@ -151,3 +151,18 @@ except ValueError:
     out = [subprocess.run([sys.executable, "-c", run.format(par=par)], env=env, capture_output=True, text=True,
                           check=True).stdout.strip() for par in (False, True)]
     assert out[0] == "no threads" and out[1] != "no threads", out
+
+
+def test_the_kept_moments_follow_the_contents_of_the_ensemble() -> None:
+    """grad and grad_cov share one pass over the data per snapshot: an ensemble changed in place, or a returned
+    array changed by the caller, must not give stale numbers."""
+    rng = np.random.default_rng(7)
+    model = NetworkModel(make_network_task(rng, width=2, n_data=20))
+    Q = model.initial_ensemble(rng, 3, 0.3)
+    g = model.grad(Q)
+    g[:] = 0.0
+    assert np.array_equal(model.grad(Q), model.moments(Q)[1])
+    Q[1] += 0.5
+    U, G, C = model.moments(Q)
+    assert np.array_equal(model.grad(Q), G) and np.array_equal(model.grad_cov(Q), C)
+    assert np.array_equal(model.loss(Q), U)
