@@ -36,11 +36,9 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
-
 from nnqg.derivations import InvalidArgument
 
-from ._sgd import RegressionTask, _network_parallel, _network_serial, make_regression_task
+from ._sgd import RegressionTask, _network_moments, _network_parallel, _network_serial, make_regression_task
 
 TRAINABLE = ("all", "readout")
 
@@ -134,63 +132,18 @@ class NetworkModel:
         Q = np.ascontiguousarray(Q, dtype=float)
         key = (Q.shape, hashlib.blake2b(Q.tobytes(), digest_size=16).digest())
         if self._last is None or self._last[0] != key:
-            self._last = (key, self.moments(Q, cov=True))
+            self._last = (key, self.moments(Q))
         return tuple(a.copy() for a in self._last[1])  # type: ignore[return-value]
 
-    def moments(self, Q: np.ndarray, cov: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """U (N,), grad U (N, K) and Sigma (N, K, K) (zeros unless ``cov``) by one pass over the data per member
-        (numba; :meth:`per_example` is the NumPy reference it is tested against)."""
+    def moments(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """U (N,), grad U (N, K) and Sigma (N, K, K) by one pass over the data per member (numba; the per-example
+        gradient is the SGD kernel's own; :meth:`per_example` is the NumPy reference it is tested against)."""
         P = np.ascontiguousarray(self.full(Q))
         N, K = P.shape[0], self.n_params
-        U, G, C = np.empty(N), np.empty((N, K)), np.zeros((N, K, K) if cov else (N, 0, 0))
-        _moments(np.ascontiguousarray(self.task.x, dtype=np.float64),
-                 np.ascontiguousarray(self.task.y, dtype=np.float64), P, K, self.task.width, cov, U, G, C)
+        U, G, C = np.empty(N), np.empty((N, K)), np.empty((N, K, K))
+        _network_moments(np.ascontiguousarray(self.task.x, dtype=np.float64),
+                         np.ascontiguousarray(self.task.y, dtype=np.float64), P, K, self.task.width, U, G, C)
         return U, G, C
-
-
-@njit(cache=True)
-def _moments(x, y, P, n_train, W, cov, U, G, C):  # pragma: no cover - compiled
-    n = x.shape[0]
-    g = np.empty(n_train)
-    h = np.empty(W)
-    acc = np.empty((n_train, n_train))  # the member's sum of g g^T, local: no 3-D indexing in the inner loop
-    for i in range(P.shape[0]):
-        p = P[i]
-        U[i] = 0.0
-        G[i, :] = 0.0
-        acc[:, :] = 0.0
-        for k in range(n):
-            f = p[W]
-            for j in range(W):
-                h[j] = np.tanh(p[W + 1 + j] * x[k] + p[2 * W + 1 + j])
-                f += p[j] * h[j]
-            r = f - y[k]
-            U[i] += 0.5 * r * r
-            for j in range(W):
-                g[j] = r * h[j]
-            g[W] = r
-            if n_train > W + 1:
-                for j in range(W):
-                    sj = r * p[j] * (1.0 - h[j] * h[j])
-                    g[W + 1 + j] = sj * x[k]
-                    g[2 * W + 1 + j] = sj
-            for a in range(n_train):
-                G[i, a] += g[a]
-            if cov:
-                for a in range(n_train):
-                    ga = g[a]
-                    for b in range(a + 1):
-                        acc[a, b] += ga * g[b]
-        U[i] /= n
-        for a in range(n_train):
-            G[i, a] /= n
-        if cov:
-            for a in range(n_train):
-                for b in range(a + 1):
-                    C[i, a, b] = acc[a, b] / n - G[i, a] * G[i, b]
-                    C[i, b, a] = C[i, a, b]
-
-
 
 
 def simulate_network_sgd(model: NetworkModel, q0: np.ndarray, gamma: float, batch_size: int, n_steps: int,

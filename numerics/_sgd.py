@@ -203,17 +203,42 @@ def cached_variants(fn: Callable) -> tuple[Any, Any]:
 _sgd_parallel, _sgd_serial = cached_variants(_sgd_loop)
 
 
+@njit(inline="always")
+def _network_example(p, W, n_train, xk, yk, h, g):  # pragma: no cover - compiled
+    """The network of nnqg.numerics._network_sgd (one hidden tanh layer, layout (a, c, w, b)) on one example:
+    fills g with the gradient of (f(xk; p) - yk)^2/2 in the first n_train coordinates (h: scratch for the hidden
+    activations) and returns the residual f - yk."""
+    f = p[W]
+    for j in range(W):
+        h[j] = np.tanh(p[W + 1 + j] * xk + p[2 * W + 1 + j])
+        f += p[j] * h[j]
+    r = f - yk
+    for j in range(W):
+        g[j] = r * h[j]
+    g[W] = r
+    if n_train > W + 1:
+        for j in range(W):
+            sj = r * p[j] * (1.0 - h[j] * h[j])
+            g[W + 1 + j] = sj * xk
+            g[2 * W + 1 + j] = sj
+    return r
+
+
+# The network's kernels live here, beside the helpers they inline (_mix, _index, _network_example): numba checks
+# only the defining file when it reuses cached machine code, so a kernel inlining another file's helpers could
+# run stale code.
+
+
 def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # pragma: no cover - compiled
-    # the SGD kernel of nnqg.numerics._network_sgd (one-hidden-layer tanh network, layout (a, c, w, b), the first
-    # n_train coordinates trained). It lives here, beside _mix and _index: numba checks only the defining file
-    # when it reuses cached machine code, so a kernel inlining helpers of another file could run stale code.
+    # SGD of the network, the first n_train coordinates trained
     N = P0.shape[0]
     nd = np.uint64(x.shape[0])
     step = gamma / B
     W = width
     for i in prange(N):
         p = P0[i].copy()
-        g = np.zeros(p.size)
+        g = np.zeros(n_train)
+        ge = np.empty(n_train)
         h = np.empty(W)
         s = seeds[i]
         for k in range(n_train):
@@ -223,24 +248,42 @@ def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # p
             for _ in range(B):
                 s = s + _GOLDEN
                 k = _index(_mix(s), nd)
-                xk = x[k]
-                f = p[W]
-                for j in range(W):
-                    h[j] = np.tanh(p[W + 1 + j] * xk + p[2 * W + 1 + j])
-                    f += p[j] * h[j]
-                r = f - y[k]
-                for j in range(W):
-                    g[j] += r * h[j]
-                g[W] += r
-                if n_train > W + 1:
-                    for j in range(W):
-                        sj = r * p[j] * (1.0 - h[j] * h[j])
-                        g[W + 1 + j] += sj * xk
-                        g[2 * W + 1 + j] += sj
+                _network_example(p, W, n_train, x[k], y[k], h, ge)
+                for a in range(n_train):
+                    g[a] += ge[a]
             for k in range(n_train):
                 p[k] -= step * g[k]
             for k in range(n_train):
                 out[n, i, k] = p[k]
+
+
+@njit(cache=True)
+def _network_moments(x, y, P, n_train, W, U, G, C):  # pragma: no cover - compiled
+    """Per member: U = mean loss, G = mean gradient, C = population covariance of the per-example gradients."""
+    n = x.shape[0]
+    g = np.empty(n_train)
+    h = np.empty(W)
+    acc = np.empty((n_train, n_train))  # the member's sum of g g^T, local: no 3-D indexing in the inner loop
+    for i in range(P.shape[0]):
+        p = P[i]
+        U[i] = 0.0
+        G[i, :] = 0.0
+        acc[:, :] = 0.0
+        for k in range(n):
+            r = _network_example(p, W, n_train, x[k], y[k], h, g)
+            U[i] += 0.5 * r * r
+            for a in range(n_train):
+                G[i, a] += g[a]
+                ga = g[a]
+                for b in range(a + 1):
+                    acc[a, b] += ga * g[b]
+        U[i] /= n
+        for a in range(n_train):
+            G[i, a] /= n
+        for a in range(n_train):
+            for b in range(a + 1):
+                C[i, a, b] = acc[a, b] / n - G[i, a] * G[i, b]
+                C[i, b, a] = C[i, a, b]
 
 
 _network_parallel, _network_serial = cached_variants(_network_loop)

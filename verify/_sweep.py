@@ -596,7 +596,7 @@ def _lstsq(A: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least squares by the normal equations of the small Gram matrix (columns are polynomials of standardised
     variables, degree <= 4, so the Gram matrix is well conditioned). BLAS is single-threaded in dask workers
     (the nanny sets OMP/OPENBLAS_NUM_THREADS=1), so one task per core does not oversubscribe the CPUs; in a plain
-    process it may use several threads (same numbers: a point's row was bit-identical with 1 and 2 threads)."""
+    process it may use several threads, which can change the last digits (1e-15 relative) of a point's row."""
     return np.linalg.lstsq(A.T @ A, A.T @ y, rcond=None)[0]
 
 
