@@ -34,6 +34,7 @@ import sympy as sp
 
 from ._curvature import Metric
 from ._errors import InvalidArgument
+from ._files import read_user_text
 from ._parser import CONSTANTS, FUNCTIONS, parse_formula
 
 ASSUMPTIONS = {"positive": {"positive": True}, "real": {"real": True}, "nonzero": {"real": True, "nonzero": True}}
@@ -51,13 +52,7 @@ class MetricSpec:
 def load_metric(path: str | Path) -> MetricSpec:
     """Read and validate a metric file; every problem is an :class:`InvalidArgument` naming the file and key."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidArgument(f"metric file {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"metric file {str(p)!r} cannot be read: {exc}") from None
-    return loads_metric(text, str(p))
+    return loads_metric(read_user_text(p, "metric file"), str(p))
 
 
 def loads_metric(text: str, source: str = "<string>") -> MetricSpec:

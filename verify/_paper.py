@@ -45,6 +45,7 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 from nnqg.derivations import InvalidArgument, Step
+from nnqg.derivations._files import read_user_text
 from nnqg.numerics._atomic import atomic_write_bytes
 
 from ._figures import as_float, convergence_figure
@@ -422,12 +423,10 @@ def records_from_verdicts(verdicts: Sequence[Verdict], report: Mapping[str, Any]
 def load_report(path: Path) -> dict[str, Any]:
     """Read and check a JSON report written by ``nnqg verify --json``; errors name the file and the fix."""
     path = Path(path)
+    text = read_user_text(path, "--report", hint=f"; write one with `nnqg verify --json {path}`")
     try:
-        rep = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InvalidArgument(f"--report {str(path)!r}: no such file; write one with "
-                              f"`nnqg verify --json {path}`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        rep = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidArgument(f"--report {str(path)!r}: not a JSON report ({exc})") from None
     if not isinstance(rep, dict) or not isinstance(rep.get("claims"), list) or not all(
             isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("status"), str)

@@ -105,6 +105,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from nnqg.derivations import InvalidArgument, NnqgError
+from nnqg.derivations._files import read_user_text
 
 #: bump when a measure changes: a stored sweep made with another version is not resumed
 MEASURE_VERSION = 1
@@ -202,10 +203,7 @@ _SECTIONS = {
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     """Read and validate a TOML sweep spec; every error is an :class:`InvalidArgument` naming the key."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidArgument(f"SPEC {str(p)!r}: cannot read it ({exc.strerror})") from None
+    text = read_user_text(p, "SPEC")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
