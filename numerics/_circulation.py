@@ -30,8 +30,9 @@ reported as such (``winding == 0``) and is no evidence for quantisation. The cen
 density for a non-zero winding to be possible: ``inside`` is the fraction of members inside the smallest loop
 (about the loop quantile, by construction) and ``hole`` the density within a quarter of the median radius of c
 relative to the density on the median circle (fractions of members per area), which is small only when the
-density has a hole at c (about 1.5 for a Gaussian centred at c, 0.03 for the vortex state). Discrete steps leave an O(step) bias in :math:`\omega` (measured on
-the controls).
+density has a hole at c (about 2 for a Gaussian centred at c, 0.2 for the vortex state, 0.6 for Wallstrom's
+flow with alpha = 1/2). The central increment has no first-order bias in the step; what remains of the
+discretisation is measured on the controls.
 
 **Standard errors.** Bootstrap over whole members (each member's fit contributions summed over the window, so a
 resample is a weighted sum of per-member Gram matrices).

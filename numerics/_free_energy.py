@@ -49,7 +49,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument
 
@@ -124,27 +124,25 @@ def _thermal(q: np.ndarray, feats: np.ndarray, y: np.ndarray, states: np.ndarray
     return {"F": F, "U": Hbar, "gF": gF, "gU": gU, "p": wts, "dH": dH}
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _moments_kernel(Q, feats, y, states, T, mode, F, U, gF, gU, cov):  # pragma: no cover - compiled
     """One pass over data and states per point: F-bar, U, their gradients and the rule's gradient covariance
-    (mode 0: of grad F_x over the data; 1: of grad <H>_x; 2: of grad H over data and states)."""
+    (mode 0: of grad F_x over the data; 1: of grad <H>_x; 2: of grad H over data and states). Points are
+    independent (parallel over points; the result does not depend on the number of threads)."""
     P, K = Q.shape
     M, n = feats.shape
     S = states.shape[0]
-    E = np.empty(S)
-    wt = np.empty(S)
-    r = np.empty(S)
-    g = np.empty(K)
-    gu = np.empty(K)
-    mF = np.empty(K)
-    mU = np.empty(K)
-    sec = np.empty((K, K))
-    for p in range(P):
+    for p in prange(P):
+        E = np.empty(S)
+        wt = np.empty(S)
+        r = np.empty(S)
+        g = np.empty(K)
+        gu = np.empty(K)
+        mF = np.zeros(K)
+        mU = np.zeros(K)
+        sec = np.zeros((K, K))
         sF = 0.0
         sU = 0.0
-        mF[:] = 0.0
-        mU[:] = 0.0
-        sec[:, :] = 0.0
         for i in range(M):
             emin = np.inf
             for s in range(S):
