@@ -40,6 +40,9 @@ so the mini-batch noise has an angular part.
    and :math:`\gamma_{t+1} = \min(\gamma_{\max}, \hbar^*B_{t+1}/\hat\sigma^2)`.
 
 ``exchange=False, adapt=False`` gives the canonical comparison: every neuron present, fixed :math:`\gamma` and B.
+``swirl`` plants an error that is not part of any learner (tests and ``nnqg selftest``): each step adds the
+irrotational swirl :math:`\text{swirl}\cdot\hbar^*\gamma_t\,\hat z\times q/|q|^2`, a circulation of ``swirl``
+quanta :math:`2\pi\hbar^*\gamma` around the origin.
 
 >>> rng = np.random.default_rng(0)
 >>> task = make_grand_canonical_task(rng, n_data=64)
@@ -258,7 +261,7 @@ def _step(x, y, q, occ, idx, B, g, slot, u, exchange, states, T, eps, mu, var, a
 
 def simulate(task: GrandCanonicalTask, *, n_members: int, n_steps: int, rng: np.random.Generator,
              exchange: bool = True, adapt: bool = True, gamma: float | None = None, batch_size: int | None = None,
-             init_spread: float = 0.05) -> GrandCanonicalRun:
+             init_spread: float = 0.05, swirl: float = 0.0) -> GrandCanonicalRun:
     """Run N learners for ``n_steps`` steps (module docstring). Every learner starts with every neuron present, on
     the ring :math:`|q| = r_0` at a uniform angle (radius spread ``init_spread``), with B = batch_min,
     :math:`\\gamma = \\gamma_{\\max}` and its variance estimate from a first batch of ``batch_max`` examples.
@@ -303,6 +306,8 @@ def simulate(task: GrandCanonicalTask, *, n_members: int, n_steps: int, rng: np.
         _step(x, y, q, occ, idx, B, g, slot, u, exchange, states, task.temperature, task.silent_cost, task.mu,
               bvar, acc)
         var = 0.8 * var + 0.2 * bvar
+        if swirl:
+            q = q + (swirl * hb * g / np.sum(q * q, axis=1))[:, None] * np.stack([-q[:, 1], q[:, 0]], axis=1)
         out.q[s + 1], out.occupancy[s + 1] = q, occ
         out.gamma[s], out.batch[s], out.accepted[s] = g, B, acc
     return out

@@ -111,13 +111,14 @@ def run(ctx: NumericContext) -> QuantisationRun:
 _RUNS: dict[tuple[int, bool], QuantisationRun] = {}
 
 
-def _compute(ctx: NumericContext) -> QuantisationRun:
+def _compute(ctx: NumericContext, plant: Mapping[str, Any] | None = None) -> QuantisationRun:
+    """``plant``: keyword arguments of a planted error for the learner's simulation (tests, selftest)."""
     seed, prof = int(ctx.seed), PROFILES[bool(ctx.quick)]
     n, T = prof.n_members, prof.n_steps
     ctx.report("Q3: the grand-canonical learner", 0.0)
     task = gc.make_grand_canonical_task(stream(seed, KEY, 1), **LEARNER)
     learner = _learner(f"Q3 grand-canonical learner (mu = {task.mu:g}, T = {task.temperature:g}, hbar* = mu/2pi)",
-                       gc.simulate(task, n_members=n, n_steps=T, rng=stream(seed, KEY, 2)), task, prof,
+                       gc.simulate(task, n_members=n, n_steps=T, rng=stream(seed, KEY, 2), **(plant or {})), task, prof,
                        stream(seed, KEY, 11))
     ctx.report("Q3 comparison: canonical SGD on the same network", 0.5)
     canonical = _learner(f"Q3 comparison: every neuron present, no exchange, gamma {CANONICAL['gamma']:g}, "
@@ -146,9 +147,9 @@ def _m(x: Loops) -> Measurement:
                                                             "hole ratio": c.hole})
 
 
-def quantisation_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
-    """``schrodinger.quantisation`` on the grand-canonical learner (Q3)."""
-    r = run(ctx)
+def decide(r: QuantisationRun) -> LearningEvidence:
+    """The pre-registered decision of Q3 on a run (docs/experiments.md): the common rule on |n-bar - n*| with the
+    vortex and Wallstrom controls; a zero winding that the rule would call SUPPORTED, or no hole, is INCONCLUSIVE."""
     lm = _m(r.learner)
     c = r.learner.circulation
     override = None
@@ -171,3 +172,8 @@ def quantisation_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> Lea
                     "nearest integer n* (a zero winding is INCONCLUSIVE)",
                     measured=[lm], positive=_m(r.vortex), negative=_m(r.wallstrom), tau=TAU, k=SIGMAS,
                     section=SECTION, details=details, comparisons=[_m(r.canonical)], override=override)
+
+
+def quantisation_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
+    """``schrodinger.quantisation`` on the grand-canonical learner (Q3)."""
+    return decide(run(ctx))
