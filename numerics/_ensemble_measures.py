@@ -112,7 +112,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -258,6 +258,15 @@ def _window(t: int, w: int) -> range:
     return range(t - w, t + w + 1)
 
 
+def _window_steps(q: np.ndarray, anchors: Sequence[int], window: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(s, mu, sd) for every step s of every anchor's window, mu and sd the ensemble's mean and standard deviations
+    at the anchor (the test functions' standardisation)."""
+    for t in anchors:
+        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
+        for s in _window(t, window):
+            yield s, mu, sd
+
+
 def _check(ens: Ensemble, gamma: float, batch_size: int, anchors: Sequence[int], window: int,
            min_window: int = 0) -> tuple[int, ...]:
     if not isinstance(ens, Ensemble):
@@ -313,19 +322,17 @@ def fokker_planck_distance(ens: Ensemble, *, gamma: float, batch_size: int, anch
     t_drift: Any = 0.0
     t_diff: Any = 0.0
     count = 0
-    for t in anchors:
-        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
-        for s in _window(t, window):
-            qs, q1 = q[s], q[s + 1]
-            D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
-            v0, (drift,), (diff,) = hermite_terms(qs, mu, sd, E, [-gamma * ens.grad_loss(qs)], [D])
-            v1, _, _ = hermite_terms(q1, mu, sd, E)
-            r_sum = r_sum + (v1 - v0) - drift - diff
-            s_drift = s_drift + np.abs(drift)
-            s_diff = s_diff + np.abs(diff)
-            t_drift = t_drift + drift
-            t_diff = t_diff + diff
-            count += 1
+    for s, mu, sd in _window_steps(q, anchors, window):
+        qs, q1 = q[s], q[s + 1]
+        D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
+        v0, (drift,), (diff,) = hermite_terms(qs, mu, sd, E, [-gamma * ens.grad_loss(qs)], [D])
+        v1, _, _ = hermite_terms(q1, mu, sd, E)
+        r_sum = r_sum + (v1 - v0) - drift - diff
+        s_drift = s_drift + np.abs(drift)
+        s_diff = s_diff + np.abs(diff)
+        t_drift = t_drift + drift
+        t_diff = t_diff + diff
+        count += 1
     # r = dphi - drift - diff: a plant (1 + eps) on a model term moves r by -eps term
     return _weak(r_sum, [s_drift, s_diff], count, len(anchors), window,
                  {"diffusion": (-1.0, t_diff, s_diff), "drift": (-1.0, t_drift, s_drift)})
@@ -346,19 +353,17 @@ def continuity_distance(ens: Ensemble, *, gamma: float, batch_size: int, anchors
     s_diff: Any = 0.0
     t_flow: Any = 0.0
     count = 0
-    for t in anchors:
-        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
-        for s in _window(t, window):
-            qs = q[s]
-            D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
-            _, (flow,), (diff,) = hermite_terms(qs, mu, sd, E, [gamma * ens.grad_free_energy(qs, s)], [D])
-            after, _, _ = hermite_terms(q[s + 1], mu, sd, E)
-            before, _, _ = hermite_terms(q[s - 1], mu, sd, E)
-            r_sum = r_sum + 0.5 * (after - before) - flow
-            s_flow = s_flow + np.abs(flow)
-            s_diff = s_diff + np.abs(diff)
-            t_flow = t_flow + flow
-            count += 1
+    for s, mu, sd in _window_steps(q, anchors, window):
+        qs = q[s]
+        D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
+        _, (flow,), (diff,) = hermite_terms(qs, mu, sd, E, [gamma * ens.grad_free_energy(qs, s)], [D])
+        after, _, _ = hermite_terms(q[s + 1], mu, sd, E)
+        before, _, _ = hermite_terms(q[s - 1], mu, sd, E)
+        r_sum = r_sum + 0.5 * (after - before) - flow
+        s_flow = s_flow + np.abs(flow)
+        s_diff = s_diff + np.abs(diff)
+        t_flow = t_flow + flow
+        count += 1
     return _weak(r_sum, [s_flow, s_diff], count, len(anchors), window, {"free_energy": (-1.0, t_flow, s_flow)})
 
 
@@ -447,15 +452,15 @@ def _halves(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx[idx % 2 == 0], idx[idx % 2 == 1]
 
 
-def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float) -> dict[str, Any]:
+def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float, full: bool = False) -> dict[str, Any]:
     r"""Newton-law terms and circulation at an anchor for the members ``idx`` (a bootstrap resample or all).
 
     Mean squares are *cross-fitted*: the drifts are fitted on two disjoint halves A, B of ``idx`` and
     :math:`\overline{|\rho|^2}` is estimated by :math:`\overline{\rho_A\cdot\rho_B}` over all of ``idx``;
     the fit noise of the halves is independent, so the estimate has no positive noise floor (it is clipped at 0
-    when noise makes it negative). The same for the mean square of every term. ``force_cross`` is the
-    cross-fitted :math:`\overline{\rho\cdot\gamma\nabla U}` (unclipped), which the power of a planted potential
-    needs."""
+    when noise makes it negative). The same for the mean square of every term. ``force_cross`` (``full`` only:
+    the whole ensemble, not the resamples) is the cross-fitted :math:`\overline{\rho\cdot\gamma\nabla U}`
+    (unclipped), which the power of a planted potential needs."""
     halves = _halves(idx)
     base_t = d.base_t[idx]
     d1 = d.d1[:, idx]  # (K, n, nb)
@@ -482,7 +487,7 @@ def _nelson_at(d: _AnchorDesign, idx: np.ndarray, nu: float, gamma: float) -> di
     def cross(x: np.ndarray, y: np.ndarray) -> float:
         return max(float(np.mean(np.sum(x * y, axis=1))), 0.0)
 
-    fc = 0.5 * float(np.mean(np.sum(rA * tB[4] + rB * tA[4], axis=1)))
+    fc = 0.5 * float(np.mean(np.sum(rA * tB[4] + rB * tA[4], axis=1))) if full else 0.0
     return {"rho_sq": cross(rA, rB), "term_sq": [cross(x, y) for x, y in zip(tA, tB)], "circulation": circ,
             "force_cross": fc}
 
@@ -609,16 +614,14 @@ def nelson_distances(ens: Ensemble, *, gamma: float, batch_size: int, anchors: S
     s_sum: Any = 0.0
     t_lap: Any = 0.0
     count = 0
-    for t in anchors:
-        mu, sd = q[t].mean(axis=0), q[t].std(axis=0)
-        for s in _window(t, window):
-            qs = q[s]
-            half = 0.5 * ((q[s + 1] - qs) - (qs - q[s - 1]))
-            _, (du,), (lap,) = hermite_terms(qs, mu, sd, Et, [half], [None])
-            o_sum = o_sum + du + nu * lap
-            s_sum = s_sum + 2 * nu * np.abs(lap)
-            t_lap = t_lap + nu * lap
-            count += 1
+    for s, mu, sd in _window_steps(q, anchors, window):
+        qs = q[s]
+        half = 0.5 * ((q[s + 1] - qs) - (qs - q[s - 1]))
+        _, (du,), (lap,) = hermite_terms(qs, mu, sd, Et, [half], [None])
+        o_sum = o_sum + du + nu * lap
+        s_sum = s_sum + 2 * nu * np.abs(lap)
+        t_lap = t_lap + nu * lap
+        count += 1
     # o = du + nu lap: a plant nu -> (1 + eps) nu moves o by eps nu lap, and S = 2 nu |lap| scales whole
     osm = _weak(o_sum, [s_sum], count, len(anchors), window, {"nu": (1.0, t_lap, s_sum)})
 
@@ -635,7 +638,7 @@ def nelson_distances(ens: Ensemble, *, gamma: float, batch_size: int, anchors: S
         fcross = 0.0
         per_anchor = []
         for d in designs:
-            r = _nelson_at(d, idx, nu, gamma)
+            r = _nelson_at(d, idx, nu, gamma, full)
             rho += r["rho_sq"]
             terms += np.array(r["term_sq"])
             circ = max(circ, abs(r["circulation"]))

@@ -190,3 +190,14 @@ def test_a_truncated_part_is_set_aside_and_its_points_recomputed(tmp_path: Path,
     assert (out / "damaged" / victim.name).exists() and not victim.exists()
     again = pq.read_table(out / "points").sort_by("point_id").drop_columns(["seconds"])
     assert repr(again.to_pydict()) == repr(full.to_pydict())  # repr: NaN columns (no Madelung asked) compare
+
+
+def test_a_grid_beyond_the_figure_limits_gets_no_heat_maps(tmp_path: Path) -> None:
+    """A heat map of thousands of cells is unreadable and its image size unbounded: beyond 40 gamma or B values no
+    figure is drawn, and the reason is given."""
+    from nnqg.verify._sweep_store import schema
+
+    spec = S.parse_spec(_with(grid={"gamma": [0.001 * (i + 1) for i in range(41)]}))
+    assert S.write_figures(spec, schema().empty_table(), tmp_path / "f") == []
+    assert "41 gamma" in S.skipped_figures(spec)
+    assert S.skipped_figures(S.parse_spec(_base())) is None
