@@ -198,9 +198,9 @@ class WeakFormDistance:
     (of the worst test function), and per test function (graded multi-indices, :func:`exponents`) the signed
     relative residual ``signed`` = mean(r)/S, its ``relative_se``, and ``sensitivity[plant]``: the derivative of
     ``signed`` with respect to a planted relative error epsilon in one model term at epsilon = 0+ (the plants each
-    measure names in the module docstring). Counts: members, anchors, window (steps per anchor: 2 window + 1), test functions.
-    The per-member residuals and terms are kept (not in the repr) so that :meth:`at` can evaluate a plant
-    exactly."""
+    measure names in the module docstring). Counts: members, anchors, window (steps per anchor: 2 window + 1),
+    test functions. The per-member residuals and terms are kept (not in the repr) so that :meth:`at` can evaluate
+    a plant exactly."""
 
     distance: float
     se: float
@@ -258,7 +258,8 @@ def _window(t: int, w: int) -> range:
     return range(t - w, t + w + 1)
 
 
-def _window_steps(q: np.ndarray, anchors: Sequence[int], window: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _window_steps(q: np.ndarray, anchors: Sequence[int], window: int
+                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(s, mu, sd) for every step s of every anchor's window, mu and sd the ensemble's mean and standard deviations
     at the anchor (the test functions' standardisation)."""
     for t in anchors:
@@ -316,22 +317,21 @@ def fokker_planck_distance(ens: Ensemble, *, gamma: float, batch_size: int, anch
     q = ens.q
     K = q.shape[2]
     E = exponents(K, 2)
-    r_sum: Any = 0.0
-    s_drift: Any = 0.0
-    s_diff: Any = 0.0
-    t_drift: Any = 0.0
-    t_diff: Any = 0.0
+    # per-member sums over the (anchor, step) pairs, accumulated in place
+    r_sum, s_drift, s_diff, t_drift, t_diff = np.zeros((5, q.shape[1], len(E)))
     count = 0
     for s, mu, sd in _window_steps(q, anchors, window):
         qs, q1 = q[s], q[s + 1]
         D = gamma ** 2 * ens.grad_cov(qs) / (2.0 * batch_size)
         v0, (drift,), (diff,) = hermite_terms(qs, mu, sd, E, [-gamma * ens.grad_loss(qs)], [D])
         v1, _, _ = hermite_terms(q1, mu, sd, E)
-        r_sum = r_sum + (v1 - v0) - drift - diff
-        s_drift = s_drift + np.abs(drift)
-        s_diff = s_diff + np.abs(diff)
-        t_drift = t_drift + drift
-        t_diff = t_diff + diff
+        r_sum += v1 - v0
+        r_sum -= drift
+        r_sum -= diff
+        s_drift += np.abs(drift)
+        s_diff += np.abs(diff)
+        t_drift += drift
+        t_diff += diff
         count += 1
     # r = dphi - drift - diff: a plant (1 + eps) on a model term moves r by -eps term
     return _weak(r_sum, [s_drift, s_diff], count, len(anchors), window,
@@ -348,10 +348,7 @@ def continuity_distance(ens: Ensemble, *, gamma: float, batch_size: int, anchors
                               "velocity gamma grad F, so the ensemble must carry the model free energy's gradient")
     q = ens.q
     E = exponents(q.shape[2], 2)
-    r_sum: Any = 0.0
-    s_flow: Any = 0.0
-    s_diff: Any = 0.0
-    t_flow: Any = 0.0
+    r_sum, s_flow, s_diff, t_flow = np.zeros((4, q.shape[1], len(E)))
     count = 0
     for s, mu, sd in _window_steps(q, anchors, window):
         qs = q[s]
@@ -359,10 +356,11 @@ def continuity_distance(ens: Ensemble, *, gamma: float, batch_size: int, anchors
         _, (flow,), (diff,) = hermite_terms(qs, mu, sd, E, [gamma * ens.grad_free_energy(qs, s)], [D])
         after, _, _ = hermite_terms(q[s + 1], mu, sd, E)
         before, _, _ = hermite_terms(q[s - 1], mu, sd, E)
-        r_sum = r_sum + 0.5 * (after - before) - flow
-        s_flow = s_flow + np.abs(flow)
-        s_diff = s_diff + np.abs(diff)
-        t_flow = t_flow + flow
+        r_sum += 0.5 * (after - before)
+        r_sum -= flow
+        s_flow += np.abs(flow)
+        s_diff += np.abs(diff)
+        t_flow += flow
         count += 1
     return _weak(r_sum, [s_flow, s_diff], count, len(anchors), window, {"free_energy": (-1.0, t_flow, s_flow)})
 
@@ -518,9 +516,9 @@ class NewtonDistance:
         """Smallest |eps| of a planted potential V -> (1 + eps) V for which the distance (:meth:`at`) reaches
         threshold + (sigmas + z_power) se, i.e. is reported beyond ``threshold`` with probability ``power``
         (same SE assumed), with the unplanted distance taken one SE less favourable (conservative, as
-        :meth:`WeakFormDistance.detectable`). ``sign``: +1 or -1 for one direction only (a weaker potential, eps < 0, shrinks the
-        scale too and is often the easier one to see). 0 when the unplanted distance is already there, inf when no
-        eps reaches it."""
+        :meth:`WeakFormDistance.detectable`). ``sign``: +1 or -1 for one direction only (a weaker potential,
+        eps < 0, shrinks the scale too and is often the easier one to see). 0 when the unplanted distance is
+        already there, inf when no eps reaches it."""
         if plant != "potential":
             raise InvalidArgument(f"plant: {plant!r}; the Newton law's plant is 'potential' (V -> (1 + eps) V)")
         target = _reach(self.se, sigmas, power, threshold)
@@ -610,17 +608,17 @@ def nelson_distances(ens: Ensemble, *, gamma: float, batch_size: int, anchors: S
 
     # osmotic consistency, weak form with the test functions' gradients, averaged over each window per member
     Et = exponents(K, 2)
-    o_sum: Any = 0.0
-    s_sum: Any = 0.0
-    t_lap: Any = 0.0
+    o_sum, s_sum, t_lap = np.zeros((3, N, len(Et)))
     count = 0
     for s, mu, sd in _window_steps(q, anchors, window):
         qs = q[s]
         half = 0.5 * ((q[s + 1] - qs) - (qs - q[s - 1]))
         _, (du,), (lap,) = hermite_terms(qs, mu, sd, Et, [half], [None])
-        o_sum = o_sum + du + nu * lap
-        s_sum = s_sum + 2 * nu * np.abs(lap)
-        t_lap = t_lap + nu * lap
+        nu_lap = nu * lap
+        o_sum += du
+        o_sum += nu_lap
+        s_sum += 2 * nu * np.abs(lap)
+        t_lap += nu_lap
         count += 1
     # o = du + nu lap: a plant nu -> (1 + eps) nu moves o by eps nu lap, and S = 2 nu |lap| scales whole
     osm = _weak(o_sum, [s_sum], count, len(anchors), window, {"nu": (1.0, t_lap, s_sum)})
