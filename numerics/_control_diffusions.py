@@ -19,8 +19,8 @@ estimators, called with batch size 1, see :math:`D = \nu I`), ``grad_free_energy
   :math:`m = 1/\gamma`, :math:`\omega = \sqrt{\gamma k}`, :math:`\nu = \hbar\gamma/2`: fixed width
   :math:`s^2 = \nu/\omega` (:math:`= \hbar/(2m\omega)`), centre :math:`\mu(t) = a\cos\omega t + (b/\omega)\sin\omega t`,
   :math:`v = \dot\mu(t)`, :math:`u = -\nu(q-\mu)/s^2`; :math:`y = q - \mu(t)` is an exact stationary OU process of
-  rate :math:`\omega`. It satisfies the Madelung pair with V, hence Nelson's Newton law with V. (Positive control of
-  the Newton law; its current velocity depends on t only, so ``grad_free_energy`` is None.)
+  rate :math:`\omega`. It satisfies the Madelung pair with V, hence Nelson's Newton law with V; its phase gradient
+  at step s is :math:`\nabla\Phi = \dot\mu(s)/\gamma` (uniform). (Positive control of the Newton law.)
 * :func:`stationary_langevin`: :math:`dq = -\gamma kq\,dt + \sqrt{2\nu}dW` at stationarity (exact AR(1) steps):
   plain learning on :math:`U = k|q|^2/2` with constant isotropic noise. Its current velocity is 0, not
   :math:`-\gamma\nabla U`; Nelson's Newton law with V = U fails by :math:`(1-\gamma k)/(1+\gamma k)` (to first order
@@ -100,7 +100,7 @@ def transported_gaussian(rng: np.random.Generator, *, n_members: int, n_steps: i
         q[s + 1] = math.exp(-a * t[s + 1]) * (mu0 + w)
     grad, loss = _quadratic(k)
     return Ensemble(q=q, grad_loss=grad, grad_cov=_isotropic(nu, gamma, K), loss=loss,
-                    grad_free_energy=lambda Q: -k * Q)
+                    grad_free_energy=lambda Q, s: -k * Q)
 
 
 def coherent_state(rng: np.random.Generator, *, n_members: int, n_steps: int, gamma: float, k: float,
@@ -127,7 +127,11 @@ def coherent_state(rng: np.random.Generator, *, n_members: int, n_steps: int, ga
         y = rho * y + s * math.sqrt(1.0 - rho * rho) * rng.standard_normal((n_members, K))
         q[st + 1] = mu[st + 1] + y
     grad, loss = _quadratic(k)
-    return Ensemble(q=q, grad_loss=grad, grad_cov=_isotropic(nu, gamma, K), loss=loss)
+    mudot = omega * (-a_[None, :] * np.sin(omega * t)[:, None] + (b_ / omega)[None, :] * np.cos(omega * t)[:, None])
+
+    def phase(Q: np.ndarray, step: int) -> np.ndarray:
+        return np.broadcast_to(mudot[step] / gamma, Q.shape).copy()
+    return Ensemble(q=q, grad_loss=grad, grad_cov=_isotropic(nu, gamma, K), loss=loss, grad_free_energy=phase)
 
 
 def stationary_langevin(rng: np.random.Generator, *, n_members: int, n_steps: int, gamma: float, k: float,
@@ -144,7 +148,7 @@ def stationary_langevin(rng: np.random.Generator, *, n_members: int, n_steps: in
         q[st + 1] = rho * q[st] + s * math.sqrt(1.0 - rho * rho) * rng.standard_normal((n_members, K))
     grad, loss = _quadratic(k)
     return Ensemble(q=q, grad_loss=grad, grad_cov=_isotropic(nu, gamma, K), loss=loss,
-                    grad_free_energy=lambda Q: -k * Q)
+                    grad_free_energy=lambda Q, s: -k * Q)
 
 
 def winding_state(rng: np.random.Generator, *, n_members: int, n_steps: int, gamma: float, k: float, hbar: float,

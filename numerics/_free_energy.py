@@ -304,7 +304,7 @@ class FreeEnergyModel:
         velocity -gamma grad F-bar of descent on the free energy; -U for the average-loss rule)."""
         phase = self.grad_average_loss if self.objective == "average_loss" else self.grad_free_energy
         return Ensemble(q=q, grad_loss=self.grad, grad_cov=self.grad_cov, loss=self.loss,
-                        grad_free_energy=lambda Q: -phase(Q))
+                        grad_free_energy=lambda Q, s: -phase(Q))
 
 
 def simulate(model: FreeEnergyModel, q0: np.ndarray, *, gamma: float, batch_size: int, n_steps: int,

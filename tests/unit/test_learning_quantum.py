@@ -80,13 +80,15 @@ def test_control_diffusions_have_their_closed_form_marginals() -> None:
     t = 30
     assert np.allclose(tr.q[t].mean(axis=0), np.array([0.9, -0.9]) * math.exp(-0.02 * t), atol=4 * 0.3 / math.sqrt(N))
     assert np.allclose(tr.q[t].var(axis=0), 0.09 * math.exp(-0.04 * t), rtol=0.05)
-    assert np.allclose(tr.grad_free_energy(np.ones((1, 2))), -0.2)
+    assert np.allclose(tr.grad_free_energy(np.ones((1, 2)), 3), -0.2)
     om, hb, g = 0.1, 0.05, 0.1
     co = ctl.coherent_state(rng, n_members=N, n_steps=30, gamma=g, k=om ** 2 / g, hbar=hb, a=(0.5, 0.0),
                             b=(0.0, 0.05))
     s2 = hb * g / 2 / om
     assert np.allclose(co.q[30].mean(axis=0), [0.5 * math.cos(3.0), 0.05 / om * math.sin(3.0)], atol=0.01)
     assert np.allclose(co.q[30].var(axis=0), s2, rtol=0.05)
+    fd = np.array([-0.5 * om * math.sin(3.0), 0.05 * math.cos(3.0)])  # d/dt of the centre at t = 30
+    assert np.allclose(g * co.grad_free_energy(np.zeros((2, 2)), 30), fd)
     wi = ctl.winding_state(rng, n_members=N, n_steps=10, gamma=g, k=om ** 2 / g, hbar=hb, alpha=1.0, substeps=8)
     r2 = np.sum(wi.q[10] ** 2, axis=1)
     assert r2.mean() == pytest.approx(2 * s2 * 2.0, rel=0.05)  # r^2 / 2 s^2 ~ Gamma(alpha + 1): stationary

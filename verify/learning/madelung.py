@@ -53,7 +53,7 @@ class SystemResult:
 
     label: str
     n_params: int
-    continuity: WeakFormDistance | None
+    continuity: WeakFormDistance
     nelson: NelsonDistances
     fokker_planck: WeakFormDistance
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -72,12 +72,12 @@ class SystemResult:
         out = {"K": self.n_params, "nu": nl.nu, "d_spread (relative spread of D's eigenvalues)": nl.d_spread,
                "osmotic distance (reported: tests nu only)": [nl.osmotic.distance, nl.osmotic.se],
                "fokker_planck distance (weak form, model D)": [self.fokker_planck.distance, self.fokker_planck.se],
-               "continuity distance": [self.continuity.distance, self.continuity.se] if self.continuity else None,
+               "continuity distance": [self.continuity.distance, self.continuity.se],
                "newton distance": [nl.newton.distance, nl.newton.se],
                "newton terms rms": dict(nl.newton.term_rms),
                "ellipse circulation (quanta, hbar = 2 nu/gamma)": [c.quanta, c.se] if c else None,
                "smallest detectable F -> (1 + eps) F (continuity)": self.continuity.detectable(
-                   "free_energy", sigmas=SIGMAS, threshold=TAU) if self.continuity else None,
+                   "free_energy", sigmas=SIGMAS, threshold=TAU),
                "smallest detectable V -> (1 + eps) V (Newton)": nl.newton.detectable(
                    "potential", sigmas=SIGMAS, threshold=TAU)}
         out.update(self.extra)
@@ -100,8 +100,7 @@ def _measure(label: str, ens: Ensemble, prof: Profile, boot: np.random.Generator
     of the Newton law is not the descended objective."""
     common = dict(gamma=gamma, batch_size=batch, anchors=prof.anchors, window=prof.window)
     with np.errstate(all="ignore"):
-        # a process whose current velocity depends on time has no phase gradient in q alone: no continuity
-        cont = continuity_distance(ens, **common) if ens.grad_free_energy is not None else None
+        cont = continuity_distance(ens, **common)
         nl = nelson_distances(newton or ens, **common, degree=2, n_boot=prof.n_boot, rng=boot, circulation=True)
         fp = fokker_planck_distance(ens, **common)
     return SystemResult(label=label, n_params=ens.n_params, continuity=cont, nelson=nl, fokker_planck=fp,
@@ -116,7 +115,7 @@ def _sgd_kind(kind: str, seed: int, j: int, prof: Profile, **task: Any) -> Ensem
     s = Setting(task={**defaults, **DATA, **task}, run=run, gamma=GAMMA, batch_size=BATCH,
                 n_members=prof.n_members, n_steps=prof.n_steps, init_std=0.3, width=width)
     ens = k.simulate(s, stream(seed, KEY, j))
-    return replace(ens, grad_free_energy=lambda Q: -ens.grad_loss(Q))  # Phi = -U: no hidden neuron fluctuates
+    return replace(ens, grad_free_energy=lambda Q, s: -ens.grad_loss(Q))  # Phi = -U: no hidden neuron fluctuates
 
 
 def _free_energy_pair(seed: int, prof: Profile) -> tuple[Ensemble, Ensemble, Ensemble, fe.FreeEnergyModel]:
