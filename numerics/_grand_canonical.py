@@ -58,7 +58,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument
 
@@ -163,69 +163,125 @@ def _free_energy(task: GrandCanonicalTask, q: np.ndarray, occ: np.ndarray, idx: 
     Fm = (F * mask).sum(axis=1) / cnt
     gm = (g * mask[..., None]).sum(axis=1) / cnt[:, None]
     dev = (g - gm[:, None, :]) * mask[..., None]
-    var = np.sum(dev * dev, axis=(1, 2)) / (2.0 * (cnt - 1))
+    var = np.sum(dev * dev, axis=(1, 2)) / (2.0 * np.maximum(cnt - 1, 1))
     return Fm, gm, var
+
+
+@njit(cache=True)
+def _example(xi, yi, q0, q1, occ, states, T, eps):  # pragma: no cover - compiled
+    """F_x and grad_q F_x = <grad_q H> of one example (patches ``xi`` (M, 2), target ``yi``) for one member."""
+    M = xi.shape[0]
+    S = states.shape[0]
+    E = np.empty(S)
+    r = np.empty(S)
+    z = np.empty(M)
+    for j in range(M):
+        z[j] = q0 * xi[j, 0] + q1 * xi[j, 1]
+    emin = np.inf
+    for s in range(S):
+        ok = True
+        f = 0.0
+        silent = 0.0
+        for j in range(M):
+            if states[s, j] > occ[j]:
+                ok = False
+            f += occ[j] * states[s, j] * z[j] * z[j] / M
+            silent += eps * occ[j] * (1.0 - states[s, j])
+        r[s] = yi - f
+        E[s] = 0.5 * r[s] * r[s] + silent if ok else np.inf
+        if E[s] < emin:
+            emin = E[s]
+    Z = 0.0
+    for s in range(S):
+        if E[s] < np.inf:
+            E[s] = math.exp(-(E[s] - emin) / T)  # from here on E holds the unnormalised weights
+            Z += E[s]
+        else:
+            E[s] = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    for s in range(S):
+        if E[s] == 0.0:
+            continue
+        w = E[s] / Z
+        for j in range(M):
+            c = -w * r[s] * occ[j] * states[s, j] * z[j] * 2.0 / M
+            g0 += c * xi[j, 0]
+            g1 += c * xi[j, 1]
+    return emin - T * math.log(Z), g0, g1
 
 
 @njit(cache=True)
 def _batch_free_energy(x, y, q0, q1, occ, idx, nb, states, T, eps, out_g):  # pragma: no cover - compiled
     """Mini-batch mean of F_x for one member (the first ``nb`` examples of ``idx``), its per-example gradients
     into ``out_g`` (nb, 2); returns (mean F, tr/K of the sample covariance of the gradients)."""
-    M = x.shape[1]
-    S = states.shape[0]
-    E = np.empty(S)
-    z = np.empty(M)
     Fs = 0.0
-    for b in range(nb):
-        i = idx[b]
-        for j in range(M):
-            z[j] = q0 * x[i, j, 0] + q1 * x[i, j, 1]
-        emin = np.inf
-        for s in range(S):
-            ok = True
-            f = 0.0
-            silent = 0.0
-            for j in range(M):
-                if states[s, j] > occ[j]:
-                    ok = False
-                f += occ[j] * states[s, j] * z[j] * z[j] / M
-                silent += eps * occ[j] * (1.0 - states[s, j])
-            r = y[i] - f
-            E[s] = 0.5 * r * r + silent if ok else np.inf
-            if E[s] < emin:
-                emin = E[s]
-        Z = 0.0
-        for s in range(S):
-            if E[s] < np.inf:
-                Z += math.exp(-(E[s] - emin) / T)
-        g0 = 0.0
-        g1 = 0.0
-        for s in range(S):
-            if E[s] == np.inf:
-                continue
-            w = math.exp(-(E[s] - emin) / T) / Z
-            f = 0.0
-            for j in range(M):
-                f += occ[j] * states[s, j] * z[j] * z[j] / M
-            r = y[i] - f
-            for j in range(M):
-                c = -w * r * occ[j] * states[s, j] * z[j] * 2.0 / M
-                g0 += c * x[i, j, 0]
-                g1 += c * x[i, j, 1]
-        out_g[b, 0] = g0
-        out_g[b, 1] = g1
-        Fs += emin - T * math.log(Z)
     m0 = 0.0
     m1 = 0.0
     for b in range(nb):
-        m0 += out_g[b, 0]
-        m1 += out_g[b, 1]
+        F, g0, g1 = _example(x[idx[b]], y[idx[b]], q0, q1, occ, states, T, eps)
+        out_g[b, 0] = g0
+        out_g[b, 1] = g1
+        Fs += F
+        m0 += g0
+        m1 += g1
     m0 /= nb
     m1 /= nb
     v = 0.0
     for b in range(nb):
         v += (out_g[b, 0] - m0) ** 2 + (out_g[b, 1] - m1) ** 2
     return Fs / nb, v / (2.0 * (nb - 1)) if nb > 1 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def _adiabatic_moments(Q, x, y, occs, states, T, eps, mu, omega, grad, second):  # pragma: no cover - compiled
+    r"""The fast-exchange (adiabatic) model at points Q: occupancies o weighted by
+    w_o \propto exp(-(F-bar_o - mu N_o)/T); the grand potential Omega = -T ln sum_o exp(-(F-bar_o - mu N_o)/T),
+    grad Omega = sum_o w_o grad F-bar_o, and the mixture's second moment sum_o w_o mean_x g g^T of the per-example
+    gradient. Points are independent (parallel)."""
+    P = Q.shape[0]
+    O = occs.shape[0]
+    n = x.shape[0]
+    for p in prange(P):
+        Fo = np.zeros(O)
+        go = np.zeros((O, 2))
+        so = np.zeros((O, 3))
+        for o in range(O):
+            for i in range(n):
+                F, g0, g1 = _example(x[i], y[i], Q[p, 0], Q[p, 1], occs[o], states, T, eps)
+                Fo[o] += F / n
+                go[o, 0] += g0 / n
+                go[o, 1] += g1 / n
+                so[o, 0] += g0 * g0 / n
+                so[o, 1] += g0 * g1 / n
+                so[o, 2] += g1 * g1 / n
+        a = np.empty(O)
+        amax = -np.inf
+        for o in range(O):
+            Nocc = 0.0
+            for j in range(occs.shape[1]):
+                Nocc += occs[o, j]
+            a[o] = -(Fo[o] - mu * Nocc) / T
+            if a[o] > amax:
+                amax = a[o]
+        Zs = 0.0
+        for o in range(O):
+            a[o] = math.exp(a[o] - amax)
+            Zs += a[o]
+        omega[p] = -T * (amax + math.log(Zs))
+        grad[p, 0] = 0.0
+        grad[p, 1] = 0.0
+        second[p, 0, 0] = 0.0
+        second[p, 0, 1] = 0.0
+        second[p, 1, 1] = 0.0
+        for o in range(O):
+            w = a[o] / Zs
+            grad[p, 0] += w * go[o, 0]
+            grad[p, 1] += w * go[o, 1]
+            second[p, 0, 0] += w * so[o, 0]
+            second[p, 0, 1] += w * so[o, 1]
+            second[p, 1, 1] += w * so[o, 2]
+        second[p, 1, 0] = second[p, 0, 1]
 
 
 @njit(cache=True)
@@ -311,3 +367,72 @@ def simulate(task: GrandCanonicalTask, *, n_members: int, n_steps: int, rng: np.
         out.q[s + 1], out.occupancy[s + 1] = q, occ
         out.gamma[s], out.batch[s], out.accepted[s] = g, B, acc
     return out
+
+
+class AdiabaticModel:
+    r"""The learner at points q in the fast-exchange (adiabatic) approximation, for the estimators that take a
+    model of the drift and the noise (the sweep task ``grand_canonical``): the occupancies are in equilibrium
+    with the environment at every q, :math:`w_o \propto e^{-(\bar F_o(q) - \mu N_o)/T}`, so the mean drift is
+    :math:`-\gamma(q)\nabla\Omega`, :math:`\Omega = -T\ln\sum_o e^{-(\bar F_o - \mu N_o)/T}` (the grand potential),
+    and the per-example gradient has the mixture covariance :math:`\Sigma_\Omega`. With ``rule="grand_canonical"``
+    the step size and batch size are those the learner's rule (module docstring, item 4) chooses for the exact
+    variance :math:`\sigma^2 = \mathrm{tr}\,\Sigma_\Omega/2`; ``rule="canonical"``: every neuron present, the
+    fixed gamma and B. :meth:`ensemble` expresses the model for estimators called with a reference step size and
+    batch size: ``grad_loss`` = :math:`(\gamma(q)/\gamma_{\rm ref})\nabla\Omega`, ``grad_cov`` =
+    :math:`(B_{\rm ref}/\gamma_{\rm ref}^2)\,\gamma(q)^2\Sigma_\Omega/B(q)`. Approximations (stated, not hidden):
+    the exchange is not fast (one proposal per step, decided on a mini-batch), and the learner's variance estimate
+    is a running average, not the exact variance."""
+
+    def __init__(self, task: GrandCanonicalTask, rule: str = "grand_canonical") -> None:
+        if rule not in ("grand_canonical", "canonical"):
+            raise InvalidArgument(f"rule: {rule!r}; use 'grand_canonical' or 'canonical'")
+        self.task, self.rule = task, rule
+        M = task.n_slots
+        self.states = np.array(list(itertools.product((0.0, 1.0), repeat=M)))
+        self.occs = self.states.copy() if rule == "grand_canonical" else np.ones((1, M))
+        self._kept: dict[tuple, tuple[np.ndarray, ...]] = {}
+
+    def moments(self, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Omega (P,), grad Omega (P, 2) and Sigma_Omega (P, 2, 2) at the points (the last 48 point sets kept)."""
+        import hashlib
+
+        Q = np.ascontiguousarray(Q, dtype=float)
+        key = (Q.shape, hashlib.blake2b(Q.tobytes(), digest_size=16).digest())
+        if key not in self._kept:
+            P = Q.shape[0]
+            om, g, sec = np.empty(P), np.empty((P, 2)), np.empty((P, 2, 2))
+            t = self.task
+            _adiabatic_moments(Q, np.ascontiguousarray(t.x, dtype=float), np.ascontiguousarray(t.y, dtype=float),
+                               self.occs, self.states, t.temperature, t.silent_cost, t.mu, om, g, sec)
+            if len(self._kept) >= 48:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (om, g, sec - g[:, :, None] * g[:, None, :])
+        return self._kept[key]
+
+    def step_and_batch(self, cov: np.ndarray, gamma: float, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """gamma(q), B(q) of the rule for the exact variance (the fixed gamma, B for the canonical rule)."""
+        P = cov.shape[0]
+        if self.rule == "canonical":
+            return np.full(P, float(gamma)), np.full(P, float(batch))
+        t = self.task
+        var = 0.5 * np.trace(cov, axis1=1, axis2=2)
+        B = np.clip(np.floor(t.gamma_max * var / t.hbar), t.batch_min, t.batch_max)
+        return np.minimum(t.gamma_max, t.hbar * B / np.maximum(var, 1e-300)), B
+
+    def ensemble(self, q: np.ndarray, gamma: float, batch: int):
+        """The snapshots with this model, for estimators called with step size ``gamma`` and batch size ``batch``
+        (class docstring); the phase is -Omega."""
+        from ._ensemble import Ensemble
+
+        def grad(Q: np.ndarray) -> np.ndarray:
+            _, g, cov = self.moments(Q)
+            gam, _ = self.step_and_batch(cov, gamma, batch)
+            return (gam / gamma)[:, None] * g
+
+        def cov(Q: np.ndarray) -> np.ndarray:
+            _, _, c = self.moments(Q)
+            gam, B = self.step_and_batch(c, gamma, batch)
+            return (batch / gamma ** 2 * gam ** 2 / B)[:, None, None] * c
+
+        return Ensemble(q=q, grad_loss=grad, grad_cov=cov, loss=lambda Q: self.moments(Q)[0].copy(),
+                        grad_free_energy=lambda Q, s: -self.moments(Q)[1].copy())

@@ -284,3 +284,65 @@ def test_learning_reports_are_byte_identical_for_one_seed(monkeypatch) -> None:
     madelung._RUNS.clear()
     quantisation._RUNS.clear()
     assert out[0] == out[1]
+
+
+# ------------------------------------------------------------------------------------- sweep task kinds
+
+
+def test_sweep_kinds_parse_their_example_specs_and_refuse_bad_keys() -> None:
+    from nnqg.verify._sweep_spec import grid_points, load_spec, parse_spec
+
+    for name, points in (("free_energy", 12), ("grand_canonical", 8)):
+        assert len(grid_points(load_spec(f"examples/sweeps/{name}.toml"))) == points
+    base = {"sweep": {"seed": 1, "claims": ["madelung"]}, "grid": {"gamma": [0.1], "batch_size": [2],
+                                                                   "ensemble": [200]}}
+    with pytest.raises(InvalidArgument, match="grid.width"):
+        parse_spec({**base, "task": {"kind": "free_energy_network"}, "grid": {**base["grid"], "width": [11]}})
+    with pytest.raises(InvalidArgument, match="task.hidden"):
+        parse_spec({**base, "task": {"kind": "free_energy_network", "objective": "average_loss",
+                                     "hidden": "sampled"}, "grid": {**base["grid"], "width": [2]}})
+    with pytest.raises(InvalidArgument, match="task.noise"):
+        parse_spec({**base, "task": {"kind": "grand_canonical", "noise": -1.0}})
+    with pytest.raises(InvalidArgument, match="task.rule"):
+        parse_spec({**base, "task": {"kind": "grand_canonical", "rule": "micro"}})
+
+
+@pytest.mark.parametrize("kind,width", [("free_energy_network", 2), ("grand_canonical", None)])
+def test_sweep_kind_point_is_reproducible(kind: str, width) -> None:
+    from nnqg.numerics._tasks import Setting, task_kind
+
+    k = task_kind(kind)
+    s = Setting(task={**{n: v.default for n, v in k.task_keys.items()}, "n_data": 32}, run={}, gamma=0.1,
+                batch_size=2, n_members=20, n_steps=6, init_std=0.1, width=width)
+    a, b = (k.simulate(s, np.random.default_rng(3)) for _ in range(2))
+    assert np.array_equal(a.q, b.q)
+    assert np.array_equal(a.grad_cov(a.q[3]), b.grad_cov(b.q[3]))
+
+
+def test_adiabatic_model_is_the_occupancy_average_of_the_enumerated_free_energies() -> None:
+    """Omega, grad Omega and the mixture covariance against a NumPy computation from gc._free_energy over the whole
+    data set and every occupancy; the canonical rule is the full network's F and covariance."""
+    task = gc.make_grand_canonical_task(np.random.default_rng(14), n_data=30, mu=0.2)
+    states = np.array(list(itertools.product((0.0, 1.0), repeat=3)))
+    Q = np.random.default_rng(15).standard_normal((4, 2))
+    idx = np.tile(np.arange(30), (4, 1))
+    full = np.ones((4, 30))
+    F, g, sec = [], [], []
+    for o in states:
+        occ = np.tile(o, (4, 1))
+        Fo, go, _ = gc._free_energy(task, Q, occ, idx, full, states)
+        gx = np.stack([gc._free_energy(task, Q, occ, idx[:, [i]], np.ones((4, 1)), states)[1] for i in range(30)], 1)
+        F.append(Fo)
+        g.append(go)
+        sec.append(np.einsum("pik,pil->pkl", gx, gx) / 30)
+    F, g, sec = np.array(F), np.array(g), np.array(sec)
+    a = -(F - task.mu * states.sum(axis=1)[:, None]) / task.temperature
+    w = np.exp(a - a.max(axis=0))
+    w /= w.sum(axis=0)
+    om = -task.temperature * (a.max(axis=0) + np.log(np.exp(a - a.max(axis=0)).sum(axis=0)))
+    grad = np.einsum("op,opk->pk", w, g)
+    cov = np.einsum("op,opkl->pkl", w, sec) - grad[:, :, None] * grad[:, None, :]
+    m = gc.AdiabaticModel(task).moments(Q)
+    assert np.allclose(m[0], om) and np.allclose(m[1], grad) and np.allclose(m[2], cov)
+    c = gc.AdiabaticModel(task, "canonical").moments(Q)
+    assert np.allclose(c[1], g[-1]) and np.allclose(c[2], sec[-1] - g[-1][:, :, None] * g[-1][:, None, :])

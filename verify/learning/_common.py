@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,17 @@ class Profile:
     def to_json(self) -> dict[str, Any]:
         return {"n_members": self.n_members, "n_steps": self.n_steps, "anchors": list(self.anchors),
                 "window": self.window, "n_boot": self.n_boot}
+
+
+def kept(store: dict, ctx: NumericContext, compute: Callable[[NumericContext], Any]) -> Any:
+    """``compute(ctx)`` once per (seed, profile), kept in ``store`` (the last two): one experiment's run serves
+    every claim that reads it; its draws depend on the seed only, never on the order of the claims."""
+    key = (int(ctx.seed), bool(ctx.quick))
+    if key not in store:
+        if len(store) >= 2:
+            store.pop(next(iter(store)))
+        store[key] = compute(ctx)
+    return store[key]
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from nnqg.numerics._ensemble_measures import NelsonDistances, WeakFormDistance, 
 from nnqg.numerics._tasks import Setting, task_kind
 
 from .._model import LearningEvidence, Measurement, NumericContext
-from ._common import Profile, evidence, measure, stream
+from ._common import Profile, evidence, kept, measure, stream
 
 KEY = 0x5131  # the experiment's own random streams: stream(seed, KEY, ...)
 TAU, SIGMAS = 0.1, 2.0
@@ -135,14 +135,9 @@ def _free_energy_pair(seed: int, prof: Profile) -> tuple[Ensemble, Ensemble, Ens
 
 
 def run(ctx: NumericContext) -> MadelungRun:
-    """Every system, comparison and control of Q1 and Q2 at the profile's sizes; one run per (seed, profile) is
-    kept for the three claims that read it (every draw depends on the seed only, never on the order of claims)."""
-    key = (int(ctx.seed), bool(ctx.quick))
-    if key not in _RUNS:
-        if len(_RUNS) >= 2:
-            _RUNS.pop(next(iter(_RUNS)))
-        _RUNS[key] = _compute(ctx)
-    return _RUNS[key]
+    """Every system, comparison and control of Q1 and Q2 at the profile's sizes, once per (seed, profile) for the
+    three claims that read it."""
+    return kept(_RUNS, ctx, _compute)
 
 
 _RUNS: dict[tuple[int, bool], MadelungRun] = {}
@@ -204,34 +199,36 @@ def _details(r: MadelungRun) -> dict[str, Any]:
             "independent of --potential": "the learners and controls do not use the claim's potential input"}
 
 
-def continuity_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
-    """``madelung.continuity``: d/dt E[phi] = E[gamma grad Phi . grad phi] with the model phase (Q1, Q2)."""
+def _madelung_evidence(ctx: NumericContext, quantity: str, distance: Callable[[SystemResult], Any],
+                       positive: Callable[[MadelungRun], SystemResult]) -> LearningEvidence:
+    """The rule on Q1 and Q2's systems for one measure (``distance``: system -> (distance, SE, details))."""
     r = run(ctx)
 
     def m(s: SystemResult) -> Measurement:
-        c = s.continuity
-        return measure(s.label, c.distance, c.se, TAU, SIGMAS, {"worst test function": c.worst})
-    return evidence(system=_SYSTEM, quantity="weak continuity with the model's current velocity gamma grad Phi "
-                    "(Phi = minus the descended free energy): max over Hermite test functions of |d/dt E[phi] - "
-                    "E[gamma grad Phi . grad phi]| / (size of its terms)",
-                    measured=[m(s) for s in r.systems], positive=m(r.transport), negative=m(r.langevin),
-                    tau=TAU, k=SIGMAS, section=f"{SECTION['Q1']}; {SECTION['Q2']}", details=_details(r),
-                    comparisons=[m(r.comparison)])
+        d, se, det = distance(s)
+        return measure(s.label, d, se, TAU, SIGMAS, det)
+    return evidence(system=_SYSTEM, quantity=quantity, measured=[m(s) for s in r.systems], positive=m(positive(r)),
+                    negative=m(r.langevin), tau=TAU, k=SIGMAS, section=f"{SECTION['Q1']}; {SECTION['Q2']}",
+                    details=_details(r), comparisons=[m(r.comparison)])
+
+
+def continuity_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
+    """``madelung.continuity``: d/dt E[phi] = E[gamma grad Phi . grad phi] with the model phase (Q1, Q2)."""
+    return _madelung_evidence(
+        ctx, "weak continuity with the model's current velocity gamma grad Phi (Phi = minus the descended free "
+        "energy): max over Hermite test functions of |d/dt E[phi] - E[gamma grad Phi . grad phi]| / (size of its "
+        "terms)", lambda s: (s.continuity.distance, s.continuity.se, {"worst test function": s.continuity.worst}),
+        lambda r: r.transport)
 
 
 def hamilton_jacobi_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
     """``madelung.hamilton_jacobi``: Nelson's Newton law with V = U (Q1, Q2)."""
-    r = run(ctx)
-
-    def m(s: SystemResult) -> Measurement:
-        n = s.nelson.newton
-        return measure(s.label, n.distance, n.se, TAU, SIGMAS, {"terms rms": dict(n.term_rms)})
-    return evidence(system=_SYSTEM, quantity="Nelson's stochastic Newton law (gradient of the quantum Hamilton-Jacobi "
-                    "equation) with V = U the averaged loss, m = 1/gamma, nu = mean tr D / K: rms of its residual "
-                    "over the sum of its terms' rms (cross-fitted drift fits of degree 2)",
-                    measured=[m(s) for s in r.systems], positive=m(r.coherent), negative=m(r.langevin),
-                    tau=TAU, k=SIGMAS, section=f"{SECTION['Q1']}; {SECTION['Q2']}", details=_details(r),
-                    comparisons=[m(r.comparison)])
+    return _madelung_evidence(
+        ctx, "Nelson's stochastic Newton law (gradient of the quantum Hamilton-Jacobi equation) with V = U the "
+        "averaged loss, m = 1/gamma, nu = mean tr D / K: rms of its residual over the sum of its terms' rms "
+        "(cross-fitted drift fits of degree 2)",
+        lambda s: (s.nelson.newton.distance, s.nelson.newton.se, {"terms rms": dict(s.nelson.newton.term_rms)}),
+        lambda r: r.coherent)
 
 
 def schrodinger_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:

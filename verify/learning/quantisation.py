@@ -23,7 +23,7 @@ from nnqg.numerics import _grand_canonical as gc
 from nnqg.numerics._circulation import LoopCirculation, loop_circulation
 
 from .._model import INCONCLUSIVE, SUPPORTED, LearningEvidence, Measurement, NumericContext
-from ._common import Profile, evidence, measure, stream
+from ._common import Profile, evidence, kept, measure, stream
 
 KEY = 0x5133  # the experiment's own random streams: stream(seed, KEY, ...)
 TAU, SIGMAS = 0.2, 2.0
@@ -98,14 +98,9 @@ def _learner(label: str, run: gc.GrandCanonicalRun, task: gc.GrandCanonicalTask,
 
 
 def run(ctx: NumericContext) -> QuantisationRun:
-    """The learner, its canonical comparison and the two controls at the profile's sizes (kept per seed and
+    """The learner, its canonical comparison and the two controls at the profile's sizes, once per (seed,
     profile)."""
-    key = (int(ctx.seed), bool(ctx.quick))
-    if key not in _RUNS:
-        if len(_RUNS) >= 2:
-            _RUNS.pop(next(iter(_RUNS)))
-        _RUNS[key] = _compute(ctx)
-    return _RUNS[key]
+    return kept(_RUNS, ctx, _compute)
 
 
 _RUNS: dict[tuple[int, bool], QuantisationRun] = {}
