@@ -76,9 +76,10 @@ class SystemResult:
                "newton distance": [nl.newton.distance, nl.newton.se],
                "newton terms rms": dict(nl.newton.term_rms),
                "ellipse circulation (quanta, hbar = 2 nu/gamma)": [c.quanta, c.se] if c else None,
-               "smallest detectable F -> (1 + eps) F (continuity)": self.continuity.detectable(
+               # power against a planted model error, with probability 0.8 (0: already beyond tau unplanted)
+               "smallest planted F -> (1 + eps) F reported NOT SUPPORTED (continuity)": self.continuity.detectable(
                    "free_energy", sigmas=SIGMAS, threshold=TAU),
-               "smallest detectable V -> (1 + eps) V (Newton)": nl.newton.detectable(
+               "smallest planted V -> (1 + eps) V reported NOT SUPPORTED (Newton)": nl.newton.detectable(
                    "potential", sigmas=SIGMAS, threshold=TAU)}
         out.update(self.extra)
         return out
