@@ -267,6 +267,11 @@ def test_quantisation_decision_flips_with_a_planted_swirl(quick_runs, monkeypatc
         planted = replace(base, learner=quantisation._learner("planted", run, task, prof, np.random.default_rng(0)))
         status[n] = quantisation.decide(planted).status
     assert status == {1.0: SUPPORTED, 0.5: NOT_SUPPORTED}
+    # a zero winding the rule would accept is INCONCLUSIVE, and so is the learner's own status in the report
+    zero = replace(base.learner, circulation=replace(base.learner.circulation, mean_quanta=0.01, winding=0,
+                                                     distance=0.01, se=0.01, hole=0.01))
+    ev = quantisation.decide(replace(base, learner=zero))
+    assert ev.status == INCONCLUSIVE and ev.measured[0].status == INCONCLUSIVE and "no circulation" in ev.reason
 
 
 def test_learning_reports_are_byte_identical_for_one_seed(monkeypatch) -> None:

@@ -13,7 +13,7 @@ absence (every gradient flow has it) and is INCONCLUSIVE, never SUPPORTED. Claim
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -155,6 +155,8 @@ def decide(r: QuantisationRun) -> LearningEvidence:
         override = (INCONCLUSIVE, f"no circulation: n-bar = {c.mean_quanta:.3g} +- {c.mean_se:.2g} quanta, "
                                   "quantised only trivially (n = 0 holds for every gradient flow, whatever the "
                                   "theory says)")
+    if override is not None:  # the measurement's own status says what the rule made of it
+        lm = replace(lm, status=override[0])
     details = {"profile": r.profile.to_json(), "learner": r.learner.numbers(), "canonical comparison":
                r.canonical.numbers(), "controls": {x.label: x.numbers() for x in (r.vortex, r.wallstrom)},
                "independent of --potential": "the learner and controls do not use the claim's inputs"}
