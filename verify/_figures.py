@@ -2,8 +2,9 @@ r"""Convergence figures: residual :math:`r` against refinement :math:`h` on log-
 
 A study with expected order :math:`p` should follow :math:`r \propto h^{p}`: a straight line of slope ``p`` in
 log-log axes. The figure shows the measured points, the reference line of slope ``p`` through the finest point
-(where the tolerance is judged), and the tolerance at the finest level, so a reader sees both the rate and the
-margin.
+(where the tolerance is judged), and the tolerance at the finest level as a marked bar, so a reader sees both the
+rate and the margin. The x axis is the refinement variable and the y axis the quantity plotted, both named from
+the study's description; text is set in Computer Modern, the paper's font.
 
 Figures are byte-reproducible: no creation date in the PDF, a fixed SVG hash salt (per claim, so several SVGs
 inlined in one HTML page keep distinct element ids) and text kept as text in the SVG.
@@ -30,10 +31,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 
-#: rcParams under which every figure is drawn and saved (independent of a user's matplotlibrc)
+#: rcParams under which every figure is drawn and saved (independent of a user's matplotlibrc): Computer Modern,
+#: the paper's font (matplotlib ships it), at the size of the paper's \small once the figure is scaled in
 _RC = {
-    "font.family": "DejaVu Sans",
-    "font.size": 9.0,
+    "font.family": "serif",
+    "font.serif": ["cmr10"],
+    "mathtext.fontset": "cm",
+    "axes.formatter.use_mathtext": True,
+    "axes.unicode_minus": False,
+    "font.size": 10.0,
     "pdf.fonttype": 3,
     "svg.fonttype": "none",
     "axes.grid": True,
@@ -70,41 +76,84 @@ def convergence_figure(conv: Mapping[str, Any], *, fmt: str, tolerance: float | 
     bad = [(h, r) for h, r in pts if (h, r) not in good]
     p = as_float(conv.get("expected_order"))
     obs = as_float(conv.get("observed_order"))
+    x_label, y_label = axis_labels(str(conv.get("quantity", "")))
     with matplotlib.rc_context({**_RC, "svg.hashsalt": f"nnqg-{salt}"}):
-        fig = Figure(figsize=(4.6, 3.0))
+        fig = Figure(figsize=(4.6, 3.1))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         if good:
             hs = [h for h, _ in good]
             rs = [r for _, r in good]
-            ax.loglog(hs, rs, "o-", color="#1f5fa8", label=f"residual (observed order {_fmt(obs)})")
+            ax.loglog(hs, rs, "o-", color="#1f5fa8", label=f"measured (order {_fmt(obs)})")
             if math.isfinite(p):
                 h_f, r_f = good[-1]
                 ref = [r_f * (h / h_f) ** p for h in hs]
                 ax.loglog(hs, ref, "--", color="#777777", label=f"slope {p:g} (expected)")
             tol = as_float(tolerance)
             if math.isfinite(tol) and tol > 0:
-                ax.loglog([good[-1][0]], [tol], "v", color="#b22222", label="tolerance at finest h")
-            ax.legend(loc="best", fontsize=8, frameon=False)
+                # the tolerance is a bound at the finest level: a short bar with its name beside it, not a
+                # legend entry (it is not a curve)
+                h_f = good[-1][0]
+                ax.plot([h_f / 1.25, h_f * 1.25], [tol, tol], "-", color="#b22222", lw=2.0)
+                ax.annotate("tolerance", (h_f * 1.3, tol), xytext=(2, 0), textcoords="offset points",
+                            va="center", ha="left", fontsize=9, color="#b22222")
+            ax.legend(loc="best", fontsize=9, frameon=False)
+            _pad_log_x(ax, hs)
         else:
             ax.set_xscale("log")
             ax.set_yscale("log")
         if bad:
             ax.text(0.02, 0.02, "not drawn (non-finite or zero): " + ", ".join(f"h={_fmt(h)}" for h, _ in bad),
-                    transform=ax.transAxes, fontsize=7, color="#b22222")
+                    transform=ax.transAxes, fontsize=8, color="#b22222")
         for axis in (ax.xaxis, ax.yaxis):
             # plain tick labels ("0.002", "1e-05"): mathtext labels cost ~1 s of parsing per figure
             axis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
             axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
-        ax.set_xlabel(f"refinement: {conv.get('quantity', 'h')}")
-        ax.set_ylabel("max residual")
-        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.15, top=0.97)  # fixed: tight_layout costs ~1 s
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        # fixed margins wide enough for the labels (tight_layout costs ~1 s); the labels are short by
+        # construction (axis_labels), so they are never cut
+        fig.subplots_adjust(left=0.17, right=0.96, bottom=0.17, top=0.97)
         buf = io.BytesIO()
         if fmt == "pdf":
             fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
             return buf.getvalue()
         fig.savefig(buf, format="svg", metadata={"Date": None})
     return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
+
+
+def axis_labels(quantity: str) -> tuple[str, str]:
+    """(x label, y label) of a convergence study from its report description ``"<what> vs <refinement>"``:
+    the x axis is the refinement variable, the y axis what is plotted, each cut to fit beside the axes.
+
+    >>> axis_labels("SE-weighted rms residual vs h = N^-1/2")
+    ('h = $N^{-1/2}$', 'SE-weighted rms residual')
+    >>> axis_labels("")
+    ('refinement h', 'residual')
+    """
+    what, _, ref = quantity.rpartition(" vs ")
+    if not what:
+        head, _, tail = quantity.rpartition(";")
+        if head and re.match(r"\s*h\s*=", tail):  # "<what>, N ~ gamma^-2; h = gamma"
+            what, ref = head, tail
+        else:
+            what, ref = quantity or "residual", "refinement h"
+    return _math(_short(ref.strip(), 48)), _math(_short(what.strip(), 40))
+
+
+def _math(label: str) -> str:
+    """Exponents in a label as mathtext (``N^-1/2`` -> :math:`N^{-1/2}`), the rest as text."""
+    return re.sub(r"(\w)\^(-?[\w./]+)", lambda m: f"${m.group(1)}^{{{m.group(2)}}}$", label)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 3].rstrip() + "..."
+
+
+def _pad_log_x(ax, hs) -> None:
+    """Room right of the finest point for the tolerance's name (log axis: multiplicative padding)."""
+    lo, hi = min(hs), max(hs)
+    ax.set_xlim(lo / 1.6, hi * 1.3)
 
 
 def _prefix_ids(svg: str, salt: str) -> str:
