@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from nnqg.derivations import InvalidArgument
 
     from ._model import NumericContext
-    from ._paper import build_pdf, default_main_tex, load_report, records_from_report, records_from_verdicts, \
-        write_paper
+    from ._paper import load_report, records_from_report, records_from_verdicts, write_paper
+    from ._paper_build import build_pdf, default_main_tex
     from ._registry import select_claims
     from ._report import build_report
     from ._runner import run_claim
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.pdf:
         return EXIT_OK
     main_tex = args.main if args.main is not None else default_main_tex()
-    res = build_pdf(args.out, main_tex)
+    res = _build_with_spinner(args.out, main_tex, build_pdf)
     for line in res.overfull:
         sys.stderr.write(f"nnqg paper: warning: {line}\n")
     for line in res.undefined:
@@ -85,6 +85,19 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAIL
     print(f"PDF written to {res.pdf}")
     return EXIT_OK
+
+
+def _build_with_spinner(out: Path, main_tex: Path, build_pdf) -> object:
+    """latexmk takes a minute or so: a spinner with the elapsed time on a terminal, one line otherwise."""
+    from rich.console import Console
+
+    con = Console(stderr=True, highlight=False)
+    if not con.is_terminal:
+        sys.stderr.write("building the PDF with latexmk (pdflatex and BibTeX; about a minute)\n")
+        return build_pdf(out, main_tex)
+    with con.status("building the PDF with latexmk (about a minute): 0 s") as status:
+        return build_pdf(out, main_tex, progress=lambda sec: status.update(
+            f"building the PDF with latexmk (about a minute): {sec:.0f} s"))
 
 
 __all__ = ["EXIT_USAGE", "add_parser", "run"]

@@ -122,6 +122,47 @@ def convergence_figure(conv: Mapping[str, Any], *, fmt: str, tolerance: float | 
     return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
 
 
+def learning_figure(learn: Mapping[str, Any], *, fmt: str, salt: str = "nnqg") -> bytes:
+    """A learning experiment at a glance: each measured distance and each control as a point with its error bar
+    (``sigmas`` standard errors, the rule's width), the pre-registered threshold as a vertical line; the
+    verdict of each row is its label's suffix. ``learn`` is a report's ``learning`` entry."""
+    if fmt not in ("pdf", "svg"):
+        raise ValueError(f"fmt must be 'pdf' or 'svg', got {fmt!r}")
+    k = as_float(learn.get("sigmas"))
+    k = k if math.isfinite(k) else 0.0
+    rows = [(str(m.get("label", "")), m, "#1f5fa8") for m in learn.get("measured", [])]
+    rows += [(str(m.get("label", "")), m, "#555555") for m in learn.get("controls", [])]
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"nnqg-{salt}"}):
+        fig = Figure(figsize=(4.6, 0.9 + 0.32 * max(len(rows), 1)))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        ys = list(range(len(rows)))[::-1]
+        for y, (label, m, colour) in zip(ys, rows):
+            d, se = as_float(m.get("distance")), as_float(m.get("se"))
+            if math.isfinite(d):
+                ax.errorbar([d], [y], xerr=[[k * se if math.isfinite(se) else 0.0]] * 2, fmt="o", color=colour,
+                            capsize=3)
+        thr = as_float(learn.get("threshold"))
+        if math.isfinite(thr):
+            ax.axvline(thr, color="#b22222", ls="--", lw=1.2)
+            ax.annotate("threshold", (thr, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
+                        textcoords="offset points", va="top", fontsize=9, color="#b22222")
+        ax.set_yticks(ys)
+        ax.set_yticklabels([_short(f"{lab} [{m.get('status', '')}]".replace(" []", ""), 38) for lab, m, _ in rows],
+                           fontsize=9)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_xlabel(_math(_short(f"distance ({learn.get('quantity', '')})", 60)) if learn.get("quantity")
+                      else "distance (0: the equation holds)")
+        fig.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / fig.get_figheight(),
+                            top=1 - 0.25 / fig.get_figheight())
+        buf = io.BytesIO()
+        if fmt == "pdf":
+            fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+            return buf.getvalue()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
+
+
 def axis_labels(quantity: str) -> tuple[str, str]:
     """(x label, y label) of a convergence study from its report description ``"<what> vs <refinement>"``:
     the x axis is the refinement variable, the y axis what is plotted, each cut to fit beside the axes.

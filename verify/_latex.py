@@ -83,10 +83,38 @@ class PaperLatexPrinter(LatexPrinter):
         return " ".join(ops) + " " + body
 
 
+@dataclass(frozen=True)
+class Term:
+    r"""A term printed as ``coeff`` followed by fixed LaTeX (a differential: :math:`g_{tt}\,dt^2`)."""
+
+    sign: str
+    coeff: Any
+    suffix: str
+
+    def tex(self, coeff: Any | None = None) -> str:
+        c = self.coeff if coeff is None else coeff
+        if c == 1:
+            return self.suffix
+        body = PaperLatexPrinter().doprint(c)
+        if isinstance(c, sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"{body}\, {self.suffix}"
+
+
+class Terms(tuple):
+    """A sum printed in the given order (a line element by index), as a tuple of :class:`Term`."""
+
+    def as_expr(self) -> sp.Expr:
+        return sp.Add(*[(-1 if t.sign == "-" else 1) * t.coeff * Named(f"zz_{t.suffix}", t.suffix) for t in self])
+
+
 def paper_latex(expr: Any) -> str:
     """LaTeX of a SymPy object in the paper's notation (see :class:`PaperLatexPrinter`); text as ``\\text``."""
     if isinstance(expr, str):
         return rf"\text{{{tex_escape(expr)}}}"
+    if isinstance(expr, Terms):
+        return " ".join(f"{t.sign} {t.tex()}".strip() if i else ("-" if t.sign == "-" else "") + t.tex()
+                        for i, t in enumerate(expr))
     return PaperLatexPrinter().doprint(expr)
 
 
@@ -99,6 +127,8 @@ def signed_terms(expr: Any) -> list[tuple[str, Any, str]]:
     pr = PaperLatexPrinter()
     if isinstance(expr, str):  # a step stated in words
         return [("", expr, rf"\text{{{tex_escape(expr)}}}")]
+    if isinstance(expr, Terms):
+        return [("-" if t.sign == "-" else ("" if i == 0 else "+"), t, t.tex()) for i, t in enumerate(expr)]
     if not isinstance(expr, sp.Add):
         return [("", expr, pr.doprint(expr))]
     out: list[tuple[str, Any, str]] = []
@@ -332,14 +362,19 @@ def layout(rhs: Any, lhs: str | None = None, *, width: float = LINE_WIDTH, _star
     forced: set[int] = set()             # indices that start a new line (factor-broken products)
     k = _start
     for sign, term, tex in terms:
-        if tex_width(f"{sign} {tex}") > budget and not isinstance(term, str):
+        if tex_width(f"{sign} {tex}") > budget and isinstance(term, Term):
+            new, d = _abstract(term.coeff, budget - 2.0 - tex_width(term.suffix), k)
+            k += len(d)
+            defs += d
+            tex = term.tex(new)
+        elif tex_width(f"{sign} {tex}") > budget and not isinstance(term, str):
             new, d = _abstract(term, budget - 2.0, k)
             k += len(d)
             defs += d
             tex = paper_latex(new)
             if PaperLatexPrinter()._needs_add_brackets(new):
                 tex = rf"\left({tex}\right)"
-            if tex_width(f"{sign} {tex}") > budget:
+            if tex_width(f"{sign} {tex}") > budget and isinstance(new, sp.Basic):
                 rows = _factor_lines(new, budget - 2.0)
                 if rows:
                     forced.add(len(pieces))
@@ -410,6 +445,28 @@ def equation_tex(rhs: Any, lhs: str | None = None, *, label: str | None = None, 
     return out
 
 
+def equations_tex(pairs: Sequence[tuple[str | None, Any]], *, label: str | None = None) -> str:
+    r"""Several equations ``lhs = rhs`` (the components of one step) in one ``align`` environment, numbered once on
+    the last line; named subexpressions follow in an unnumbered block."""
+    rows: list[str] = []
+    defs: list[str] = []
+    n_named = 0
+    for lhs, rhs in pairs:
+        lay = layout(rhs, lhs, _start=n_named + 1)
+        n_named += len(lay.definitions)
+        rows += _rows(lhs, list(lay.lines), "0.8" if lhs else "0.92")
+        for i, (name, dlines) in enumerate(lay.definitions):
+            r = _rows(name, dlines, "0.8")
+            if not defs and i == 0:
+                r[0] = r"\text{where}\quad " + r[0]
+            defs += r
+    body = [r + r"\notag" for r in rows[:-1]] + [rows[-1] + (rf"\label{{{label}}}" if label else "")]
+    out = "\\begin{align}\n" + " \\\\\n".join(body) + "\n\\end{align}"
+    if defs:
+        out += "\n\\begin{align*}\n" + " \\\\\n".join(defs) + "\n\\end{align*}"
+    return out
+
+
 def components(obj: Any, indices: Sequence[Any] = ()) -> list[tuple[str, Any]]:
     """Split a step's value into printable components: a matrix or array per non-zero entry, labelled by the
     index names ``indices`` (coordinates such as t, r, theta) or, without them, by 1-based positions; a tuple or
@@ -440,16 +497,27 @@ def components(obj: Any, indices: Sequence[Any] = ()) -> list[tuple[str, Any]]:
     return [("", obj)]
 
 
-def line_element(g: sp.MatrixBase, coords: Sequence[Any]) -> sp.Expr:
-    r""":math:`ds^2 = g_{ab}\,dx^a dx^b` of a symmetric metric (off-diagonal entries counted twice), with the
-    differentials as display symbols (``dt``, ``d\theta``)."""
-    ds = [Named(f"nnqg_d_{c}", rf"d{paper_latex(c)}") for c in coords]
-    out = sp.S.Zero
+def line_element(g: sp.MatrixBase, coords: Sequence[Any]) -> Terms:
+    r""":math:`ds^2 = g_{ab}\,dx^a dx^b` of a symmetric metric, term by term in index order (off-diagonal
+    entries counted twice), each coefficient before its differentials.
+
+    >>> t, r = sp.symbols("t r")
+    >>> paper_latex(line_element(sp.diag(-(1 - 2 / r), 1 / (1 - 2 / r)), (t, r)))
+    '-\\left(1 - \\frac{2}{r}\\right)\\, dt^{2} + \\frac{1}{1 - \\frac{2}{r}}\\, dr^{2}'
+    """
+    names = [paper_latex(c) for c in coords]
+    d = [("d" + n) if len(n) == 1 else rf"d{n}" for n in names]
+    out = []
     for i in range(g.rows):
         for j in range(i, g.cols):
             if g[i, j] != 0:
-                out += (1 if i == j else 2) * g[i, j] * ds[i] * ds[j]
-    return out
+                coeff = (1 if i == j else 2) * g[i, j]
+                sign = ""
+                if coeff.could_extract_minus_sign():
+                    sign, coeff = "-", -coeff
+                suffix = f"{d[i]}^{{2}}" if i == j else f"{d[i]}\\, {d[j]}"
+                out.append(Term(sign or "+", coeff, suffix))
+    return Terms(out)
 
 
 # ------------------------------------------------------------------------------------------------------ text
@@ -497,6 +565,6 @@ def iter_lines(tex: str) -> Iterable[str]:
         yield body
 
 
-__all__ = ["LINE_WIDTH", "Layout", "Named", "PaperLatexPrinter", "add_terms", "break_terms", "components",
-           "equation_tex", "group_terms", "layout", "line_element", "paper_latex", "signed_terms", "tex_escape",
-           "tex_id", "tex_width"]
+__all__ = ["LINE_WIDTH", "Layout", "Named", "PaperLatexPrinter", "Term", "Terms", "add_terms", "break_terms",
+           "components", "equation_tex", "equations_tex", "group_terms", "layout", "line_element", "paper_latex",
+           "signed_terms", "tex_escape", "tex_id", "tex_width"]

@@ -25,7 +25,8 @@ are dropped from titles and check labels by :func:`strip_implementation`.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from ._latex import tex_escape
 
@@ -208,7 +209,7 @@ def _kind(w: str) -> str:
         code = len(parts[0]) >= 3 and parts[0] not in GREEK and parts[0] not in ("sum", "box") \
             and any(len(x) >= 3 for x in parts[1:])
         return "code" if code else "math"
-    if re.fullmatch(r"d[A-Za-z]", bare):  # a differential
+    if re.fullmatch(r"d[b-df-hj-np-z]|d[A-Z]", bare):  # a differential (dt, dq, dU; not "de")
         return "math"
     if re.fullmatch(r"[A-Za-z]{3,}\d*", bare):  # an ordinary word (or a name such as DOP853)
         return "prose"
@@ -432,4 +433,248 @@ def statement_tex(claim_id: str, statement: str) -> str:
     return prose_tex(statement)
 
 
-__all__ = ["STATEMENTS", "math_tex", "prose_tex", "statement_tex", "strip_implementation"]
+
+
+# ------------------------------------------------------------------------------------------- check families
+
+_PREFIX = re.compile(r"^(?:(?:quantum|gravitational) side(?: \([^)]*\))?: )?(?P<inst>(?:[A-Za-z]+=-?\d+(?:, )?)+"
+                     r"(?: (?:forward|backward))?|\d\+\d)\s*:\s*")
+
+
+@dataclass(frozen=True)
+class Family:
+    """Checks that state the same identity for different instances (K = 1, 2; each metric; each component):
+    ``text`` is the identity (ASCII, from the first member), ``instances`` what varies, ``n`` how many there are
+    and ``failing`` the labels of members that did not reduce to 0."""
+
+    text: str
+    instances: tuple[str, ...]
+    n: int
+    failing: tuple[str, ...] = ()
+    fact: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing
+
+
+def _split_label(label: str) -> tuple[str, str]:
+    """(instance, identity) of a check label: ``"K=1: text"`` -> ("K=1", "text"); ``"Schwarzschild: text"`` ->
+    ("Schwarzschild", "text"); a trailing ``, component t`` or ``(t even)`` is part of the instance."""
+    label = strip_implementation(label)
+    side = ""
+    m = re.match(r"^((?:quantum|gravitational) side)(?: \(([^)]*)\))?: ", label)
+    if m:
+        side = m.group(1)
+        label = label[m.end():]
+    inst, text = "", label
+    m = _PREFIX.match(label)
+    if m:
+        inst, text = m.group("inst"), label[m.end():]
+    elif ": " in label and len(label.split(": ", 1)[0]) <= 48 and "=" not in label.split(": ", 1)[0]:
+        inst, text = label.split(": ", 1)
+    m = re.search(r"(?:, component (\w+)|\s\((\w+(?: even| odd)?)\))$", text)
+    if m and (m.group(1) or re.fullmatch(r"\w( even| odd)?", m.group(2) or "")):
+        inst = ", ".join(x for x in (inst, m.group(1) or m.group(2)) if x)
+        text = text[:m.start()]
+    if side:
+        text = f"{side}: {text}"
+    return inst, text
+
+
+def _family_key(text: str) -> str:
+    return re.sub(r"(?<=[_^])\w+|\b\d+\b", "#", text)
+
+
+def check_families(checks: Sequence[tuple[str, Any]], facts: Sequence[tuple[str, bool]] = ()) -> list[Family]:
+    """Group a claim's checks (label, remainder) and facts (label, shown) into families, in order of first
+    appearance.
+
+    >>> fams = check_families([("K=1: EL minus stated", 0), ("K=2: EL minus stated", 0), ("K=1: other", 1)])
+    >>> [(f.text, f.instances, f.n, f.ok) for f in fams]
+    [('EL minus stated', ('K=1', 'K=2'), 2, True), ('other', ('K=1',), 1, False)]
+    """
+    groups: dict[tuple[bool, str], list[tuple[str, str, bool]]] = {}
+    for is_fact, items in ((False, checks), (True, facts)):
+        for label, value in items:
+            inst, text = _split_label(label)
+            ok = bool(value) if is_fact else (value == 0)
+            groups.setdefault((is_fact, _family_key(text)), []).append((inst, text if not groups.get(
+                (is_fact, _family_key(text))) else groups[(is_fact, _family_key(text))][0][1], ok, label))
+    out = []
+    for (is_fact, _), members in groups.items():
+        insts = tuple(dict.fromkeys(m[0] for m in members if m[0]))
+        text = members[0][1]
+        labels = [strip_implementation(m[3]) for m in members]
+        if len(members) > max(len(insts), 1):  # an index varies inside each instance: show it as i, j (or b)
+            text = _generic_indices(text, [_split_label(lab)[1] for lab in labels])
+        out.append(Family(text, insts, len(members), tuple(m[3] for m in members if not m[2]), is_fact))
+    return out
+
+
+def _generic_indices(text: str, variants: Sequence[str]) -> str:
+    """Subscripts and superscripts that differ between the members of a family become generic indices."""
+    pat = re.compile(r"(?<=[_^])\w+")
+    spans = [list(pat.finditer(v)) for v in variants]
+    if any(len(s) != len(spans[0]) for s in spans):
+        return text
+    out, last = [], 0
+    for k, m in enumerate(spans[0]):
+        values = {s[k].group(0) for s in spans}
+        out.append(text[last:m.start()])
+        if len(values) > 1:
+            v = m.group(0)
+            out.append("ij"[:len(v)] if v.isdigit() and len(v) <= 2 else "b")
+        else:
+            out.append(m.group(0))
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def instances_tex(instances: Sequence[str], limit: int = 4) -> str:
+    """The instances of a family in words: all of them when few, else their number."""
+    if not instances:
+        return ""
+    if len(instances) > limit:
+        return f"{len(instances)} cases"
+    return "; ".join(prose_tex(i) for i in instances)
+
+
+# ------------------------------------------------------------------------------------------------ notation
+
+#: the paper's notation table: (symbol in LaTeX, meaning, where it enters)
+NOTATION: tuple[tuple[str, str, str], ...] = (
+    (r"$q = (q_1, \dots, q_K)$", "trainable variables (biases and weights)", r"\S 2--4"),
+    (r"$t$", "time, in SGD steps", r"\S 2--4"),
+    (r"$p(t, q)$", "density of an ensemble of networks", r"\S 2--4"),
+    (r"$F(t, q)$", "free energy of the hidden neurons (the phase)", r"\S 3--4"),
+    (r"$U(q)$, $V(q)$", "averaged loss; potential of the Madelung and Schr\\\"odinger equations", r"\S 2--4"),
+    (r"$\gamma$, $B$", "SGD step size; mini-batch size", r"\S 2"),
+    (r"$\Sigma(q)$, $D = \gamma^2\Sigma/(2B)$", "per-example gradient covariance; SGD diffusion", r"\S 2"),
+    (r"$c$", "coefficient of the Fisher-information term of the action (\\S 3); speed of the emergent light cone "
+             "(\\S 5--6)", r"\S 3, 5, 6"),
+    (r"$m = 1/\gamma$, $\hbar^2 = c/\gamma$", "the Madelung identification (a convention, named parameters)",
+     r"\S 3--4"),
+    (r"$\nu = \hbar\gamma/2$", "Nelson's diffusion constant; $u = \\nu\\nabla\\ln p$, $v = \\gamma\\nabla F$",
+     r"\S 4"),
+    (r"$\psi = \sqrt{p}\,e^{iF/\hbar}$", "the Madelung wave function", r"\S 4"),
+    (r"$\partial_q$, $\partial_q^2$, $\nabla$, $\Delta$", "partial derivatives; gradient and Laplacian in $q$",
+     "all"),
+    (r"$x^a$, $g_{ab}$, $g^{ab}$", "coordinates; metric of signature $(-,+,\\dots,+)$ and its inverse",
+     r"\S 5--8"),
+    (r"$\Gamma^a{}_{bc}$, $R_{ab}$, $R$", "Christoffel symbols; Ricci tensor and scalar", r"\S 7--8"),
+    (r"$G_{ab} = R_{ab} - \frac12 R g_{ab}$, $\Lambda$", "Einstein tensor; cosmological constant", r"\S 8"),
+    (r"$u^a = dx^a/ds$", "four-velocity along a curve with affine parameter $s$", r"\S 7"),
+    (r"$\mathcal{X}_k$", "a named subexpression of a long equation, defined below it", "all"),
+)
+
+
+
+
+# ----------------------------------------------------------------------------------------------- HTML text
+
+_HTML_CMDS = {"gamma": "γ", "hbar": "ħ", "nu": "ν", "mu": "μ", "lambda": "λ", "Lambda": "Λ", "psi": "ψ", "phi": "φ",
+              "theta": "θ", "alpha": "α", "beta": "β", "omega": "ω", "sigma": "σ", "Sigma": "Σ", "tau": "τ",
+              "rho": "ρ", "pi": "π", "Gamma": "Γ", "Delta": "Δ", "delta": "δ", "epsilon": "ε", "eta": "η", "xi": "ξ",
+              "chi": "χ", "kappa": "κ", "zeta": "ζ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "Theta": "Θ", "Pi": "Π",
+              "nabla": "∇", "partial": "∂", "cdot": "·", "pm": "±", "to": "→", "le": "≤", "ge": "≥", "neq": "≠",
+              "sim": "∼", "infty": "∞", "Box": "□", "circ": "∘", "times": "×", "dagger": "†", "int": "∫",
+              "sum": "∑", "exp": "exp", "ln": "ln", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
+              "arg": "arg", "dots": "…", "ldots": "…", "quad": " ", ",": " ", "!": "", ";": " ", " ": " ",
+              "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "", "Schr": "Schr"}
+
+
+def math_html(tex: str) -> str:
+    """LaTeX math of :func:`math_tex` (and of the hand-written statements) as HTML text: Greek and operators as
+    Unicode, scripts as ``<sub>``/``<sup>``, fractions as ``a/b``, roots as √."""
+    import html as _html
+
+    out: list[str] = []
+    i = 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            cmd = m.group(1)
+            i += m.end()
+            if cmd in ("frac", "tfrac", "dfrac"):
+                a, i = _brace(tex, i)
+                b, i = _brace(tex, i)
+                out.append(f"({_wrap(math_html(a))}/{_wrap(math_html(b))})")
+            elif cmd == "sqrt":
+                a, i = _brace(tex, i)
+                out.append(f"√{_wrap(math_html(a))}")
+            elif cmd in ("mathrm", "operatorname", "text", "mathcal", "mathbb", "textrm"):
+                a, i = _brace(tex, i)
+                out.append("𝔼" if (cmd == "mathbb" and a == "E") else _html.escape(a))
+            elif cmd in ("{", "}"):
+                out.append(cmd)
+            else:
+                out.append(_HTML_CMDS.get(cmd, _html.escape(cmd)))
+        elif ch in "_^":
+            a, i = _brace(tex, i + 1)
+            tag = "sub" if ch == "_" else "sup"
+            out.append(f"<{tag}>{math_html(a)}</{tag}>")
+        elif ch in "{}":
+            i += 1
+        else:
+            out.append(_html.escape(ch))
+            i += 1
+    return "".join(out)
+
+
+def _brace(s: str, i: int) -> tuple[str, int]:
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i < len(s) and s[i] == "{":
+        depth, j = 0, i
+        while j < len(s):
+            if s[j] == "\\":
+                j += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(s[j], 0)
+            if depth == 0:
+                return s[i + 1:j], j + 1
+            j += 1
+        return s[i + 1:], len(s)
+    m = re.match(r"\\[A-Za-z]+|.", s[i:])
+    return (m.group(0), i + m.end()) if m else ("", i)
+
+
+def _wrap(h: str) -> str:
+    return h if re.fullmatch(r"[\w.∂∇√ħγ]+|<su[bp]>.*</su[bp]>", h) or len(h) <= 1 else f"({h})"
+
+
+_TEXT_UNESCAPE = [(r"\textbar{}", "|"), (r"\textgreater{}", ">"), (r"\textless{}", "<"),
+                  (r"\textasciicircum{}", "^"), (r"\textasciitilde{}", "~"), (r"\textbackslash{}", "\\"),
+                  (r"\_", "_"), (r"\&", "&"), (r"\%", "%"), (r"\$", "$"), (r"\#", "#"), (r"\{", "{"), (r"\}", "}"),
+                  ("--", "–"), ("``", "“"), ("''", "”"), (r'\"o', "ö")]
+
+
+def tex_text_html(tex: str) -> str:
+    """LaTeX text with inline ``$...$`` math (the output of :func:`prose_tex`, or a hand-written statement) as
+    HTML: math through :func:`math_html` in ``<span class="m">``, ``\\texttt`` as ``<code>``."""
+    import html as _html
+
+    out = []
+    for k, part in enumerate(re.split(r"(?<!\\)\$", tex)):
+        if k % 2:
+            out.append(f'<span class="m">{math_html(part)}</span>')
+            continue
+        part = re.sub(r"\\texttt\{((?:[^{}]|\{\})*)\}", lambda m: "\x00" + m.group(1) + "\x01", part)
+        for a, b in _TEXT_UNESCAPE:
+            part = part.replace(a, b)
+        part = re.sub(r"\\(?:emph|textit|textbf)\{([^{}]*)\}", r"\1", part)
+        part = _html.escape(part).replace("\x00", "<code>").replace("\x01", "</code>")
+        out.append(part)
+    return "".join(out)
+
+
+def prose_html(text: str) -> str:
+    """ASCII prose with inline formulas (a claim's words) as HTML with inline math."""
+    return tex_text_html(prose_tex(text))
+
+
+__all__ = ["Family", "NOTATION", "STATEMENTS", "check_families", "instances_tex", "math_html", "math_tex",
+           "prose_html", "prose_tex", "statement_tex", "strip_implementation", "tex_text_html"]
