@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from nnqg.derivations import InvalidArgument
 
@@ -119,7 +120,8 @@ class PaperMathMLPrinter(MathMLPresentationPrinter):
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> Any:
         """A derivative of a field is one factor: no parentheses around it in a product (SymPy's MathML printer
         adds them, the LaTeX printer does not)."""
-        if isinstance(item, sp.Derivative) and isinstance(item.expr, (AppliedUndef, sp.Symbol)):
+        if isinstance(item, sp.Derivative) and isinstance(item.expr, (AppliedUndef, sp.Symbol)) \
+                and level < PRECEDENCE["Pow"]:  # the base of a power keeps them: (d_q p)^2
             return self._print(item)
         return super().parenthesize(item, level, strict)
 
@@ -251,9 +253,11 @@ div.eq { margin: 0.2rem 0; } math.cont { padding-left: 3em; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #444; }
 .note { color: #8a4b00; }
-span.m { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", serif; font-style: italic;
-       white-space: nowrap; }
-"""
+""" + "\n"
+#: inline math of the prose (also in Jupyter, where the page's style sheet is absent)
+_MATH_CSS = ('span.m { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", serif; '
+             "font-style: italic; white-space: nowrap; }")
+_CSS += _MATH_CSS + "\n"
 
 _PART_TITLES = PART_TITLES
 
@@ -450,9 +454,10 @@ def write_html(verdicts: Sequence[Verdict], report_dict: Mapping[str, Any], path
 def claim_repr_html(claim: Claim) -> str:
     """``Claim._repr_html_``: statement, assumptions and the derivation with the default inputs (MathML)."""
     sym = claim.derivation(claim.default_inputs())
-    return (f"<div><p><code>{_e(claim.id)}</code> (section {_e(claim.section)}): {_e(claim.statement)}</p>"
-            + ("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
-               else "") + symbolic_html(claim, sym) + "</div>")
+    return (f"<div><p><code>{_e(claim.id)}</code> (docs/theory.md, section {_e(claim.section)}): "
+            f"{tex_text_html(statement_tex(claim.id, claim.statement))}</p>"
+            + ("<ul>" + "".join(f"<li>{prose_html(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
+               else "") + f'<style>{_MATH_CSS}</style>' + symbolic_html(claim, sym) + "</div>")
 
 
 def verdict_repr_html(verdict: Verdict) -> str:
