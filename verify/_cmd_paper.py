@@ -17,18 +17,35 @@ from ._cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, _seed
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("paper", help="write the paper's LaTeX (per claim, verdict table; --pdf builds it)")
+    from ._cli import _FORMAT, _epilog
+
+    p = subparsers.add_parser(
+        "paper", help="write the paper's LaTeX (and build its PDF with --pdf)", formatter_class=_FORMAT,
+        description="Write the paper's generated LaTeX: one section per claim (statement, derivation, checks, "
+                    "calibration, learning evidence), the learning experiments, the verdicts; --pdf builds it "
+                    "with latexmk (about a minute).",
+        epilog=_epilog("nnqg paper --pdf                         # runs the verification first (full size)",
+                       "nnqg verify --json r.json && nnqg paper --report r.json --pdf",
+                       "nnqg paper --quick --claims 'madelung.*' --pdf --png docs/paper",
+                       codes="exit codes:\n  0  the files were written (and the PDF built); the paper reports "
+                             "failed claims, it does not fail on them\n  1  the PDF build failed (a LaTeX error, "
+                             "an undefined reference or citation)\n  2  a usage or input error, including --pdf "
+                             "without latexmk and a TeX distribution"))
     p.add_argument("--out", type=Path, default=Path("paper/generated"), metavar="DIR",
                    help="directory of the generated files (default: paper/generated)")
     p.add_argument("--report", type=Path, default=None, metavar="PATH",
                    help="take the numbers from this JSON report (nnqg verify --json) instead of running")
     p.add_argument("--pdf", action="store_true", help="build the PDF with latexmk (needs a TeX distribution)")
     p.add_argument("--main", type=Path, default=None, metavar="PATH",
-                   help="the paper's main.tex (default: paper/main.tex)")
+                   help="the paper's main.tex (default: paper/main.tex here, else the one installed with nnqg)")
+    p.add_argument("--png", type=Path, default=None, metavar="PREFIX",
+                   help="with --pdf: render the first two pages to PREFIX-1.png, PREFIX-2.png (pdftoppm)")
     p.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--seed", type=_seed, default=1,
+                   help="seed of the numeric parts when nnqg paper runs the verification (default: 1)")
     p.add_argument("--quick", action="store_true", help="smaller numeric checks")
-    p.add_argument("--symbolic-only", action="store_true", help="skip the numeric checks")
+    p.add_argument("--symbolic-only", action="store_true",
+                   help="derivations only: skip the calibrations and the learning experiments")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from ._runner import run_claim
 
     unknown: list[str] = []
+    if args.png is not None and not args.pdf:
+        raise InvalidArgument("--png renders pages of the PDF: give --pdf too")
     if args.out.exists() and not args.out.is_dir():
         raise InvalidArgument(f"--out {str(args.out)!r} exists and is not a directory; give a folder for the "
                               "generated .tex files")
@@ -84,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"nnqg paper: the PDF build failed; see {res.log}\n")
         return EXIT_FAIL
     print(f"PDF written to {res.pdf}")
+    if args.png is not None:
+        from ._paper_build import render_pages
+
+        for f in render_pages(res.pdf, args.png):
+            print(f"page written to {f}")
     return EXIT_OK
 
 
