@@ -131,10 +131,18 @@ def build_pdf(generated: Path, main_tex: Path, build_dir: Path | None = None, *,
 
 
 def package_paper_dir() -> Path:
-    """The paper's sources shipped with the package (``nnqg/paper/``)."""
-    import nnqg
+    """The paper's sources shipped with the package (``nnqg/paper/``; in an editable install, ``paper/`` of the
+    source tree)."""
+    from importlib import resources
 
-    return Path(nnqg.__file__).resolve().parent / "paper"
+    try:
+        where = resources.files("nnqg.paper")
+        path = Path(str(where))
+        if (path / "main.tex").is_file():
+            return path
+    except (ModuleNotFoundError, TypeError, ValueError):
+        pass
+    return Path(__file__).resolve().parents[1] / "paper"  # a source tree (verify/ beside paper/)
 
 
 def default_main_tex() -> Path:
