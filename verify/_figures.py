@@ -114,12 +114,7 @@ def convergence_figure(conv: Mapping[str, Any], *, fmt: str, tolerance: float | 
         # fixed margins wide enough for the labels (tight_layout costs ~1 s); the labels are short by
         # construction (axis_labels), so they are never cut
         fig.subplots_adjust(left=0.17, right=0.96, bottom=0.17, top=0.97)
-        buf = io.BytesIO()
-        if fmt == "pdf":
-            fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-            return buf.getvalue()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
+        return _save(fig, fmt, salt)
 
 
 def learning_figure(learn: Mapping[str, Any], *, fmt: str, salt: str = "nnqg") -> bytes:
@@ -155,12 +150,7 @@ def learning_figure(learn: Mapping[str, Any], *, fmt: str, salt: str = "nnqg") -
                       else "distance (0: the equation holds)")
         fig.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / fig.get_figheight(),
                             top=1 - 0.25 / fig.get_figheight())
-        buf = io.BytesIO()
-        if fmt == "pdf":
-            fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-            return buf.getvalue()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
+        return _save(fig, fmt, salt)
 
 
 def axis_labels(quantity: str) -> tuple[str, str]:
@@ -195,6 +185,16 @@ def _pad_log_x(ax, hs) -> None:
     """Room right of the finest point for the tolerance's name (log axis: multiplicative padding)."""
     lo, hi = min(hs), max(hs)
     ax.set_xlim(lo / 1.6, hi * 1.3)
+
+
+def _save(fig: Figure, fmt: str, salt: str) -> bytes:
+    """The figure as reproducible bytes: a PDF without dates, or an SVG ready to inline (ids unique to ``salt``)."""
+    buf = io.BytesIO()
+    if fmt == "pdf":
+        fig.savefig(buf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+        return buf.getvalue()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    return _prefix_ids(_strip_svg_prolog(buf.getvalue().decode("utf-8")), salt).encode("utf-8")
 
 
 def _prefix_ids(svg: str, salt: str) -> str:

@@ -140,15 +140,23 @@ def math_tex(s: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _balanced(s: str, i: int, pair: str) -> tuple[str, int]:
+    """The group opened by ``s[i] == pair[0]`` (nested, backslash escapes skipped) and the index after it."""
+    depth, j = 0, i
+    while j < len(s):
+        if s[j] == "\\":
+            j += 2
+            continue
+        depth += {pair[0]: 1, pair[1]: -1}.get(s[j], 0)
+        if depth == 0:
+            return s[i + 1:j], j + 1
+        j += 1
+    return s[i + 1:], len(s)
+
+
 def _sqrt_arg(s: str, pos: int) -> tuple[str, int]:
     if s[pos:pos + 1] == "(":
-        depth, j = 0, pos
-        while j < len(s):
-            depth += {"(": 1, ")": -1}.get(s[j], 0)
-            if depth == 0:
-                return s[pos + 1:j], j + 1
-            j += 1
-        return s[pos + 1:], len(s)
+        return _balanced(s, pos, "()")
     m = re.match(r"\s*([A-Za-z]\w*)", s[pos:])
     return (m.group(1), pos + m.end()) if m else ("", pos)
 
@@ -628,16 +636,7 @@ def _brace(s: str, i: int) -> tuple[str, int]:
     while i < len(s) and s[i] == " ":
         i += 1
     if i < len(s) and s[i] == "{":
-        depth, j = 0, i
-        while j < len(s):
-            if s[j] == "\\":
-                j += 2
-                continue
-            depth += {"{": 1, "}": -1}.get(s[j], 0)
-            if depth == 0:
-                return s[i + 1:j], j + 1
-            j += 1
-        return s[i + 1:], len(s)
+        return _balanced(s, i, "{}")
     m = re.match(r"\\[A-Za-z]+|.", s[i:])
     return (m.group(0), i + m.end()) if m else ("", i)
 

@@ -140,3 +140,11 @@ def test_theory_sections_match_the_claims():
     assert "## What a verdict means" in theory
     for c in all_claims():
         assert re.search(rf"^## {int(c.section[0])}\. ", theory, flags=re.M), c.id
+
+
+def test_rendered_pages_for_the_readme_exist():
+    for k in (1, 2):
+        png = REPO / "docs" / f"paper-page-{k}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+        assert png.stat().st_size > 30_000  # a rendered page, not a blank one
+    assert "docs/paper-page-1.png" in (REPO / "README.md").read_text()
