@@ -128,7 +128,7 @@ def learning_figure(learn: Mapping[str, Any], *, fmt: str, salt: str = "nnqg") -
     rows = [(str(m.get("label", "")), m, "#1f5fa8") for m in learn.get("measured", [])]
     rows += [(str(m.get("label", "")), m, "#555555") for m in learn.get("controls", [])]
     with matplotlib.rc_context({**_RC, "svg.hashsalt": f"nnqg-{salt}"}):
-        fig = Figure(figsize=(4.6, 0.9 + 0.32 * max(len(rows), 1)))
+        fig = Figure(figsize=(4.6, 1.0 + 0.5 * max(len(rows), 1)))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         ys = list(range(len(rows)))[::-1]
@@ -143,14 +143,23 @@ def learning_figure(learn: Mapping[str, Any], *, fmt: str, salt: str = "nnqg") -
             ax.annotate("threshold", (thr, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
                         textcoords="offset points", va="top", fontsize=9, color="#b22222")
         ax.set_yticks(ys)
-        ax.set_yticklabels([_short(f"{lab} [{m.get('status', '')}]".replace(" []", ""), 38) for lab, m, _ in rows],
-                           fontsize=9)
+        ax.set_yticklabels([_wrap_label(_math(lab), m.get("status", "")) for lab, m, _ in rows], fontsize=8)
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_xlabel(_math(_short(f"distance ({learn.get('quantity', '')})", 60)) if learn.get("quantity")
                       else "distance (0: the equation holds)")
-        fig.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / fig.get_figheight(),
+        fig.subplots_adjust(left=0.42, right=0.97, bottom=0.6 / fig.get_figheight(),
                             top=1 - 0.25 / fig.get_figheight())
         return _save(fig, fmt, salt)
+
+
+def _wrap_label(label: str, status: str) -> str:
+    """A row label in at most two lines of 28 characters, its verdict on a line of its own."""
+    import textwrap
+
+    lines = textwrap.wrap(label, 28) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], _short(" ".join(lines[1:]), 28)]
+    return "\n".join(lines) + (f"\n[{status}]" if status else "")
 
 
 def axis_labels(quantity: str) -> tuple[str, str]:
@@ -169,11 +178,27 @@ def axis_labels(quantity: str) -> tuple[str, str]:
             what, ref = head, tail
         else:
             what, ref = quantity or "residual", "refinement h"
-    return _math(_short(ref.strip(), 48)), _math(_short(what.strip(), 40))
+    return _math(_short(ref.strip(), 44)), _math(_short(_clauses(what.strip(), 34), 34))
+
+
+def _clauses(text: str, n: int) -> str:
+    """Drop trailing clauses (", ..." outside parentheses) until ``text`` has at most ``n`` characters."""
+    while len(text) > n:
+        depth, cut = 0, -1
+        for i, ch in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0 and text.startswith(", ", i):
+                cut = i
+        if cut <= 0:
+            break
+        text = text[:cut]
+    return text
 
 
 def _math(label: str) -> str:
-    """Exponents in a label as mathtext (``N^-1/2`` -> :math:`N^{-1/2}`), the rest as text."""
+    """Exponents in a label as mathtext (``N^-1/2`` -> :math:`N^{-1/2}`), ``~`` as :math:`\\sim`, underscores of
+    identifiers as spaces (Computer Modern text has no underscore), the rest as text."""
+    label = re.sub(r"(?<=[A-Za-z])_(?=[A-Za-z])", " ", label).replace(" ~ ", r" $\sim$ ")
     return re.sub(r"(\w)\^(-?[\w./]+)", lambda m: f"${m.group(1)}^{{{m.group(2)}}}$", label)
 
 

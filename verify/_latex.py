@@ -60,6 +60,13 @@ class PaperLatexPrinter(LatexPrinter):
 
     printmethod = "_latex"
 
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        # a name written in LaTeX by a claim (r"\gamma\,\partial_q Q", r"\partial_t p") is printed as written:
+        # SymPy's sub/superscript splitting would turn it into \partial_{q Q}
+        if "\\" in expr.name:
+            return expr.name
+        return super()._print_Symbol(expr, style)
+
     def _print_AppliedUndef(self, expr: AppliedUndef, exp: str | None = None) -> str:
         name = self._deal_with_super_sub(expr.func.__name__)
         if not all(isinstance(a, sp.Symbol) for a in expr.args):

@@ -148,3 +148,12 @@ def test_rendered_pages_for_the_readme_exist():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
         assert png.stat().st_size > 30_000  # a rendered page, not a blank one
     assert "docs/paper-page-1.png" in (REPO / "README.md").read_text()
+
+
+def test_names_written_in_latex_print_as_written():
+    import sympy as sp
+
+    from nnqg.verify._latex import paper_latex
+
+    assert paper_latex(sp.Symbol(r"\gamma\,\partial_q Q")) == r"\gamma\,\partial_q Q"  # not \partial_{q Q}
+    assert paper_latex(sp.Symbol("u_t")) == "u_{t}"
