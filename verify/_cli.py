@@ -139,9 +139,10 @@ def _command_modules() -> list:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv:  # bare `nnqg`: the help, not an error
+    if not argv:  # bare `nnqg`: the whole help (stdout), and exit 2 like any call without a command
         build_parser().print_help()
-        return EXIT_OK
+        sys.stderr.write("nnqg: error: give a COMMAND (listed above)\n")
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
     if args.command is None:  # options but no command (e.g. `nnqg --seed 1`)
         build_parser().print_usage(sys.stderr)

@@ -28,9 +28,10 @@ def test_version_and_bare_command(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"nnqg {__version__}"
-    assert main([]) == 0
-    out = capsys.readouterr().out
-    assert "usage: nnqg" in out and "examples:" in out and "exit codes:" in out
+    assert main([]) == 2  # the help, and the status of a call without a command
+    cap = capsys.readouterr()
+    assert "usage: nnqg" in cap.out and "examples:" in cap.out and "exit codes:" in cap.out
+    assert "give a COMMAND" in cap.err
 
 
 def test_mistyped_command_suggests_the_closest(capsys):
