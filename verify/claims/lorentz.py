@@ -37,6 +37,7 @@ from nnqg.numerics._network import block_average, central_jet, is_permutation, s
     two_population_shift_weights
 
 from .._convergence import judge
+from ..learning import lorentz as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 C = sp.Symbol("c", positive=True)
@@ -312,6 +313,7 @@ CLAIMS = [
                   "shrinks with network size (measured order ~2).",
         assumptions=WAVE_ASSUMPTIONS, default_inputs=wave_inputs, derivation=_wave_symbolic,
         calibration=_wave_numeric, mutations=_wave_mutations,
+        learning=_learning.evidence,
         modules=_MODULES,
     ),
     Claim(
