@@ -30,7 +30,7 @@ The common keys ``task.kind``, ``run.n_steps``, ``run.anchors`` and ``run.init_s
 not be redeclared; a kind with ``has_width=True`` gets the ``grid.width`` axis (required), others refuse it.
 
 >>> sorted(task_kinds())
-['linear_regression', 'tanh_network']
+['linear_regression', 'shift_ring', 'tanh_network']
 >>> task_kind("linear_regression").n_parameters({}, None)
 2
 >>> integer(1, 10)(0, "task.layers")
@@ -58,7 +58,7 @@ __all__ = ["BUILTIN", "DATA_KEYS", "Key", "Setting", "TaskKind", "choice", "inte
            "register", "show", "task_kind", "task_kinds"]
 
 #: modules that define the built-in kinds (each calls :func:`register` when imported)
-BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network")
+BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network", "nnqg.numerics._task_shift_ring")
 #: spec keys every kind has (handled by the spec parser, not by the kind)
 COMMON_TASK_KEYS = ("kind",)
 COMMON_RUN_KEYS = ("n_steps", "anchors", "init_std")
