@@ -55,6 +55,14 @@ def test_measures_on_known_cases() -> None:
     assert lm.arrival_speed_distance(wp, wm, flat, tau, x0=0.15, width=0.04, probes=probes)["distance"] > 0.2
 
 
+def test_null_ray_agrees_with_dop853() -> None:
+    from scipy.integrate import solve_ivp
+
+    t = np.linspace(0, 1.5, 31)  # more than a revolution of the ring
+    ref = solve_ivp(lambda _, x: C_W(x), (0, 1.5), [0.2], method="DOP853", t_eval=t, rtol=1e-12, atol=1e-14).y[0]
+    assert np.abs(lm.null_ray(C_W, 0.2, t) - ref).max() < 1e-10
+
+
 def test_sgd_recovers_the_worlds_speed() -> None:
     rng = np.random.default_rng(0)
     n = 128
