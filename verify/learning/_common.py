@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from nnqg.derivations import InvalidArgument
 
 from .._model import Measurement
 
@@ -49,3 +51,17 @@ def one_blas_thread() -> Iterator[None]:
     machine), and one thread makes the floating-point sums, and so the report, identical on every machine."""
     with threadpool_limits(1, user_api="blas"):
         yield
+
+
+def merge_settings(registered: Mapping[str, Any], changes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An experiment's pre-registered settings with ``changes`` applied (planted changes in tests, size maps);
+    an unknown key is refused by name.
+
+    >>> merge_settings({"a": 1, "b": 2}, {"b": 3})
+    {'a': 1, 'b': 3}
+    """
+    s = {**registered, **dict(changes or {})}
+    unknown = sorted(set(s) - set(registered))
+    if unknown:
+        raise InvalidArgument(f"settings: unknown keys {unknown}; known: {sorted(registered)}")
+    return s

@@ -8,11 +8,10 @@ neuron states, from the same run, side by side, each with its own controls.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
-from nnqg.derivations import InvalidArgument
 from nnqg.numerics import _learned_network as _ln
 from nnqg.numerics import _task_shift_ring as _ring
 from nnqg.numerics._ensemble import Ensemble
@@ -20,7 +19,7 @@ from nnqg.numerics._ensemble_measures import fokker_planck_distance, nelson_dist
 
 from .._model import SUPPORTED, LearningEvidence, Measurement, NumericContext, classify, decide_learning
 from . import lorentz as _lorentz
-from ._common import control_pair, mean_se, one_blas_thread
+from ._common import control_pair, mean_se, merge_settings, one_blas_thread
 
 CLAIM_KEY = 51
 PREREGISTRATION = "docs/experiments.md, section 5 (duality on one learning network), 2026-11-25"
@@ -94,10 +93,7 @@ def _wave(states: np.ndarray, n: int, block: int, residual: _ln.WaveResidual) ->
 
 def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> LearningEvidence:
     """The experiment (module docstring) with the pre-registered :data:`SETTINGS`, or changed ones."""
-    s = {**SETTINGS, **dict(settings or {})}
-    unknown = sorted(set(s) - set(SETTINGS))
-    if unknown:
-        raise InvalidArgument(f"settings: unknown keys {unknown}; known: {sorted(SETTINGS)}")
+    s = merge_settings(SETTINGS, settings)
     prof = "quick" if ctx.quick else "full"
     n, members, b = int(s[f"sites_{prof}"]), int(s[f"members_{prof}"]), int(s["block"])
     from nnqg.verify.claims.lorentz import wave_inputs
@@ -151,7 +147,9 @@ def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> Learn
         return SUPPORTED if all(x == SUPPORTED for x in st) else ("NOT SUPPORTED" if "NOT SUPPORTED" in st
                                                                   else "INCONCLUSIVE")
 
-    ctl: Callable[[Measurement], list[Any]] = lambda m: [m.distance, m.se, classify(m.distance, m.se, TAU, SIGMAS)]  # noqa: E731
+    def ctl(m: Measurement) -> list[Any]:
+        return [m.distance, m.se, classify(m.distance, m.se, TAU, SIGMAS)]
+
     details = {
         "network": {"neurons": 2 * n, "trainable": "q1 (neighbour weight), q2 (self weight)", "members": members,
                     "q at the last anchor (mean)": q[last].mean(0).tolist(),

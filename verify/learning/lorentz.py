@@ -20,7 +20,7 @@ from nnqg.numerics import _learned_network as _ln
 from nnqg.numerics._network import two_population_shift_weights
 
 from .._model import LearningEvidence, Measurement, NumericContext, classify, decide_learning
-from ._common import control_pair, mean_se, one_blas_thread
+from ._common import control_pair, mean_se, merge_settings, one_blas_thread
 
 CLAIM_KEY = 31
 PREREGISTRATION = "docs/experiments.md, section 3 (Lorentz symmetry from learning), 2026-11-25"
@@ -98,10 +98,7 @@ def _size(ctx: NumericContext, n: int, s: Mapping[str, Any], reps: int, residual
 def run(ctx: NumericContext, inputs: Mapping[str, Any], settings: Mapping[str, Any] | None = None
         ) -> LearningEvidence:
     """The experiment (module docstring) with the pre-registered :data:`SETTINGS`, or changed ones."""
-    s = {**SETTINGS, **dict(settings or {})}
-    unknown = sorted(set(s) - set(SETTINGS))
-    if unknown:
-        raise InvalidArgument(f"settings: unknown keys {unknown}; known: {sorted(SETTINGS)}")
+    s = merge_settings(SETTINGS, settings)
     prof = "quick" if ctx.quick else "full"
     sizes, reps = tuple(s[f"sizes_{prof}"]), int(s[f"replicates_{prof}"])
     if not sizes or reps < 2 or any(n % s["block"] or n < 3 * s["block"] for n in sizes):

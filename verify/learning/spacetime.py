@@ -18,7 +18,7 @@ from nnqg.derivations import InvalidArgument
 from nnqg.numerics import _learned_medium as _lm
 
 from .._model import LearningEvidence, Measurement, NumericContext, classify, decide_learning
-from ._common import mean_se, one_blas_thread
+from ._common import mean_se, merge_settings, one_blas_thread
 
 CLAIM_KEY = 41
 PREREGISTRATION = "docs/experiments.md, section 4 (emergent metric and geodesics from learned couplings), 2026-11-25"
@@ -43,14 +43,6 @@ def _world_speed(formula: str) -> Callable[[np.ndarray], np.ndarray]:
     from nnqg.verify.claims.spacetime import _numeric, _speed
 
     return _numeric(_speed({"network_speed": formula}), "world_speed")
-
-
-def _settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
-    s = {**SETTINGS, **dict(settings or {})}
-    unknown = sorted(set(s) - set(SETTINGS))
-    if unknown:
-        raise InvalidArgument(f"settings: unknown keys {unknown}; known: {sorted(SETTINGS)}")
-    return s
 
 
 def _train(ctx: NumericContext, s: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +97,7 @@ def run(ctx: NumericContext, which: str, settings: Mapping[str, Any] | None = No
     (geodesic.wave_packet), with the pre-registered :data:`SETTINGS` or changed ones."""
     if which not in ("speed", "geodesic"):
         raise InvalidArgument(f"which: 'speed' or 'geodesic', got {which!r}")
-    s = _settings(settings)
+    s = merge_settings(SETTINGS, settings)
     with one_blas_thread():
         tr = _train(ctx, s)
         measure = _measure(which, s, ctx.quick)
