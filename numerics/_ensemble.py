@@ -11,9 +11,9 @@ standard error assumes it. The model functions are evaluated at any set of point
   diffusion :math:`D = \gamma^2\Sigma/(2B)`. For a diffusion that is not SGD, with a known :math:`D(q)`, pass
   ``grad_cov = 2 D / gamma**2`` and ``batch_size = 1`` to the estimators;
 * ``loss(Q)`` (n,): U;
-* ``grad_free_energy(Q)`` (n, K), optional: :math:`\nabla F` of a *model* free energy (the phase of the Madelung
-  pair, current velocity :math:`v = \gamma\nabla F`) when the learning system defines one; the continuity measure
-  needs it and refuses an ensemble without it.
+* ``grad_free_energy(Q, s)`` (n, K), optional: :math:`\nabla F(q, t = s)` of a *model* free energy (the phase of
+  the Madelung pair, current velocity :math:`v = \gamma\nabla F`) at step s, when the learning system defines
+  one (a time-independent F ignores s); the continuity measure needs it and refuses an ensemble without it.
 
 >>> import numpy as np
 >>> ens = Ensemble(q=np.zeros((5, 3, 2)), grad_loss=lambda Q: Q, grad_cov=lambda Q: np.zeros((len(Q), 2, 2)),
@@ -32,6 +32,7 @@ import numpy as np
 from nnqg.derivations import InvalidArgument
 
 Field = Callable[[np.ndarray], np.ndarray]
+TimeField = Callable[[np.ndarray, int], np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +45,7 @@ class Ensemble:
     grad_loss: Field  # (n, K) -> (n, K): grad U
     grad_cov: Field  # (n, K) -> (n, K, K): per-example gradient covariance Sigma(q)
     loss: Field  # (n, K) -> (n,)
-    grad_free_energy: Field | None = None  # (n, K) -> (n, K): grad F of a model free energy, if there is one
+    grad_free_energy: TimeField | None = None  # (n, K), step -> (n, K): grad F of a model free energy, if any
 
     def __post_init__(self) -> None:
         q = self.q

@@ -21,7 +21,8 @@ Built-in kinds: ``linear_regression`` (:mod:`._task_regression`) and ``tanh_netw
    e.g. ``Key(256, integer(2, 10**6), "data set size")``): the spec parser refuses unknown keys, keys of another
    kind and invalid values with a message naming ``section.key`` (exit 2), and the values enter the spec hash.
    ``data_bytes(task)`` estimates the memory of the kind's data set (it joins the sweep's memory guard).
-3. Add the module name to :data:`BUILTIN`.
+3. Add the module name to :data:`BUILTIN` (dask worker processes look kinds up by name in their own registry,
+   so a kind registered only in the client process, e.g. in a notebook, is unknown to them).
 4. Test it as the built-ins are tested (tests/unit/test_sweep.py): the model functions against an independent
    computation, and a point evaluated twice from the same seed gives identical numbers. Pre-register what the
    kind is meant to show before mapping it (docs/).

@@ -197,3 +197,159 @@ def test_cross_fit_halves_of_a_resample_share_no_member() -> None:
     full = np.arange(11)
     assert [h.tolist() for h in _halves(full)] == [full[0::2].tolist(), full[1::2].tolist()]
 
+
+
+# ------------------------------------------------------------------------------------------ what each cannot tell
+
+def test_osmotic_relation_holds_for_plain_gradient_descent_while_the_newton_law_does_not() -> None:
+    """The weak osmotic relation holds for every constant scalar-noise diffusion (u = D grad ln p whatever the
+    drift): on plain gradient descent it is ~0 up to the O(step) part of one-step increments (about a/4 of the
+    scale here), so it tests nu, not Madelung; the Newton law with V = U is what separates plain learning from
+    Madelung (distance (1 - gk)/(1 + gk) = 0.90 at gk = 0.05). At gk = 0.3 the O(step) part is 0.08."""
+    for gk, step_part in ((0.05, 0.03), (0.3, 0.12)):
+        r = _nelson(_ar_ensemble(np.random.default_rng(21), N=4000, n_steps=40, a=gk, nu=0.01, k=gk))
+        assert r["osmotic_distance"] < 2 * r["osmotic_se"] + step_part, (gk, r)
+        assert r["newton_distance"] - 3 * r["newton_se"] > 0.4, (gk, r)
+
+
+# ------------------------------------------------------------------------------------------------- continuity
+
+def _drifting(seed: int, *, N: int = 4000, n_steps: int = 30, nu: float = 0.01, s0: float = 0.3,
+              spread: float = 1.0, scale: float = 1.0) -> Ensemble:
+    """q_{s+1} = q_s + c + sqrt(2 nu) xi from N(0, s0^2 I): p_s = N(c s, (s0^2 + 2 nu s) I) exactly, so the current
+    velocity is v = c + nu (q - c s)/sigma_s^2 = grad F (gamma = 1). The model's grad F can leave out the spreading
+    part (``spread = 0``) or be scaled (``scale``, a planted error)."""
+    rng = np.random.default_rng(seed)
+    c = np.array([0.02, -0.01])
+    q = np.empty((n_steps + 1, N, 2))
+    q[0] = s0 * rng.standard_normal((N, 2))
+    for s in range(n_steps):
+        q[s + 1] = q[s] + c + math.sqrt(2 * nu) * rng.standard_normal((N, 2))
+
+    def grad_f(Q: np.ndarray, s: int) -> np.ndarray:
+        return scale * (c + spread * nu * (Q - c * s) / (s0 ** 2 + 2 * nu * s))
+
+    return Ensemble(q=q, grad_loss=lambda Q: 0.0 * Q, loss=lambda Q: np.zeros(len(Q)),
+                    grad_cov=lambda Q: np.broadcast_to(2 * nu * np.eye(2), (len(Q), 2, 2)).copy(),
+                    grad_free_energy=grad_f)
+
+
+def _continuity(ens: Ensemble):
+    return continuity_distance(ens, gamma=1.0, batch_size=1, anchors=(8, 16, 24), window=3)
+
+
+def test_continuity_holds_with_the_true_free_energy_and_fails_without_its_spreading_part() -> None:
+    ok = _continuity(_drifting(1))
+    assert ok.distance + 2 * ok.se < 0.05, ok
+    bad = _continuity(_drifting(1, spread=0.0))
+    assert bad.distance - 5 * bad.se > 0.3, bad
+    with pytest.raises(InvalidArgument, match="grad_free_energy"):
+        _continuity(Ensemble(q=np.zeros((40, 10, 1)), grad_loss=lambda Q: Q, loss=lambda Q: Q[:, 0],
+                             grad_cov=lambda Q: np.zeros((len(Q), 1, 1))))
+
+
+# ------------------------------------------------------------------------------------------------------ power
+
+def _detections(make, n: int, thr: float = 0.1) -> int:
+    return sum(bool(r.distance - 2 * r.se > thr) for r in (make(i) for i in range(n)))
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_fokker_planck_power_prediction_holds_on_fresh_ensembles(sign: int) -> None:
+    """eps* = the smallest model diffusion error D -> (1 + eps) D the measure reports beyond tolerance 0.1 (at
+    2 SE) with power 0.8, predicted from one ensemble. Planted at 2 eps* in fresh ensembles it is caught every
+    time, at eps*/4 (almost) never. (Calibration over 30 random (base, fresh) pairs at eps* itself: 25/30 and
+    26/30 caught for the two signs, i.e. the predicted power 0.8 holds.)"""
+    nu, a = 0.002, 0.02
+
+    def fp(seed: int, scale: float):
+        ens = _ar_ensemble(np.random.default_rng(seed), N=2000, n_steps=30, a=a, nu=nu, k=a, model_scale=scale,
+                           start_stationary=False)
+        return fokker_planck_distance(ens, gamma=1.0, batch_size=1, anchors=(8, 16, 24), window=2)
+
+    base = fp(1000, 1.0)
+    eps = sign * base.detectable("diffusion", threshold=0.1, sign=sign)
+    assert 0.05 < abs(eps) < 1.0, eps
+    assert _detections(lambda i: fp(5000 + i, 1 + 2 * eps), 6) == 6
+    assert _detections(lambda i: fp(6000 + i, 1 + eps / 4), 6) <= 1
+    first = base.sensitivity["diffusion"]
+    sg, _ = base.at("diffusion", 1e-6)
+    assert np.allclose((sg - base.signed) / 1e-6, first, rtol=1e-4, atol=1e-6)  # at() agrees with the derivative
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_newton_power_prediction_holds_on_fresh_ensembles(sign: int) -> None:
+    """The same for a planted potential V -> (1 + eps) V on a Nelson ground state (where V = U holds):
+    calibration over 30 pairs at eps* itself caught 28/30 (eps < 0) and 30/30 (eps > 0), conservative."""
+    a, nu = 0.1, 0.05
+    k = _ground_state_k(a, nu)
+
+    def nel(seed: int, kk: float):
+        r = _nelson(_ar_ensemble(np.random.default_rng(seed), N=2000, n_steps=40, a=a, nu=nu, k=kk), seed=seed)
+        return r["result"].newton
+
+    base = nel(2000, k)
+    eps = sign * base.detectable(threshold=0.1, sign=sign)
+    assert 0.05 < abs(eps) < 3.0, eps
+    assert _detections(lambda i: nel(6000 + i, k * (1 + 2 * eps)), 4) == 4
+    assert _detections(lambda i: nel(7000 + i, k * (1 + eps / 4)), 4) <= 1
+
+
+def test_continuity_and_osmotic_power_predictions_hold_on_fresh_ensembles() -> None:
+    base = _continuity(_drifting(1))
+    eps = base.detectable("free_energy", threshold=0.1)
+    assert 0.05 < eps < 1.0
+    hits = [_detections(lambda i: _continuity(_drifting(100 + i, scale=1 + s * 2 * eps)), 4) for s in (1, -1)]
+    assert max(hits) == 4, hits  # the direction detectable() found is caught every time
+    assert _detections(lambda i: _continuity(_drifting(200 + i, scale=1 + eps / 4)), 4) <= 1
+
+    def osm(seed: int, scale: float):  # the model's nu off by a factor: the osmotic measure's plant
+        ens = _ar_ensemble(np.random.default_rng(seed), N=2000, n_steps=40, a=0.1, nu=0.01, k=0.1, model_scale=scale)
+        return _nelson(ens, seed=seed)["result"].osmotic
+
+    ob = osm(3000, 1.0)
+    e_up = ob.detectable("nu", threshold=0.1, sign=1)
+    assert _detections(lambda i: osm(3100 + i, 1 + 2 * e_up), 4) == 4
+    assert _detections(lambda i: osm(3200 + i, 1 + e_up / 4), 4) <= 1
+
+
+def test_circulation_power_prediction_holds_on_a_planted_rotation() -> None:
+    """quanta* (beyond the tolerance 0.1) from an irrotational ensemble; a rotation omega J q of 2 quanta*
+    (omega = 2 quanta* 2 nu / s^2) is caught in fresh ensembles, one of quanta*/4 is not."""
+    a, nu = 0.05, 0.01
+    base = _nelson(_ar_ensemble(np.random.default_rng(4), N=4000, n_steps=40, a=a, nu=nu, k=a))["result"]
+    star = base.circulation.detectable(threshold=0.1)
+    s2 = 2 * nu / (1 - (1 - a) ** 2)
+
+    def circ(seed: int, quanta: float):
+        ens = _ar_ensemble(np.random.default_rng(seed), N=4000, n_steps=40, a=a, nu=nu, k=a,
+                           omega=quanta * 2 * nu / s2)
+        c = _nelson(ens, seed=seed)["result"].circulation
+        return type("R", (), {"distance": c.quanta, "se": c.se})
+
+    assert _detections(lambda i: circ(40 + i, 2 * star), 3) == 3
+    assert _detections(lambda i: circ(50 + i, star / 4), 3) <= 1
+
+
+# ----------------------------------------------------------------------------------------------- bad input
+
+def test_estimators_refuse_bad_input_naming_it() -> None:
+    ens = _ar_ensemble(np.random.default_rng(0), N=100, n_steps=20, a=0.1, nu=0.01, k=0.1)
+    with pytest.raises(InvalidArgument, match="anchors"):
+        fokker_planck_distance(ens, gamma=1.0, batch_size=1, anchors=(19,), window=2)
+    with pytest.raises(InvalidArgument, match="gamma"):
+        fokker_planck_distance(ens, gamma=-1.0, batch_size=1, anchors=(10,))
+    with pytest.raises(InvalidArgument, match="window"):
+        nelson_distances(ens, gamma=1.0, batch_size=1, anchors=(10,), window=0, rng=np.random.default_rng(0))
+    with pytest.raises(InvalidArgument, match="ens: 10 members"):
+        nelson_distances(Ensemble(q=ens.q[:, :10], grad_loss=ens.grad_loss, grad_cov=ens.grad_cov, loss=ens.loss),
+                         gamma=1.0, batch_size=1, anchors=(10,), rng=np.random.default_rng(0))
+    with pytest.raises(InvalidArgument, match="degree"):
+        nelson_distances(ens, gamma=1.0, batch_size=1, anchors=(10,), degree=5, rng=np.random.default_rng(0))
+    with pytest.raises(InvalidArgument, match="q: expected"):
+        Ensemble(q=np.zeros((5, 3)), grad_loss=ens.grad_loss, grad_cov=ens.grad_cov, loss=ens.loss)
+    r = fokker_planck_distance(ens, gamma=1.0, batch_size=1, anchors=(10,), window=2)
+    with pytest.raises(InvalidArgument, match="plant"):
+        r.detectable("potential")
+    with pytest.raises(InvalidArgument, match="power"):
+        r.detectable("diffusion", power=1.0)

@@ -47,6 +47,7 @@ def _spec(**over: dict) -> S.SweepSpec:
     ({"grid": {"width": [4, 8]}}, "grid.width"),
     ({"run": {"anchors": [1]}}, "run.anchors"),
     ({"measure": {"potential": "quantum"}}, "measure.potential"),
+    ({"measure": {"potential": "fitted"}}, "measure.potential: 'fitted' was removed"),
     ({"extra": {"x": 1}}, "extra"),
 ])
 def test_bad_specs_name_the_key(over: dict, key: str) -> None:
@@ -393,3 +394,79 @@ def test_regression_spec_hash_is_unchanged_by_the_network_options() -> None:
     assert "trainable" in _spec(**NET).canonical()["task"]
 
 
+
+
+# ------------------------------------------------------------------------------------------ the task registry
+
+def _toy_kind():
+    """A learning system defined in a test: plain gradient descent on U = scale |q|^2/2 with isotropic noise,
+    K = 2 (enough to exercise the registry: keys, validation, hash, simulation through evaluate_point)."""
+    from nnqg.numerics import _tasks as T
+
+    def simulate(s: T.Setting, rng: np.random.Generator) -> Ensemble:
+        k, sig = s.task["scale"], s.gamma / math.sqrt(s.batch_size)
+        q = np.empty((s.n_steps + 1, s.n_members, 2))
+        q[0] = s.run["start"] + s.init_std * rng.standard_normal((s.n_members, 2))
+        for i in range(s.n_steps):
+            q[i + 1] = q[i] - s.gamma * k * q[i] + sig * rng.standard_normal((s.n_members, 2))
+        return Ensemble(q=q, grad_loss=lambda Q: k * Q, loss=lambda Q: 0.5 * k * np.sum(Q * Q, axis=1),
+                        grad_cov=lambda Q: np.broadcast_to(np.eye(2), (len(Q), 2, 2)).copy())
+
+    return T.TaskKind(name="toy_quadratic", summary="test", simulate=simulate, n_parameters=lambda t, w: 2,
+                      task_keys={"scale": T.Key(1.0, T.number(True, "curvature"))},
+                      run_keys={"start": T.Key(0.0, T.number())}, data_bytes=lambda t: 0)
+
+
+@pytest.fixture
+def toy_kind(monkeypatch: pytest.MonkeyPatch):
+    from nnqg.numerics import _tasks as T
+
+    T.task_kinds()
+    monkeypatch.setattr(T, "_KINDS", dict(T._KINDS))
+    return T.register(_toy_kind())
+
+
+def _toy_spec(task: dict | None = None, run: dict | None = None) -> S.SweepSpec:
+    return S.parse_spec({**BASE, "task": {"kind": "toy_quadratic", **(task or {})},
+                         "run": {"n_steps": 24, "anchors": [8, 16], **(run or {})}})
+
+
+def test_a_new_task_kind_is_one_registration_with_its_own_validated_keys(toy_kind, tmp_path: Path) -> None:
+    spec = _toy_spec({"scale": 2.0}, {"start": 0.5})
+    assert spec.task.scale == 2.0 and spec.run.start == 0.5 and S.n_parameters(spec, None) == 2
+    assert spec.canonical()["task"] == {"kind": "toy_quadratic", "scale": 2.0}
+    assert _toy_spec({"scale": 3.0}, {"start": 0.5}).spec_hash() != spec.spec_hash()
+    with pytest.raises(InvalidArgument, match=r"task\.scale: -1 is not a positive curvature"):
+        _toy_spec({"scale": -1})
+    with pytest.raises(InvalidArgument, match=r"task\.n_data: not a key of the task 'toy_quadratic'.*linear_regr"):
+        _toy_spec({"n_data": 64})
+    with pytest.raises(InvalidArgument, match=r"run\.init_offset: not a key .*belongs to \['linear_regression'\]"):
+        _toy_spec(run={"init_offset": [0.0, 0.0]})
+    with pytest.raises(InvalidArgument, match=r"grid\.width: task 'toy_quadratic' has no width"):
+        S.parse_spec({**BASE, "task": {"kind": "toy_quadratic"}, "grid": {**BASE["grid"], "width": [1]}})
+    spec = _toy_spec()
+    res = S.run_sweep(spec, tmp_path / "toy", workers=1, processes=False)
+    assert res.computed == 4 and not res.failed
+    # plain gradient descent is far from Madelung with V = U, as the closed form (1 - gk)/(1 + gk) says
+    assert min(res.table.column("newton_distance").to_pylist()) > 0.5
+
+
+def test_the_registry_refuses_a_kind_that_redeclares_a_common_key(toy_kind) -> None:
+    from dataclasses import replace
+
+    from nnqg.numerics import _tasks as T
+
+    with pytest.raises(InvalidArgument, match="n_steps"):
+        T.register(replace(toy_kind, name="other", run_keys={"n_steps": T.Key(3, T.integer())}))
+    with pytest.raises(InvalidArgument, match="registered already"):
+        T.register(toy_kind)
+
+
+def test_points_are_streamed_longest_first_in_the_order_of_a_full_sort() -> None:
+    spec = _spec(**{**NET, "sweep": {"claims": ["fokker_planck"]},
+                    "grid": {"width": [1, 3, 2], "ensemble": [100, 300, 50], "gamma": [0.1, 0.2],
+                             "batch_size": [1, 2], "seeds": [0, 1]}})
+    want = sorted(S.grid_points(spec), key=lambda p: (-S.point_cost(spec, p), p.index))
+    assert list(S.points_longest_first(spec)) == want
+    assert [p.index for p in S.points_longest_first(spec, skip=lambda i: i % 3 == 0)] == \
+        [p.index for p in want if p.index % 3]
