@@ -40,7 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        "nnqg sweep examples/sweeps/gamma_batch.toml --out runs/gb --resume",
                        "nnqg sweep SPEC.toml --scheduler tcp://HOST:8786",
                        codes="exit codes:\n  0  the sweep finished (the distances are results, not failures)\n"
-                             "  2  a usage or input error (a bad spec names its key)"))
+                             "  1  a point raised or gave a non-finite distance, or points are missing\n"
+                             "  2  a usage or input error (a bad spec names its key)\n"
+                             "  130  interrupted (finished points are stored; --resume continues)"))
     s.add_argument("spec", type=Path, metavar="SPEC.toml")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster here)")
