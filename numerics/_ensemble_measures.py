@@ -7,7 +7,8 @@ consecutive steps, time in steps, and the model's :math:`\nabla U`, :math:`\Sigm
 :math:`\nabla F`), the step size :math:`\gamma` and batch size B (the model diffusion is
 :math:`D(q) = \gamma^2\Sigma(q)/(2B)`), and *anchor* steps :math:`t_a` with a window :math:`|s - t_a|\le w`
 (every measure uses the steps :math:`t_a - w - 1 .. t_a + w + 1`). Every distance is dimensionless, about 0 when
-the description holds and of order 1 when its terms do not balance at all.
+the description holds and of order 1 when its terms do not balance at all. The equations and conventions are those
+of docs/theory.md (section 2: Fokker-Planck; section 3: Madelung and Nelson's picture; section 4: circulation).
 
 **Test functions.** :math:`\varphi_\alpha(q) = z^\alpha e^{-|z|^2/4}`, :math:`|\alpha|\le 2`,
 :math:`z = (q-\mu_t)/\sigma_t` (ensemble mean and standard deviations at the anchor;

@@ -30,7 +30,19 @@ def _workers(text: str) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    s = subparsers.add_parser("sweep", help="map SGD ensembles' distance from FP/Madelung/Schrodinger over a grid")
+    from ._cli import _FORMAT, _epilog
+
+    s = subparsers.add_parser(
+        "sweep", help="map SGD ensembles' distance from FP/Madelung/Schrodinger over a grid", formatter_class=_FORMAT,
+        description="Measure, over a grid of step size, batch size, width and ensemble size, how far real SGD "
+                    "ensembles are from the Fokker-Planck, Madelung and Schrodinger descriptions (dask).",
+        epilog=_epilog("nnqg sweep examples/sweeps/tiny.toml --workers 2",
+                       "nnqg sweep examples/sweeps/gamma_batch.toml --out runs/gb --resume",
+                       "nnqg sweep SPEC.toml --scheduler tcp://HOST:8786",
+                       codes="exit codes:\n  0  the sweep finished (the distances are results, not failures)\n"
+                             "  1  a point raised or gave a non-finite distance, or points are missing\n"
+                             "  2  a usage or input error (a bad spec names its key)\n"
+                             "  130  interrupted (finished points are stored; --resume continues)"))
     s.add_argument("spec", type=Path, metavar="SPEC.toml")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster here)")

@@ -23,7 +23,7 @@ from nnqg.numerics import _grand_canonical as gc
 from nnqg.numerics._circulation import LoopCirculation, loop_circulation
 
 from .._model import INCONCLUSIVE, SUPPORTED, LearningEvidence, Measurement, NumericContext
-from ._common import Profile, evidence, kept, measure, stream
+from ._common import Profile, evidence, kept, measure, one_blas_thread, stream
 
 KEY = 0x5133  # the experiment's own random streams: stream(seed, KEY, ...)
 TAU, SIGMAS = 0.2, 2.0
@@ -100,7 +100,8 @@ def _learner(label: str, run: gc.GrandCanonicalRun, task: gc.GrandCanonicalTask,
 def run(ctx: NumericContext) -> QuantisationRun:
     """The learner, its canonical comparison and the two controls at the profile's sizes, once per (seed,
     profile)."""
-    return kept(_RUNS, ctx, _compute)
+    with one_blas_thread():  # small matrices: threads only contend; one thread gives the same sums everywhere
+        return kept(_RUNS, ctx, _compute)
 
 
 _RUNS: dict[tuple[int, bool], QuantisationRun] = {}
