@@ -1,5 +1,6 @@
 r"""Circulation of an ensemble's current velocity around loops that enclose a hole of its density, in quanta
-:math:`2\pi\hbar\gamma` (the Schrodinger description's quantisation :math:`\oint v\cdot dq = 2\pi\hbar\gamma n`).
+:math:`2\pi\hbar\gamma` (the Schrodinger description's quantisation :math:`\oint v\cdot dq = 2\pi\hbar\gamma n`,
+docs/theory.md section 4).
 
 **What it measures.** For an ensemble of trajectories ``q[s, i, :2]`` around a centre c (polar coordinates
 :math:`(r, \theta)` of :math:`x = q - c`), the current velocity (Nelson: :math:`v = (b + b_*)/2`) is estimated from

@@ -1,5 +1,6 @@
 r"""A network whose hidden neurons are in equilibrium at temperature T, and SGD of its trainable variables on their
-free energy: the learning system of the paper's route to Madelung at a fixed number of neurons.
+free energy: the learning system of the paper's route to Madelung at a fixed number of neurons (docs/theory.md
+sections 1 and 3).
 
 **The network.** One input x, ``n_hidden`` binary hidden neurons :math:`h_j\in\{-1,+1\}`, one linear output. The
 loss of a network state (the paper's bulk loss for the hidden neurons plus the boundary loss of the output) is

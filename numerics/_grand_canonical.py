@@ -1,6 +1,6 @@
 r"""A learner that adjusts its own number of neurons, step size and mini-batch size: the grand-canonical learning
 system of the paper's route to the Schrodinger equation (neurons exchanged with an environment at chemical
-potential :math:`\mu`).
+potential :math:`\mu`; docs/theory.md section 4).
 
 **The network** (choices ours; the paper fixes none of them). A shared filter :math:`q\in\mathbb R^2` (the K = 2
 trainable variables) is applied to M input patches :math:`x_j\in\mathbb R^2` of an example by M hidden neurons

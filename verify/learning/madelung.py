@@ -1,4 +1,5 @@
-r"""Learning experiments Q1 and Q2 (docs/experiments.md): the Madelung pair measured on learners.
+r"""Learning experiments Q1 and Q2 (docs/experiments.md): the Madelung pair (docs/theory.md section 3) measured on
+learners.
 
 Q1, plain SGD (issue 11): the two-parameter regression and the tanh network of width 1 (sweep task kinds
 ``linear_regression``, ``tanh_network``), phase :math:`\Phi = -U`, potential V = U. Q2, the paper's route at a

@@ -1,4 +1,5 @@
-r"""Learning experiment Q3 (docs/experiments.md): is the circulation of a grand-canonical learner quantised?
+r"""Learning experiment Q3 (docs/experiments.md): is the circulation of a grand-canonical learner quantised
+(docs/theory.md section 4)?
 
 The learner (:mod:`nnqg.numerics._grand_canonical`) exchanges hidden neurons with an environment at chemical
 potential :math:`\mu`, learns by SGD on the free energy of its present neurons, and adapts its step size and batch
