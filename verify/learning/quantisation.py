@@ -144,21 +144,32 @@ def _m(x: Loops) -> Measurement:
                                                             "hole ratio": c.hole})
 
 
+def _extra_rule(x: Loops, m: Measurement) -> tuple[str, str] | None:
+    """The pre-registered conditions beyond the common rule, for a learner: no hole, or a zero winding the rule
+    would accept, is INCONCLUSIVE (with the reason)."""
+    c = x.circulation
+    if c.hole >= 1.0:
+        return (INCONCLUSIVE, f"no hole: the density at the centre is {c.hole:.2g} of that on the median circle, "
+                              "so the loops enclose no node and only n = 0 is possible")
+    if c.winding == 0 and m.status == SUPPORTED:
+        return (INCONCLUSIVE, f"no circulation: n-bar = {c.mean_quanta:.3g} +- {c.mean_se:.2g} quanta, quantised "
+                              "only trivially (n = 0 holds for every gradient flow, whatever the theory says)")
+    return None
+
+
+def _learner_measure(x: Loops) -> tuple[Measurement, tuple[str, str] | None]:
+    """A learner's measurement, its own status already under the extra rule (so the report never lists a zero
+    winding as SUPPORTED), and the override of the verdict if the rule applies."""
+    m = _m(x)
+    rule = _extra_rule(x, m)
+    return (m if rule is None else replace(m, status=rule[0])), rule
+
+
 def decide(r: QuantisationRun) -> LearningEvidence:
     """The pre-registered decision of Q3 on a run (docs/experiments.md): the common rule on |n-bar - n*| with the
     vortex and Wallstrom controls; a zero winding that the rule would call SUPPORTED, or no hole, is INCONCLUSIVE."""
-    lm = _m(r.learner)
-    c = r.learner.circulation
-    override = None
-    if c.hole >= 1.0:
-        override = (INCONCLUSIVE, f"no hole: the density at the centre is {c.hole:.2g} of that on the median "
-                                  "circle, so the loops enclose no node and only n = 0 is possible")
-    elif c.winding == 0 and lm.status == SUPPORTED:
-        override = (INCONCLUSIVE, f"no circulation: n-bar = {c.mean_quanta:.3g} +- {c.mean_se:.2g} quanta, "
-                                  "quantised only trivially (n = 0 holds for every gradient flow, whatever the "
-                                  "theory says)")
-    if override is not None:  # the measurement's own status says what the rule made of it
-        lm = replace(lm, status=override[0])
+    lm, override = _learner_measure(r.learner)
+    comparison, _ = _learner_measure(r.canonical)
     details = {"profile": r.profile.to_json(), "learner": r.learner.numbers(), "canonical comparison":
                r.canonical.numbers(), "controls": {x.label: x.numbers() for x in (r.vortex, r.wallstrom)},
                "independent of --potential": "the learner and controls do not use the claim's inputs"}
@@ -170,7 +181,7 @@ def decide(r: QuantisationRun) -> LearningEvidence:
                     "quanta 2 pi hbar* gamma-bar: distance |n-bar - n*| of the mean over loops and anchors from the "
                     "nearest integer n* (a zero winding is INCONCLUSIVE)",
                     measured=[lm], positive=_m(r.vortex), negative=_m(r.wallstrom), tau=TAU, k=SIGMAS,
-                    section=SECTION, details=details, comparisons=[_m(r.canonical)], override=override)
+                    section=SECTION, details=details, comparisons=[comparison], override=override)
 
 
 def quantisation_evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence:
