@@ -6,7 +6,9 @@ for ``n_steps`` steps and returns an :class:`~nnqg.numerics._ensemble.Ensemble`:
 functions the estimators of :mod:`nnqg.numerics._ensemble_measures` need (:math:`\nabla U`, :math:`\Sigma(q)`, U,
 and optionally :math:`\nabla F` of a model free energy for the continuity measure).
 
-Built-in kinds: ``linear_regression`` (:mod:`._task_regression`) and ``tanh_network`` (:mod:`._task_network`).
+Built-in kinds: ``linear_regression`` (:mod:`._task_regression`), ``tanh_network`` (:mod:`._task_network`),
+``shift_ring`` (:mod:`._task_shift_ring`), ``free_energy_network`` (:mod:`._task_free_energy`) and
+``grand_canonical`` (:mod:`._task_grand_canonical`).
 
 **Adding a kind** is one module in ``numerics/`` plus one line here:
 
@@ -31,7 +33,7 @@ The common keys ``task.kind``, ``run.n_steps``, ``run.anchors`` and ``run.init_s
 not be redeclared; a kind with ``has_width=True`` gets the ``grid.width`` axis (required), others refuse it.
 
 >>> sorted(task_kinds())
-['linear_regression', 'shift_ring', 'tanh_network']
+['free_energy_network', 'grand_canonical', 'linear_regression', 'shift_ring', 'tanh_network']
 >>> task_kind("linear_regression").n_parameters({}, None)
 2
 >>> integer(1, 10)(0, "task.layers")
@@ -59,7 +61,8 @@ __all__ = ["BUILTIN", "DATA_KEYS", "Key", "Setting", "TaskKind", "choice", "inte
            "register", "show", "task_kind", "task_kinds"]
 
 #: modules that define the built-in kinds (each calls :func:`register` when imported)
-BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network", "nnqg.numerics._task_shift_ring")
+BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network", "nnqg.numerics._task_shift_ring",
+           "nnqg.numerics._task_free_energy", "nnqg.numerics._task_grand_canonical")
 #: spec keys every kind has (handled by the spec parser, not by the kind)
 COMMON_TASK_KEYS = ("kind",)
 COMMON_RUN_KEYS = ("n_steps", "anchors", "init_std")

@@ -89,8 +89,9 @@ def test_page_is_self_contained_and_complete(page):
     expected_math += sum(1 for v in verdicts for _, e in v.derivation.checks if e != 0)
     assert p.tags["equation"] == expected_math
     assert p.tags["math"] > expected_math  # the long sum of the fake claims is broken into lines
-    # one figure per numeric study in the report
-    assert p.tags["svg"] == sum(1 for e in report["claims"] if e["calibration"].get("convergence"))
+    # one figure per numeric study in the report, and one per learning experiment that measured something
+    learning = sum(1 for e in report["claims"] if e["learning"].get("measured") or e["learning"].get("controls"))
+    assert p.tags["svg"] == sum(1 for e in report["claims"] if e["calibration"].get("convergence")) + learning
     for status in ("PASSED", "FAILED", "NONFINITE", "REPRODUCED"):
         assert f'class="status {status}"' in text
 
@@ -201,10 +202,13 @@ def test_chromium_renders_mathml_and_figures(page, tmp_path):
     m = re.search(r'data-probe="([^"]*)"', proc.stdout)
     assert m, f"chromium produced no probe result: {proc.stderr[-2000:]}"
     r = json.loads(html.unescape(m.group(1)))
-    assert r["rows"] == len(verdicts)
+    # the verdict table's rows, and the rows of each learning experiment's table (measured systems and controls)
+    learning = [e["learning"] for e in report["claims"]
+                if e["learning"].get("measured") or e["learning"].get("controls")]
+    assert r["rows"] == len(verdicts) + sum(len(e.get("measured", [])) + len(e.get("controls", [])) for e in learning)
     assert r["math"] > 10 and r["mathSized"] == r["math"]
     assert r["frac"] > 10 and r["fracStacked"] == r["frac"], r
-    n_fig = sum(1 for e in report["claims"] if e["calibration"].get("convergence"))
+    n_fig = sum(1 for e in report["claims"] if e["calibration"].get("convergence")) + len(learning)
     assert r["svg"] == n_fig and r["svgSized"] == n_fig
     shot = tmp_path / "shot.png"
     _chromium([f"--screenshot={shot}", "--window-size=1100,1400", path.as_uri()], tmp_path)

@@ -45,6 +45,7 @@ from nnqg.numerics._nelson import DriftTable, GaussianState, JetReplicates, cohe
 
 from .._convergence import Judgement
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
+from ..learning import madelung as _learning
 
 ASSUMPTIONS = (
     "number of neurons fixed (canonical ensemble)",
@@ -547,6 +548,7 @@ CLAIMS = [
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
         derivation=lambda inp: _symbolic(inp, "continuity"),
         calibration=lambda ctx, inp: numeric_check(ctx, inp, "continuity"),
+        learning=_learning.continuity_evidence,
         mutations=lambda: {k: v for k, v in _mutations().items() if k != "fisher_sign_flipped"},
         modules=(__file__,),
     ),
@@ -558,6 +560,7 @@ CLAIMS = [
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
         derivation=lambda inp: _symbolic(inp, "hamilton_jacobi"),
         calibration=lambda ctx, inp: numeric_check(ctx, inp, "hamilton_jacobi"),
+        learning=_learning.hamilton_jacobi_evidence,
         mutations=_mutations, modules=(__file__,),
     ),
 ]

@@ -40,6 +40,7 @@ from nnqg.numerics._vortex import central_gradient, rectangle_circulation
 
 from .._convergence import judge
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
+from ..learning import madelung as _madelung_learning, quantisation as _quantisation_learning
 
 ASSUMPTIONS = (
     "m = 1/gamma and hbar^2 = c/gamma (named parameters)",
@@ -563,6 +564,7 @@ CLAIMS = [
                   "a Crank-Nicolson solution's |psi|^2 and hbar arg psi satisfy the Madelung pair at order 2.",
         assumptions=ASSUMPTIONS + ("default potential V = q^2/2 + q^4/10 (override with --potential)",),
         default_inputs=equivalence_inputs, derivation=_equivalence_symbolic, calibration=_equivalence_numeric,
+        learning=_madelung_learning.schrodinger_evidence,
         mutations=_equivalence_mutations, modules=_MODULES,
     ),
     Claim(
@@ -572,6 +574,7 @@ CLAIMS = [
                   "(0 for loops that do not enclose it).",
         assumptions=("F = hbar arg psi, psi single-valued",),
         default_inputs=quantisation_inputs, derivation=_quantisation_symbolic, calibration=_quantisation_numeric,
+        learning=_quantisation_learning.quantisation_evidence,
         mutations=_quantisation_mutations, modules=_MODULES,
     ),
     Claim(
@@ -582,6 +585,8 @@ CLAIMS = [
         assumptions=ASSUMPTIONS + ("alpha = 1/2 by default",),
         default_inputs=wallstrom_inputs, derivation=_wallstrom_symbolic, calibration=_wallstrom_numeric,
         counterexample=True, mutations=_wallstrom_mutations, modules=_MODULES,
+        learning_note="a mathematical counterexample with no learning experiment of its own; its learning "
+                      "counterpart is the negative control of schrodinger.quantisation (docs/experiments.md, Q3)",
     ),
 ]
 
