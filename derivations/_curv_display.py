@@ -57,10 +57,8 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
     content, facs = factor_list(prep, a)
     names = _abbreviation_polys(prep, abbreviations)
     out = [content]
-    for ch in prep.charts:  # (c - 1)^m (c + 1)^m = (-sin^2 x)^m in the cos chart
-        if ch.kind != "cos":
-            continue
-        c = F.gen(_index_of(prep, ch.back()))[0]
+    for ci, x in _cosines(prep):  # (c - 1)^m (c + 1)^m = (-sin^2 x)^m with c = cos x
+        c = F.gens[ci]
         minus = [i for i, (q, _) in enumerate(facs) if q == c - 1 or q == 1 - c]
         plus = [i for i, (q, _) in enumerate(facs) if q == c + 1]
         if not minus or not plus:
@@ -71,9 +69,10 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
             continue
         m = min(abs(em), abs(ep)) * (1 if em > 0 else -1)
         # (1 - c)^m (1 + c)^m = sin^(2m) x, (c - 1)^m (c + 1)^m = (-1)^m sin^(2m) x
-        out += [sp.Integer(1 if qm == 1 - c else (-1) ** abs(m)), sp.sin(ch.coord) ** (2 * m)]
+        out += [sp.Integer(1 if qm == 1 - c else (-1) ** abs(m)), sp.sin(x) ** (2 * m)]
         facs[i], facs[j] = (qm, em - m), (qp, ep - m)
         facs = [(q, e) for q, e in facs if e != 0]
+    ncoord = prep.dim
     for q, e in facs:
         sym = None
         for nm, (poly, _) in names.items():
@@ -85,12 +84,32 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
                 out.append(sp.Integer(-1) ** e)
                 break
         if sym is None:
+            if _leading_negative(q, ncoord):   # r - 2M rather than 2M - r
+                q = -q
+                out.append(sp.Integer(-1) ** e)
             sym = _poly_expr(prep, q)
-            if sym.could_extract_minus_sign():
+            if sym.could_extract_minus_sign() and not sym.is_Add:
                 sym = -sym
                 out.append(sp.Integer(-1) ** e)
         out.append(sym ** e)
     return _finish_trig(prep, sp.Mul(*out))
+
+
+def _cosines(prep: Prepared) -> list[tuple[int, sp.Symbol]]:
+    """(field index, coordinate) of every cos x variable: cos charts and sin/cos generator pairs."""
+    out = []
+    for i, s in enumerate(prep.symbols):
+        if isinstance(s, sp.cos) and s.args[0].is_Symbol:
+            out.append((i, s.args[0]))
+    return out
+
+
+def _leading_negative(q, ncoord: int) -> bool:
+    """The term of highest degree in the coordinates (the first ``ncoord`` variables) has a negative
+    coefficient."""
+    terms = q.to_dict()
+    lead = max(terms, key=lambda e: (sum(e[:ncoord]), e[:ncoord]))
+    return int(terms[lead]) < 0
 
 
 def _abbreviation_polys(prep: Prepared, abbreviations: Mapping[str, Any] | None) -> dict[str, tuple[Any, int]]:

@@ -334,89 +334,26 @@ class Referee:
 
     # --- evaluation of the tape
     def _evaluate(self, p: SamplePoint, direction: Sequence[int] | None, consts: list | None = None) -> list:
-        """Every tape entry at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None: values only)."""
+        return _run_tape(self.tape, self.problem.coords, p, direction, consts)
+
+    def value(self, expr: sp.Expr, p: SamplePoint) -> Any:
+        """Any expression in the problem's symbols and functions at ``p`` (an ``arb``)."""
         import flint
 
-        arb = flint.arb
-        vals = dict(p.values)
-        fdata = p.function_map()
-        out: list[Any] = [None] * len(self.tape.ops)
-        for i, op in enumerate(self.tape.ops):
-            if consts is not None and not self.tape.varying[i]:
-                out[i] = consts[i]
-                continue
-            kind = op[0]
-            if kind == "num":
-                q = op[1]
-                out[i] = arb(flint.fmpq(q.numerator, q.denominator))
-            elif kind == "coord":
-                v = vals[self.problem.coords[op[1]]]
-                x = arb(flint.fmpq(v.numerator, v.denominator))
-                out[i] = x if direction is None else flint.arb_series([x, direction[op[1]]], prec=3)
-            elif kind == "param":
-                v = vals.get(op[1])
-                if v is None:
-                    raise RefereeUnsupported(f"no value for the symbol {op[1]}")
-                out[i] = arb(flint.fmpq(v.numerator, v.denominator))
-            elif kind == "pi":
-                out[i] = arb.pi()
-            elif kind == "e":
-                out[i] = arb(1).exp()
-            elif kind == "fn":
-                out[i] = self._function_value(op[1], op[2], fdata, direction)
-            elif kind == "add":
-                acc = out[op[1][0]]
-                for j in op[1][1:]:
-                    acc = acc + out[j]
-                out[i] = acc
-            elif kind == "mul":
-                acc = out[op[1][0]]
-                for j in op[1][1:]:
-                    acc = acc * out[j]
-                out[i] = acc
-            elif kind == "ipow":
-                b, k = out[op[1]], op[2]
-                out[i] = b**k if k >= 0 else 1 / (b ** (-k))
-            elif kind == "pow":
-                out[i] = _power(out[op[1]], out[op[2]])
-            elif kind == "besselj":
-                out[i] = _bessel(out[op[1]], out[op[2]])
-            elif kind == "lambertw":
-                out[i] = out[op[1]].lambertw()
-            else:
-                out[i] = _series_fn(kind, out[op[1]])
-        return out
+        comp = _Compiler(self.problem.coords)
+        i = comp.add(sp.sympify(expr))
+        with flint.ctx.workprec(PREC_BITS):
+            return _run_tape(comp.tape, self.problem.coords, p, None)[i]
 
-    def _function_value(self, f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction):
+    def agrees(self, p: SamplePoint, a: int, b: int, expr: sp.Expr) -> bool:
+        """Residual component (a, b) at ``p`` equals ``expr`` there (their difference decides "zero")."""
         import flint
 
-        data = fdata[f]
+        verdict, val = self.component(p, a, b)
+        with flint.ctx.workprec(PREC_BITS):
+            res, scale = self.residual(p)
+            return self.decide(val - self.value(expr, p), scale + abs(val)) == "zero"
 
-        def d(beta: tuple[int, ...]) -> Any:
-            v = data.get(beta)
-            if v is None:
-                raise RefereeUnsupported(f"derivatives of {f} beyond order {MAX_FUNCTION_ORDER}")
-            return flint.arb(flint.fmpq(v.numerator, v.denominator))
-
-        v0 = d(alpha)
-        if direction is None:
-            return v0
-        idx = [self.problem.coords.index(a) for a in f.args]
-        w = [direction[k] for k in idx]
-        m = len(idx)
-        c1 = flint.arb(0)
-        c2 = flint.arb(0)
-        for j in range(m):
-            if w[j]:
-                e = list(alpha)
-                e[j] += 1
-                c1 += w[j] * d(tuple(e))
-                for l in range(m):
-                    if w[l]:
-                        e2 = list(e)
-                        e2[l] += 1
-                        c2 += w[j] * w[l] * d(tuple(e2)) / 2
-        return flint.arb_series([v0, c1, c2], prec=3)
 
     def _directional(self, p: SamplePoint) -> tuple[list, dict[tuple[int, int], list]]:
         """Values of every tape entry, and its Taylor series along :math:`e_k` (key (k, k)) and
@@ -608,6 +545,95 @@ class Referee:
             if prec >= MAX_PREC_BITS:
                 return False, undecided, res[undecided[0]][undecided[1]]
             prec *= 2
+
+
+def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, direction: Sequence[int] | None,
+              consts: list | None = None) -> list:
+    """Every tape entry at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None: values only);
+    ``consts`` are earlier values reused for the entries that do not vary."""
+    import flint
+
+    arb = flint.arb
+    vals = dict(p.values)
+    fdata = p.function_map()
+    out: list[Any] = [None] * len(tape.ops)
+    for i, op in enumerate(tape.ops):
+        if consts is not None and not tape.varying[i]:
+            out[i] = consts[i]
+            continue
+        kind = op[0]
+        if kind == "num":
+            q = op[1]
+            out[i] = arb(flint.fmpq(q.numerator, q.denominator))
+        elif kind == "coord":
+            v = vals[coords[op[1]]]
+            x = arb(flint.fmpq(v.numerator, v.denominator))
+            out[i] = x if direction is None else flint.arb_series([x, direction[op[1]]], prec=3)
+        elif kind == "param":
+            v = vals.get(op[1])
+            if v is None:
+                raise RefereeUnsupported(f"no value for the symbol {op[1]}")
+            out[i] = arb(flint.fmpq(v.numerator, v.denominator))
+        elif kind == "pi":
+            out[i] = arb.pi()
+        elif kind == "e":
+            out[i] = arb(1).exp()
+        elif kind == "fn":
+            out[i] = _function_value(coords, op[1], op[2], fdata, direction)
+        elif kind == "add":
+            acc = out[op[1][0]]
+            for j in op[1][1:]:
+                acc = acc + out[j]
+            out[i] = acc
+        elif kind == "mul":
+            acc = out[op[1][0]]
+            for j in op[1][1:]:
+                acc = acc * out[j]
+            out[i] = acc
+        elif kind == "ipow":
+            b, k = out[op[1]], op[2]
+            out[i] = b**k if k >= 0 else 1 / (b ** (-k))
+        elif kind == "pow":
+            out[i] = _power(out[op[1]], out[op[2]])
+        elif kind == "besselj":
+            out[i] = _bessel(out[op[1]], out[op[2]])
+        elif kind == "lambertw":
+            out[i] = out[op[1]].lambertw()
+        else:
+            out[i] = _series_fn(kind, out[op[1]])
+    return out
+
+
+def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction):
+    import flint
+
+    data = fdata[f]
+
+    def d(beta: tuple[int, ...]) -> Any:
+        v = data.get(beta)
+        if v is None:
+            raise RefereeUnsupported(f"derivatives of {f} beyond order {MAX_FUNCTION_ORDER}")
+        return flint.arb(flint.fmpq(v.numerator, v.denominator))
+
+    v0 = d(alpha)
+    if direction is None:
+        return v0
+    idx = [list(coords).index(a) for a in f.args]
+    w = [direction[k] for k in idx]
+    m = len(idx)
+    c1 = flint.arb(0)
+    c2 = flint.arb(0)
+    for j in range(m):
+        if w[j]:
+            e = list(alpha)
+            e[j] += 1
+            c1 += w[j] * d(tuple(e))
+            for l in range(m):
+                if w[l]:
+                    e2 = list(e)
+                    e2[l] += 1
+                    c2 += w[j] * w[l] * d(tuple(e2)) / 2
+    return flint.arb_series([v0, c1, c2], prec=3)
 
 
 def _power(b, x):

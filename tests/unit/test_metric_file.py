@@ -46,7 +46,7 @@ def test_off_diagonal_entry_is_symmetric_and_lambda_key():
     ('coordinates = ["t"]\n[metric]\nt_t = "-1"\n', "at least 2"),
     ('coordinates = ["t", "t"]\n[metric]\nt_t = "-1"\n', "repeated"),
     ('coordinates = ["t", "x"]\n', r"\[metric\] is missing"),
-    ('coordinates = ["t", "x"]\n[parameters]\nM = "big"\n[metric]\nt_t = "-1"\nx_x = "1"\n', "'big' is not one"),
+    ('coordinates = ["t", "x"]\n[parameters]\nM = "big"\n[metric]\nt_t = "-1"\nx_x = "1"\n', "got 'big'"),
     ('coordinates = ["t", "x"]\n[metric]\nt_t = "__import__(1)"\nx_x = "1"\n', "t_t"),
     ('coordinates = ["t", "x"]\nfoo = 1\n[metric]\nt_t = "-1"\nx_x = "1"\n', "unknown keys"),
     ('coordinates = ["t", "sin"]\n[metric]\nt_t = "-1"\n', "not allowed"),
