@@ -20,6 +20,8 @@ from typing import Any, Mapping, Sequence
 
 import sympy as sp
 
+from sympy.polys.polyutils import expr_from_dict
+
 from ._curv_field import FlintField
 from ._curv_prepare import Chart, Prepared
 
@@ -92,7 +94,7 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
                 sym = -sym
                 out.append(sp.Integer(-1) ** e)
         out.append(sym ** e)
-    return _finish_trig(prep, sp.Mul(*out))
+    return sp.Mul(*out)
 
 
 def _cosines(prep: Prepared) -> list[tuple[int, sp.Symbol]]:
@@ -124,84 +126,43 @@ def _abbreviation_polys(prep: Prepared, abbreviations: Mapping[str, Any] | None)
 
 
 def _poly_expr(prep: Prepared, q) -> sp.Expr:
-    """One polynomial factor in the user's coordinates, even cosine factors written with the shorter of
-    :math:`\\cos` and :math:`\\sin`."""
-    e = FlintField.poly_to_sympy(q, _placeholders(prep))
-    for ch in prep.charts:
-        if ch.kind == "cos":
-            e = _shorter_trig(e, _ph(prep, ch.new), sp.Dummy("s"))
-    for vs, vc in _trig_pairs(prep):
-        e = _shorter_pair(e, vs, vc)
-    return e.xreplace(_meanings(prep))
+    """One polynomial factor in the user's coordinates; where :math:`\\sin x` and :math:`\\cos x` are both
+    variables (a cos chart's placeholder, sin/cos generators) the shorter of the forms reduced by
+    :math:`\\sin^2 = 1 - \\cos^2` and by :math:`\\cos^2 = 1 - \\sin^2`."""
+    F = prep.algebra
+    for si, ci in _trig_variables(prep):
+        a = _swap_square(F, q, si, ci)
+        b = _swap_square(F, a, ci, si)
+        q = b if len(b.to_dict()) < len(a.to_dict()) else a
+    return expr_from_dict({e: sp.Integer(int(c)) for e, c in q.to_dict().items()}, *prep.symbols)
 
 
-def _trig_pairs(prep: Prepared) -> list[tuple[sp.Symbol, sp.Symbol]]:
-    """Placeholders of sin x, cos x generator pairs (the trig-generator mode)."""
+def _trig_variables(prep: Prepared) -> list[tuple[int, int]]:
+    """(index of sin x, index of cos x) for every coordinate x whose sine and cosine are both field variables."""
     pos = {s: i for i, s in enumerate(prep.symbols)}
     out = []
     for i, s in enumerate(prep.symbols):
-        if isinstance(s, sp.sin) and s.args[0].is_Symbol and sp.cos(s.args[0]) in pos \
-                and not any(ch.coord == s.args[0] for ch in prep.charts):
-            out.append((sp.Symbol(f"_v{i}"), sp.Symbol(f"_v{pos[sp.cos(s.args[0])]}")))
+        if isinstance(s, sp.sin) and s.args[0].is_Symbol and sp.cos(s.args[0]) in pos:
+            out.append((i, pos[sp.cos(s.args[0])]))
     return out
 
 
-def _square_reduced(e: sp.Expr, x: sp.Symbol, y: sp.Symbol) -> sp.Expr:
-    """``e`` with :math:`x^{2k+r} \\to x^r (1 - y^2)^k`, expanded."""
-    p = sp.Poly(e, x)
-    return sp.expand(sp.Add(*[c * x ** (m[0] % 2) * (1 - y**2) ** (m[0] // 2) for m, c in p.terms()]))
-
-
-def _shorter_pair(e: sp.Expr, s: sp.Symbol, c: sp.Symbol) -> sp.Expr:
-    """Of the forms reduced by :math:`s^2 = 1 - c^2` and by :math:`c^2 = 1 - s^2`, the one with fewer terms."""
-    if s not in e.free_symbols and c not in e.free_symbols:
-        return e
-    f1, f2 = _square_reduced(e, s, c), _square_reduced(e, c, s)
-    n1, n2 = len(sp.Add.make_args(f1)), len(sp.Add.make_args(f2))
-    best = f1 if n1 <= n2 else f2
-    return sp.factor(best) if best != 0 else best
-
-
-def _index_of(prep: Prepared, meaning: sp.Expr) -> int:
-    return list(prep.symbols).index(meaning)
-
-
-def _placeholders(prep: Prepared) -> list[sp.Symbol]:
-    return [sp.Symbol(f"_v{i}") for i in range(len(prep.symbols))]
-
-
-def _ph(prep: Prepared, var: sp.Expr) -> sp.Symbol:
-    """The placeholder of the field variable whose meaning is the chart variable ``var``."""
-    for i, s in enumerate(prep.symbols):
-        if s == _chart_back(prep, var):
-            return sp.Symbol(f"_v{i}")
-    return sp.Symbol("_none")
-
-
-def _chart_back(prep: Prepared, var: sp.Symbol) -> sp.Expr:
-    for ch in prep.charts:
-        if ch.new == var:
-            return ch.back()
-    return var
-
-
-def _meanings(prep: Prepared) -> dict[sp.Symbol, sp.Expr]:
-    return {sp.Symbol(f"_v{i}"): s for i, s in enumerate(prep.symbols)}
-
-
-def _shorter_trig(e: sp.Expr, c: sp.Symbol, s: sp.Symbol) -> sp.Expr:
-    """If ``e`` (a polynomial in ``c`` = cos x) is even in c, write it with s = sin x when that has fewer
-    terms; ``s`` is replaced by sin x through the meaning of ``c``."""
-    if c not in e.free_symbols:
-        return e
-    p = sp.Poly(e, c)
-    if any(m[0] % 2 for m in p.monoms()):
-        return e
-    alt = sp.expand(e.xreplace({c: sp.sqrt(1 - s**2)}))
-    if len(sp.Add.make_args(alt)) < len(sp.Add.make_args(sp.expand(e))):
-        # s stands for sqrt(1 - c^2) = |sin x|; only even powers occur, so sin x itself is meant
-        return alt.xreplace({s: sp.Symbol("_sin_of_" + c.name)})
-    return e
+def _swap_square(F: FlintField, q, x: int, y: int):
+    """``q`` with :math:`v_x^{2k+r} \\to v_x^r (1 - v_y^2)^k`."""
+    terms = q.to_dict()
+    if all(e[x] < 2 for e in terms):
+        return q
+    groups: dict[int, dict] = {}
+    for e, c in terms.items():
+        k, r = divmod(e[x], 2)
+        e2 = list(e)
+        e2[x] = r
+        groups.setdefault(k, {})[tuple(e2)] = c
+    one_minus = F.ctx.constant(1) - F.gens[y] ** 2
+    out = F.ctx.constant(0)
+    for k, t in groups.items():
+        out = out + F.ctx.from_dict(t) * one_minus**k
+    return out
 
 
 def to_user(prep: Prepared, a: int, b: int, value: Any, abbreviations: Mapping[str, Any] | None = None) \
@@ -214,41 +175,34 @@ def to_user(prep: Prepared, a: int, b: int, value: Any, abbreviations: Mapping[s
         count = (a == ch.index) + (b == ch.index)
         if count:
             e = e * ch.new_per_old() ** count
-    return _finish_trig(prep, e)
+    return e
 
 
 def scalar_to_user(prep: Prepared, value: Any, abbreviations: Mapping[str, Any] | None = None) -> sp.Expr:
     if not isinstance(prep.algebra, FlintField):
         return prep.to_sympy(value)
-    return _finish_trig(prep, factored(prep, value, abbreviations))
-
-
-def _finish_trig(prep: Prepared, e: sp.Expr) -> sp.Expr:
-    rep = {}
-    for s in e.free_symbols:
-        if s.name.startswith("_sin_of_"):
-            for ch in prep.charts:
-                if _ph(prep, ch.new).name == s.name[len("_sin_of_"):]:
-                    rep[s] = sp.sin(ch.coord)
-    return e.xreplace(rep) if rep else e
+    return factored(prep, value, abbreviations)
 
 
 # ------------------------------------------------------------------------------------------------ functions
 
 
-def pretty_functions(e: sp.Expr) -> sp.Expr:
+def pretty_functions(e: sp.Expr, latex: bool = False) -> sp.Expr:
     """Derivatives of undetermined functions as :math:`a'(t)` (one argument) or :math:`H_{xx}` (several);
-    a function of several arguments as its bare name."""
+    a function of several arguments as its bare name; with ``latex`` every function as its bare name
+    (:math:`a'^2/a^2`)."""
     rep: dict[sp.Expr, sp.Expr] = {}
     for d in e.atoms(sp.Derivative):
         f = d.expr
         if not isinstance(f, sp.core.function.AppliedUndef):
             continue
         if len(f.args) == 1:
-            rep[d] = sp.Function(f.func.__name__ + "'" * int(d.derivative_count))(*f.args)
+            primed = f.func.__name__ + "'" * int(d.derivative_count)
+            rep[d] = sp.Symbol(primed) if latex else sp.Function(primed)(*f.args)
         else:
             sub = "".join(str(v) * int(c) for v, c in d.variable_count)
             rep[d] = sp.Symbol(f"{f.func.__name__}_{sub}")
     e = e.xreplace(rep) if rep else e
-    multi = {f: sp.Symbol(f.func.__name__) for f in e.atoms(sp.core.function.AppliedUndef) if len(f.args) > 1}
+    multi = {f: sp.Symbol(f.func.__name__) for f in e.atoms(sp.core.function.AppliedUndef)
+             if len(f.args) > 1 or latex}
     return e.xreplace(multi) if multi else e

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
 import sympy as sp
+from sympy.polys.polyutils import expr_from_dict
 
 _ORDER = "lex"
 
@@ -248,8 +249,7 @@ class FlintField:
 
     @staticmethod
     def poly_to_sympy(p, symbols: Sequence[sp.Expr]) -> sp.Expr:
-        return sp.Add(*[sp.Integer(int(c)) * sp.Mul(*[s**e for s, e in zip(symbols, ex) if e])
-                        for ex, c in p.to_dict().items()])
+        return expr_from_dict({ex: sp.Integer(int(c)) for ex, c in p.to_dict().items()}, *symbols)
 
 
 class ExprAlgebra:

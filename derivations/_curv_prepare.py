@@ -277,22 +277,22 @@ class _Walker:
         if isinstance(e, sp.exp):
             return self._exp(e.args[0])
         if isinstance(e, sp.log):
-            u = self.walk(e.args[0])
+            u = sp.cancel(self.walk(e.args[0]))
             return self._gen(("log", u), "log", (u,))
         if isinstance(e, sp.atan):
-            u = self.walk(e.args[0])
+            u = sp.cancel(self.walk(e.args[0]))
             return self._gen(("atan", u), "atan", (u,))
         if isinstance(e, sp.LambertW):
             if len(e.args) != 1:
                 raise NotRational("LambertW on a branch other than the principal one")
-            z = self.walk(e.args[0])
+            z = sp.cancel(self.walk(e.args[0]))
             return self._gen(("lambertw", z), "lambertw", (z,))
         if isinstance(e, sp.besselj):
             nu, z = e.args
             if not nu.is_Integer:
                 raise NotRational(f"besselj of the non-integer order {nu}")
             n = abs(int(nu))
-            zw = self.walk(z)
+            zw = sp.cancel(self.walk(z))
             rec = self.bessel.setdefault(zw, [1, 1 + self._level(zw)])
             rec[0] = max(rec[0], n)
             sign = -1 if (int(nu) < 0 and n % 2) else 1
@@ -356,6 +356,10 @@ class _Walker:
             if m == 1:
                 out.append(self._placeholder_power("exp", None, sp.S.One, c))
                 continue
+            if isinstance(m, sp.LambertW) and c.denominator == 1 and len(m.args) == 1:
+                # W e^W = z: e^(c W(z)) = (z / W(z))^c
+                out.append((self.walk(m.args[0]) / self.walk(m)) ** c.numerator)
+                continue
             logs = [f for f in sp.Mul.make_args(m) if isinstance(f, sp.log)]
             if len(logs) == 1:
                 k = m / logs[0]
@@ -371,7 +375,7 @@ class _Walker:
             return self.walk(base) ** x
         if not self._const_free(x):
             return self._exp(x * sp.log(base))
-        b = self.walk(base)
+        b = sp.cancel(self.walk(base))  # one generator per function: (x - y)^2 and x^2 - 2xy + y^2 alike
         out = []
         for c, m in self._split(x):
             if m == 1:

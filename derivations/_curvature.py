@@ -59,6 +59,8 @@ __all__ = [
 ]
 
 CHECKS = ("ricci_flat", "einstein_lambda", "einstein")
+EQUATION_NAMES = {"ricci_flat": "R_ab = 0", "einstein_lambda": "E_ab = G_ab + Lambda g_ab = 0",
+                  "einstein": "E_ab = G_ab + Lambda g_ab - 8 pi T_ab = 0"}
 #: random points at which the second opinion confirms "holds"
 SECOND_OPINION_POINTS = 3
 
@@ -76,8 +78,8 @@ def curvature(metric: Metric, **kw: Any) -> Curvature:
 # Christoffel symbols in the user's coordinates
 
 
-def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | None = None) \
-        -> tuple[tuple[tuple[sp.Expr, ...], ...], ...]:
+def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | None = None, *,
+                abbreviations: Mapping[str, sp.Expr] | None = None) -> tuple[tuple[tuple[sp.Expr, ...], ...], ...]:
     r""":math:`\Gamma^a{}_{bc}` as SymPy expressions in the given coordinates, ``Gamma[a][b][c]``.
 
     Uses the rational field with :math:`\sin x`, :math:`\cos x` of coordinates as generators (with
@@ -91,8 +93,10 @@ def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | No
     (c(x)*Derivative(c(x), x), Derivative(c(x), x)/c(x))
     """
     m = _as_metric(metric, coords)
+    names = list(abbreviations or {})
     try:
-        prep = prepare_rational(m, (), (), 2, trig_generators=True)
+        prep = prepare_rational(m, (), [sp.sympify(v) for v in (abbreviations or {}).values()], 2,
+                                trig_generators=True)
     except (NotRational, JetOrder):
         prep = prepare(m, force_expression=True)
     A, n = prep.algebra, prep.dim
@@ -100,7 +104,8 @@ def christoffel(metric: Metric | sp.MatrixBase, coords: Sequence[sp.Symbol] | No
     Gm = christoffel_from(A, prep.g, ginv, n)
     if isinstance(A, ExprAlgebra):
         return tuple(tuple(tuple(sp.simplify(x) if x != 0 else x for x in y) for y in z) for z in Gm)
-    return tuple(tuple(tuple(factored(prep, x) for x in y) for y in z) for z in Gm)
+    ab = {nm: prep.scalars[i] for i, nm in enumerate(names)}
+    return tuple(tuple(tuple(factored(prep, x, ab) for x in y) for y in z) for z in Gm)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -141,15 +146,18 @@ class CheckResult:
     residual: tuple = field(default=(), repr=False)
     second_opinion: SecondOpinion | None = None
 
-    def describe(self, timing: bool = True) -> str:
+    def describe(self, timing: bool = True, expressions: bool = True) -> str:
         so = f"; second opinion: {self.second_opinion.summary}" if self.second_opinion else ""
         if self.holds:
             return (f"{self.equation}: holds exactly ({self.path}" + (f"; {self.seconds:.3g} s" if timing else "")
                     + ")" + so)
-        lines = [f"{self.equation}: does NOT hold ({len(self.nonzero)} non-zero components; {self.path})" + so]
+        k = len(self.nonzero)
+        lines = [f"{self.equation}: does NOT hold ({k} non-zero component{'s' if k != 1 else ''}; {self.path})"
+                 + so]
         for c in self.nonzero:
             pt = ", ".join(f"{k}={v}" for k, v in c.point)
-            lines.append(f"  {c.label} = {pretty_functions(c.expression)}    [at {pt}: {c.value}]")
+            shown = f" = {pretty_functions(c.expression)}   " if expressions else " is not 0:"
+            lines.append(f"  {c.label}{shown} [at {pt}: {c.value}]")
         return "\n".join(lines)
 
 
@@ -209,8 +217,9 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
     abbrev = {nm: prep.scalars[ab_index + i] for i, nm in enumerate(ab_names)} \
         if isinstance(A, FlintField) else None
     exprs = {(a, b): to_user(prep, a, b, res[a][b], abbrev) for a, b in bad}
-    name = {"ricci_flat": "R_ab = 0", "einstein_lambda": "G_ab + Lambda g_ab = 0",
-            "einstein": "G_ab + Lambda g_ab = 8 pi T_ab"}[equation]
+    # witnesses are evaluated with the abbreviations written out
+    spelled = {sp.Symbol(nm): sp.sympify(v) for nm, v in (abbreviations or {}).items()}
+    name = EQUATION_NAMES[equation]
     if not second_opinion:
         comps = tuple(Component(label(kind, metric.coords, a, b), exprs[(a, b)], (), "not evaluated", "", (a, b))
                       for a, b in bad)
@@ -219,7 +228,7 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
                              equation, sp.sympify(Lambda) if Lambda is not None else None,
                              sp.ImmutableMatrix(stress_energy) if stress_energy is not None else None,
                              sp.sympify(kappa), tuple(sp.sympify(a) for a in potential) if potential else None)
-    comps, opinion = _second_opinion(problem, metric, kind, bad, exprs, seed, points, name, prep.path)
+    comps, opinion = _second_opinion(problem, metric, kind, bad, exprs, seed, points, name, prep.path, spelled)
     return CheckResult(name, not bad, prep.path, seconds, comps, cv, kind, res, opinion)
 
 
@@ -243,7 +252,7 @@ def _with_prepared(cv: Curvature, prep: Prepared) -> Curvature:
 
 def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
                     exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
-                    path: str) -> tuple[tuple[Component, ...], SecondOpinion]:
+                    path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
     t0 = time.perf_counter()
     coords = metric.coords
     try:
@@ -292,8 +301,9 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
     for (a, b), expr in exprs.items():
         witness = None
         for p in pts:
-            ev = _engine_value(expr, p)
-            if ev is None or ev == 0:
+            ev = _engine_value(ref, expr.xreplace(spelled) if spelled else expr, p)
+            if ev is None or (isinstance(ev, Fraction) and ev == 0) or \
+                    (not isinstance(ev, Fraction) and ev.contains(0)):
                 continue
             verdict, val = ref.component(p, a, b)
             if verdict != "nonzero" or not _agree(ev, val):
@@ -321,55 +331,34 @@ def _digits() -> int:
     return int(PREC_BITS * 0.30103)
 
 
-def _engine_value(expr: sp.Expr, p: SamplePoint) -> Fraction | sp.Float | None:
-    """The engine's printed component at ``p``: exact when everything is rational, else 40 digits; None if
-    it is not finite and real there."""
-    fdata = p.function_map()
-    rep: dict[sp.Expr, sp.Expr] = {}
-    for d in expr.atoms(sp.Derivative):
-        f = d.expr
-        if f in fdata:
-            alpha = [0] * len(f.args)
-            for v, c in d.variable_count:
-                alpha[f.args.index(v)] += int(c)
-            val = fdata[f].get(tuple(alpha))
-            if val is None:
-                return None
-            rep[d] = sp.Rational(val.numerator, val.denominator)
-    e = expr.xreplace(rep) if rep else expr
-    rep = {}
-    for f in e.atoms(sp.core.function.AppliedUndef):
-        val = fdata.get(f, {}).get((0,) * len(f.args))
-        if val is None:
-            return None
-        rep[f] = sp.Rational(val.numerator, val.denominator)
-    e = e.xreplace(rep) if rep else e
-    e = e.xreplace({s: sp.Rational(v.numerator, v.denominator) for s, v in p.values})
-    if e.is_Rational:
-        return Fraction(int(e.p), int(e.q))
-    if e.free_symbols:
+def _engine_value(ref: Referee, expr: sp.Expr, p: SamplePoint) -> Any:
+    """The engine's printed component at ``p``: a Fraction when everything is rational there, else an ``arb``
+    ball; None when it is not finite and real there (the formula is evaluated, not re-derived)."""
+    exact = ref.exact_value(expr, p)
+    if exact is not None:
+        return exact
+    try:
+        v = ref.value(expr, p)
+    except RefereeUnsupported:
         return None
-    v = sp.N(e, 40)
-    if not v.is_real or not v.is_finite:
-        return None
-    return v
+    return v if v.is_finite() else None
 
 
-def _agree(ev: Fraction | sp.Float, ball: Any) -> bool:
-    """Engine value and second-opinion ball agree to 25 significant digits (or the ball contains it)."""
+def _agree(ev: Any, ball: Any) -> bool:
+    """Engine value (Fraction or ball) and second-opinion ball agree to 25 significant digits."""
     import flint
 
     with flint.ctx.workprec(256):
-        x = flint.arb(flint.fmpq(ev.numerator, ev.denominator)) if isinstance(ev, Fraction) else flint.arb(str(ev))
+        x = flint.arb(flint.fmpq(ev.numerator, ev.denominator)) if isinstance(ev, Fraction) else ev
         d = abs(x - ball)
-        tol = abs(x) * flint.arb(10) ** -25 + ball.rad() + flint.arb(10) ** -60
-        return bool(d.upper() <= tol.upper())
+        tol = abs(x) * flint.arb(10) ** -25 + flint.arb(10) ** -60
+        return bool(d.upper() <= tol.upper() + ball.rad() + x.rad())
 
 
-def _show(v: Fraction | sp.Float) -> str:
+def _show(v: Any) -> str:
     if isinstance(v, Fraction):
         return str(v)
-    return str(sp.N(v, 12))
+    return _show_ball(v)
 
 
 def _show_ball(b: Any) -> str:

@@ -345,6 +345,13 @@ class Referee:
         with flint.ctx.workprec(PREC_BITS):
             return _run_tape(comp.tape, self.problem.coords, p, None)[i]
 
+    def exact_value(self, expr: sp.Expr, p: SamplePoint) -> Fraction | None:
+        """``expr`` at ``p`` in exact rational arithmetic; None when that needs an irrational operation (or
+        divides by 0)."""
+        comp = _Compiler(self.problem.coords)
+        i = comp.add(sp.sympify(expr))
+        return _run_tape_exact(comp.tape, self.problem.coords, p, i)
+
     def agrees(self, p: SamplePoint, a: int, b: int, expr: sp.Expr) -> bool:
         """Residual component (a, b) at ``p`` equals ``expr`` there (their difference decides "zero")."""
         import flint
@@ -602,6 +609,44 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
         else:
             out[i] = _series_fn(kind, out[op[1]])
     return out
+
+
+def _run_tape_exact(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, last: int) -> Fraction | None:
+    """The entries up to ``last`` with ``fmpq`` numbers (rational operations only)."""
+    import flint
+
+    vals = dict(p.values)
+    fdata = p.function_map()
+    out: list[Any] = [None] * (last + 1)
+
+    def q(v: Fraction) -> Any:
+        return flint.fmpq(v.numerator, v.denominator)
+    try:
+        for i, op in enumerate(tape.ops[:last + 1]):
+            kind = op[0]
+            if kind == "num":
+                out[i] = q(op[1])
+            elif kind == "coord":
+                out[i] = q(vals[coords[op[1]]])
+            elif kind == "param":
+                out[i] = q(vals[op[1]])
+            elif kind == "fn":
+                out[i] = q(fdata[op[1]][op[2]])
+            elif kind == "add":
+                out[i] = sum((out[j] for j in op[1][1:]), out[op[1][0]])
+            elif kind == "mul":
+                acc = out[op[1][0]]
+                for j in op[1][1:]:
+                    acc = acc * out[j]
+                out[i] = acc
+            elif kind == "ipow":
+                out[i] = out[op[1]] ** op[2]
+            else:
+                return None
+    except (ZeroDivisionError, KeyError):
+        return None
+    v = out[last]
+    return Fraction(int(v.p), int(v.q))
 
 
 def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction):

@@ -21,6 +21,7 @@ import sympy as sp
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONSISTENT = 0, 1, 2, 3
 DEFAULT_TIME_LIMIT = 300.0
+MAX_SHOWN_TERMS = 400
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="print only the field equations (the non-zero residual components = 0, one per "
                         "independent equation) and the verdict")
     p.add_argument("--latex", action="store_true", help="print the tensors as LaTeX")
+    p.add_argument("--full", action="store_true",
+                   help=f"print every component in full (default: a component whose numerator has more than "
+                        f"{MAX_SHOWN_TERMS} terms is summarised)")
     p.add_argument("--seed", type=int, default=0, help="seed of the witness and second-opinion points")
     p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=f"stop with exit 2 after this many seconds of computation (default {DEFAULT_TIME_LIMIT:g};"
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
     from nnqg.derivations._curv_display import label, pretty_functions, scalar_to_user, to_user
+    from nnqg.derivations._curv_field import FlintField
     from nnqg.derivations._curvature import check, christoffel
     from nnqg.derivations._metric_file import printable
 
@@ -101,8 +106,15 @@ def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
     out = sys.stdout
 
     def show(e: sp.Expr) -> str:
-        e = pretty_functions(e)
+        e = pretty_functions(e, latex)
         return sp.latex(e) if latex else str(e)
+
+    def component(a: int, b: int, value: Any) -> str:
+        """A tensor component in the user's coordinates, or a summary when it is too long to read."""
+        if not args.full and isinstance(A, FlintField) and len(value[0]) > MAX_SHOWN_TERMS:
+            return (f"<a rational function: numerator of {len(value[0])} terms, denominator of "
+                    f"{len(value[1])} terms; --full prints it>")
+        return show(to_user(prep, a, b, value, abbrev_vals))
 
     def lab(kind: str, *idx: int, up: int = 0) -> str:
         return label(kind, m.coords, *idx, latex=latex, up=up)
@@ -115,7 +127,7 @@ def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
     out.write(f"representation: {res.path}\n")
     abbrev_vals = _abbreviation_elements(prep, abbreviations, res)
     if not args.equations:
-        G = christoffel(m)  # in the user's coordinates (sin, cos as generators; the symbols are not a tensor)
+        G = christoffel(m, abbreviations=abbreviations)  # in the user's coordinates (sin, cos as generators; the symbols are not a tensor)
         rows = [(a, b, c) for a in range(n) for b in range(n) for c in range(b, n) if G[a][b][c] != 0]
         if rows:
             out.write("Christoffel symbols Gamma^a_bc (non-zero):\n")
@@ -130,18 +142,24 @@ def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
                 return
             out.write(f"{title} {name}_ab (non-zero):\n")
             for a, b in comps:
-                out.write(f"  {lab(name, a, b)} = {show(to_user(prep, a, b, T[a][b], abbrev_vals))}\n")
+                out.write(f"  {lab(name, a, b)} = {component(a, b, T[a][b])}\n")
 
         symmetric("Ricci tensor", "R", cv.ricci)
-        out.write(f"Ricci scalar R = {show(scalar_to_user(prep, cv.scalar, abbrev_vals))}\n")
+        R = cv.scalar
+        big = not args.full and isinstance(A, FlintField) and len(R[0]) > MAX_SHOWN_TERMS
+        shown = f"<numerator of {len(R[0])} terms; --full prints it>" if big else \
+            show(scalar_to_user(prep, R, abbrev_vals))
+        out.write(f"Ricci scalar R = {shown}\n")
         symmetric("Einstein tensor", "G", cv.einstein)
-    if args.equations or (spec.functions and not res.holds):
-        _equations(out, res, m, equation, show, lab, abbrev_vals)
+    if args.equations or (spec.functions and not res.holds and equation != "ricci_flat"):
+        _equations(out, res, m, equation, lab, component)
     if abbreviations:
         out.write("where " + ", ".join(f"{k} = {show(v)}" for k, v in abbreviations.items()) + "\n")
-    verdict = res.describe()
+    verdict = res.describe(expressions=False)
     if latex:
         verdict = _latex_verdict(res, lab, show)
+    elif args.equations:
+        verdict = verdict.splitlines()[0]
     elif args.check is None and not spec.expect.check:
         verdict = f"(no --check given: the default) {verdict}"
     out.write(verdict + "\n")
@@ -158,17 +176,17 @@ def _abbreviation_elements(prep: Any, abbreviations: dict, res: Any) -> dict | N
     return {nm: prep.scalars[k + i] for i, nm in enumerate(abbreviations)}
 
 
-def _equations(out: Any, res: Any, m: Any, equation: str, show, lab, abbrev_vals) -> None:
+def _equations(out: Any, res: Any, m: Any, equation: str, lab, component) -> None:
     """The residual components that are not 0, as equations, one per independent equation (a component that is
     a multiple of an earlier one by a factor free of the functions is left out)."""
-    from nnqg.derivations._curv_display import to_user
     from nnqg.derivations._curv_field import FlintField
 
     prep = res.curvature.prepared
     A = prep.algebra
     n = m.dim
-    title = {"ricci_flat": "R_ab = 0", "einstein_lambda": "G_ab + Lambda g_ab = 0",
-             "einstein": "G_ab + Lambda g_ab - 8 pi T_ab = 0"}[equation]
+    from nnqg.derivations._curvature import EQUATION_NAMES
+
+    title = EQUATION_NAMES[equation]
     comps = [(a, b) for a in range(n) for b in range(a, n) if not A.is_zero(res.residual[a][b])]
     if not comps:
         out.write(f"Field equations ({title}): satisfied identically\n")
@@ -182,8 +200,7 @@ def _equations(out: Any, res: Any, m: Any, equation: str, show, lab, abbrev_vals
         kept.append((a, b))
     out.write(f"Field equations ({title}), {len(kept)} independent:\n")
     for a, b in kept:
-        e = to_user(prep, a, b, res.residual[a][b], abbrev_vals)
-        out.write(f"  {lab(res.kind if res.kind == 'R' else 'E', a, b)}:  {show(e)} = 0\n")
+        out.write(f"  {lab(res.kind, a, b)}:  {component(a, b, res.residual[a][b])} = 0\n")
 
 
 def _jet_indices(prep: Any) -> list[int]:
@@ -203,7 +220,7 @@ def _latex_verdict(res: Any, lab, show) -> str:
     lines = [f"% {res.describe(timing=False).splitlines()[0]}"]
     for c in res.nonzero:
         a, b = c.index
-        lines.append(f"{lab(res.kind if res.kind == 'R' else 'E', a, b)} = {show(c.expression)} "
+        lines.append(f"{lab(res.kind, a, b)} = {show(c.expression)} "
                      f"% at {', '.join(f'{k}={v}' for k, v in c.point)}: {c.value}")
     return "\n".join(lines)
 
