@@ -177,8 +177,9 @@ def residual_tensor(cv: Curvature, equation: str, *, lambda_index: int | None = 
                     stress_index: int | None = None, kappa_index: int | None = None) -> tuple[str, tuple]:
     """The residual of ``equation`` as a covariant 2-tensor in the prepared algebra.
 
-    ``ricci_flat``: :math:`R_{ab}`; ``einstein_lambda``: :math:`G_{ab} + \\Lambda g_{ab}`; ``einstein``:
-    :math:`G_{ab} + \\Lambda g_{ab} - \\kappa T_{ab}` (:math:`\\kappa = 8\\pi G`, default :math:`8\\pi`)."""
+    ``ricci_flat``: :math:`R_{ab}` (kind "R"); ``einstein_lambda``: :math:`E_{ab} = G_{ab} + \\Lambda g_{ab}`;
+    ``einstein``: :math:`E_{ab} = G_{ab} + \\Lambda g_{ab} - \\kappa T_{ab}` (:math:`\\kappa = 8\\pi G`, default
+    :math:`8\\pi`)."""
     prep = cv.prepared
     A, n = prep.algebra, prep.dim
     if equation == "ricci_flat":
@@ -195,7 +196,7 @@ def residual_tensor(cv: Curvature, equation: str, *, lambda_index: int | None = 
                 terms.append(A.neg(A.mul(kappa, T)))
             row.append(A.finish(A.sum(terms)))
         out.append(tuple(row))
-    return ("G+Lg" if equation == "einstein_lambda" else "G+Lg-kT"), tuple(out)
+    return "E", tuple(out)
 
 
 def maxwell_tensor(cv: Curvature, potential: tuple, four_pi: Any) -> tuple:
