@@ -90,7 +90,8 @@ class Chart:
 
 
 def rewrite_trig(e: sp.Expr) -> sp.Expr:
-    """tan, cot, sec, csc through sin and cos; hyperbolic functions through exponentials."""
+    """tan, cot, sec, csc through sin and cos; hyperbolic functions through exponentials; sin and cos of sums
+    and small integer multiples by the addition theorems."""
     rep: dict[sp.Expr, sp.Expr] = {}
     for a in e.atoms(sp.tan, sp.cot, sp.sec, sp.csc, *_HYPERBOLIC):
         x = a.args[0]
@@ -100,6 +101,13 @@ def rewrite_trig(e: sp.Expr) -> sp.Expr:
                   sp.sinh: lambda: (ex - emx) / 2, sp.cosh: lambda: (ex + emx) / 2,
                   sp.tanh: lambda: (ex - emx) / (ex + emx), sp.coth: lambda: (ex + emx) / (ex - emx),
                   sp.sech: lambda: 2 / (ex + emx), sp.csch: lambda: 2 / (ex - emx)}[type(a)]()
+    for a in e.atoms(sp.sin, sp.cos):
+        # sin(x + y), cos(2x): through sin and cos of the plain symbols (addition theorems)
+        arg = a.args[0]
+        if arg.is_Add or (arg.is_Mul and arg.as_coeff_Mul()[0].is_Integer and abs(arg.as_coeff_Mul()[0]) <= 8):
+            ex = sp.expand_trig(a)
+            if ex != a:
+                rep[a] = ex
     if not rep:
         return e
     out = e.xreplace(rep)

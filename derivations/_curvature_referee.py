@@ -156,6 +156,8 @@ class _Compiler:
             return ("pi",), False
         if e is sp.E:
             return ("e",), False
+        if e is sp.I or e is sp.nan or e.is_infinite:
+            return ("nan",), False                                 # not a real value: the point is skipped
         if e.is_Symbol:
             if e in self.coords:
                 return ("coord", self.coords.index(e)), True
@@ -277,6 +279,15 @@ class Referee:
         known = set(problem.parameters)
         self.parameters = tuple(problem.parameters) + tuple(sorted(comp.symbols - known, key=lambda s: s.name))
         self._points: list[SamplePoint] | None = None
+        self._const_cache: dict[tuple[int, int], tuple[SamplePoint, list]] = {}
+        # coordinates the problem depends on: derivatives by the others vanish exactly
+        used: set[int] = set()
+        for op in self.tape.ops:
+            if op[0] == "coord":
+                used.add(op[1])
+            elif op[0] == "fn":
+                used.update(problem.coords.index(a) for a in op[1].args)
+        self.active = sorted(used)
 
     # --- points
     def _draw(self, rng: random.Random, wide: bool) -> SamplePoint:
@@ -304,15 +315,14 @@ class Referee:
         """The first ``k`` sample points where the problem is finite, real and non-degenerate (fewer if the
         candidates run out)."""
         if self._points is None:
-            rng = random.Random(f"nnqg-referee:{self.seed}")
-            good = []
-            for i in range(CANDIDATES):
-                p = self._draw(rng, wide=i >= CANDIDATES // 2)
-                if self._valid(p):
-                    good.append(p)
-                if len(good) >= 8:
-                    break
-            self._points = good
+            self._points = []
+            self._rng = random.Random(f"nnqg-referee:{self.seed}")
+            self._drawn = 0
+        while len(self._points) < k and self._drawn < CANDIDATES:
+            p = self._draw(self._rng, wide=self._drawn >= CANDIDATES // 2)
+            self._drawn += 1
+            if self._valid(p):
+                self._points.append(p)
         return self._points[:k]
 
     def _valid(self, p: SamplePoint) -> bool:
@@ -320,7 +330,7 @@ class Referee:
 
         try:
             with flint.ctx.workprec(PREC_BITS):
-                vals = self._evaluate(p, None)
+                vals = self._consts(p)
                 n = self.n
                 g = [[vals[self.g_idx[min(i, j)][max(i, j)]] for j in range(n)] for i in range(n)]
                 extra = [vals[i] for row in (self.T_idx or []) for i in row] + \
@@ -335,6 +345,17 @@ class Referee:
     # --- evaluation of the tape
     def _evaluate(self, p: SamplePoint, direction: Sequence[int] | None, consts: list | None = None) -> list:
         return _run_tape(self.tape, self.problem.coords, p, direction, consts)
+
+    def _consts(self, p: SamplePoint) -> list:
+        """Values of the tape at ``p`` (kept per point and precision)."""
+        import flint
+
+        key = (id(p), flint.ctx.prec)
+        hit = self._const_cache.get(key)
+        if hit is None or hit[0] is not p:
+            hit = (p, self._evaluate(p, None))
+            self._const_cache[key] = hit
+        return hit[1]
 
     def value(self, expr: sp.Expr, p: SamplePoint) -> Any:
         """Any expression in the problem's symbols and functions at ``p`` (an ``arb``)."""
@@ -366,10 +387,10 @@ class Referee:
         """Values of every tape entry, and its Taylor series along :math:`e_k` (key (k, k)) and
         :math:`e_k + e_l` (key (k, l), k < l)."""
         n = self.n
-        consts = self._evaluate(p, None)
+        consts = self._consts(p)
         dirs: dict[tuple[int, int], list] = {}
-        for k in range(n):
-            for l in range(k, n):
+        for i, k in enumerate(self.active):
+            for l in self.active[i:]:
                 w = [0] * n
                 w[k] = w[l] = 1
                 dirs[(k, l)] = self._evaluate(p, w, consts)
@@ -402,61 +423,77 @@ class Referee:
             return _coeff(v, 1), _coeff(v, 2)
 
         g = [[consts[self.g_idx[min(a, b)][max(a, b)]] for b in range(n)] for a in range(n)]
-        dg = [[[zero] * n for _ in range(n)] for _ in range(n)]                       # dg[k][a][b]
-        ddg = [[[[zero] * n for _ in range(n)] for _ in range(n)] for _ in range(n)]  # ddg[k][l][a][b]
+        act = self.active
+        zeros = [[zero] * n for _ in range(n)]
+        dg = {k: [[zero] * n for _ in range(n)] for k in act}                 # dg[k][a][b] = d_k g_ab
+        ddg = {(k, l): [[zero] * n for _ in range(n)] for k in act for l in act}  # d_k d_l g_ab
         for a in range(n):
             for b in range(a, n):
                 idx = self.g_idx[a][b]
                 if not self.tape.varying[idx]:
                     continue
                 c2 = {}
-                for k in range(n):
+                for k in act:
                     d1, c2[k] = coeffs(idx, k, k)
                     dg[k][a][b] = dg[k][b][a] = d1
-                    ddg[k][k][a][b] = ddg[k][k][b][a] = 2 * c2[k]      # c_2(e_k) = H_kk / 2
-                for k in range(n):
-                    for l in range(k + 1, n):
+                    ddg[(k, k)][a][b] = ddg[(k, k)][b][a] = 2 * c2[k]      # c_2(e_k) = H_kk / 2
+                for i, k in enumerate(act):
+                    for l in act[i + 1:]:
                         hkl = coeffs(idx, k, l)[1] - c2[k] - c2[l]        # c_2(e_k + e_l) = H_kk/2 + H_kl + H_ll/2
-                        ddg[k][l][a][b] = ddg[k][l][b][a] = hkl
-                        ddg[l][k][a][b] = ddg[l][k][b][a] = hkl
-        return self._tensors(p, consts, g, dg, ddg, dirs)
+                        ddg[(k, l)][a][b] = ddg[(k, l)][b][a] = hkl
+                        ddg[(l, k)][a][b] = ddg[(l, k)][b][a] = hkl
+        dgf = [dg.get(k, zeros) for k in range(n)]
+        return self._tensors(p, consts, g, dgf, ddg, zeros, dirs)
 
-    def _tensors(self, p, consts, g, dg, ddg, dirs):
+    def _tensors(self, p, consts, g, dg, ddg, zeros, dirs):
         import flint
 
-        arb = flint.arb
+        arb, mat = flint.arb, flint.arb_mat
         n = self.n
+        act = self.active
         zero = arb(0)
-        G = flint.arb_mat(g)
+        G = mat(g)
         gi_m = G.inv()
         gi = [[gi_m[a, b] for b in range(n)] for a in range(n)]
-        # Christoffel symbols of the first kind and their derivatives
+        # Christoffel symbols of the first kind, Gamma_abc, as the n x n^2 matrix Low[a, b n + c]
         low = [[[(dg[b][a][c] + dg[c][a][b] - dg[a][b][c]) / 2 for c in range(n)] for b in range(n)]
                for a in range(n)]
-        dlow = [[[[(ddg[e][b][a][c] + ddg[e][c][a][b] - ddg[e][a][b][c]) / 2 for c in range(n)]
-                  for b in range(n)] for a in range(n)] for e in range(n)]
-        dgi = []
-        for e in range(n):
-            m = -(gi_m * flint.arb_mat(dg[e]) * gi_m)
-            dgi.append([[m[a, b] for b in range(n)] for a in range(n)])
-        Gam = [[[sum((gi[a][d] * low[d][b][c] for d in range(n)), zero) for c in range(n)] for b in range(n)]
-               for a in range(n)]
-        # contracted derivatives: X_bd = d_a Gamma^a_bd, Y_bd = d_d Gamma^a_ab
-        def dGam(e, a, b, c):
-            return sum((dgi[e][a][d] * low[d][b][c] + gi[a][d] * dlow[e][d][b][c] for d in range(n)), zero)
-
-        trace = [sum((Gam[a][a][b] for a in range(n)), zero) for b in range(n)]
+        Low = mat(n, n * n, [low[a][b][c] for a in range(n) for b in range(n) for c in range(n)])
+        Gm = gi_m * Low                                             # Gamma^a_bc = g^ad Gamma_dbc
+        Gam = [[[Gm[a, b * n + c] for c in range(n)] for b in range(n)] for a in range(n)]
+        # d_e g^ad = -g^ap (d_e g_pq) g^qd and d_e Gamma_abc for the coordinates the metric depends on
+        dgi = {e: -(gi_m * mat(dg[e]) * gi_m) for e in act}
+        def dd(e: int, k: int) -> list:
+            return ddg.get((e, k), zeros)
+        dlow = {e: [[[(dd(e, b)[a][c] + dd(e, c)[a][b] - dd(e, a)[b][c]) / 2 for c in range(n)]
+                     for b in range(n)] for a in range(n)] for e in act}
+        # X_bd = d_a Gamma^a_bd = sum_a [(d_a g^ap) Gamma_pbd + g^ap d_a Gamma_pbd]
+        v = mat(1, n, [sum((dgi[a][a, q] for a in act), zero) for q in range(n)])
+        X = v * Low
+        for a in act:
+            X += mat(1, n, [gi[a][q] for q in range(n)]) * \
+                mat(n, n * n, [dlow[a][q][b][c] for q in range(n) for b in range(n) for c in range(n)])
+        # Y_bd = d_d Gamma^a_ab = sum_ap [(d_d g^ap) Gamma_pab + g^ap d_d Gamma_pab]
+        L2 = mat(n * n, n, [low[q][a][b] for a in range(n) for q in range(n) for b in range(n)])
+        gflat = mat(1, n * n, [gi[a][q] for a in range(n) for q in range(n)])
+        Y: dict[int, Any] = {}
+        for d in act:
+            Y[d] = mat(1, n * n, [dgi[d][a, q] for a in range(n) for q in range(n)]) * L2 + gflat * \
+                mat(n * n, n, [dlow[d][q][a][b] for a in range(n) for q in range(n) for b in range(n)])
+        # Gamma^a_ae Gamma^e_bd and Gamma^a_de Gamma^e_ab = tr(Gamma_(d) Gamma_(b)), Gamma_(b)[e, a] = Gamma^e_ab
+        trace = mat(1, n, [sum((Gam[a][a][e] for a in range(n)), zero) for e in range(n)])
+        Q = trace * Gm
+        Gb = [mat(n, n, [Gam[e][a][b] for e in range(n) for a in range(n)]) for b in range(n)]
         ric = [[zero] * n for _ in range(n)]
         for b in range(n):
             for d in range(b, n):
-                X = sum((dGam(a, a, b, d) for a in range(n)), zero)
-                Y = sum((dGam(d, a, a, b) for a in range(n)), zero)
-                Q = sum((trace[e] * Gam[e][b][d] for e in range(n)), zero)
-                P = sum((Gam[a][d][e] * Gam[e][a][b] for a in range(n) for e in range(n)), zero)
-                ric[b][d] = ric[d][b] = X - Y + Q - P
+                y = Y[d][0, b] if d in Y else zero
+                P = Gb[d] * Gb[b]
+                tr = sum((P[i, i] for i in range(n)), zero)
+                ric[b][d] = ric[d][b] = X[0, b * n + d] - y + Q[0, b * n + d] - tr
         A = max((abs(x) for row in gi for x in row), default=zero)
-        B = max((abs(x) for plane in dg for row in plane for x in row), default=zero)
-        C = max((abs(x) for a in ddg for b in a for row in b for x in row), default=zero)
+        B = max((abs(x) for k in act for row in dg[k] for x in row), default=zero)
+        C = max((abs(x) for m in ddg.values() for row in m for x in row), default=zero)
         scale = n**3 * (A * B) ** 2 + n**2 * (A * C + (A * B) ** 2) + 1
         eq = self.problem.equation
         if eq == "ricci_flat":
@@ -489,7 +526,7 @@ class Referee:
         for b, idx in enumerate(self.A_idx):
             if not self.tape.varying[idx]:
                 continue
-            for k in range(n):
+            for k in self.active:
                 v = dirs[(k, k)][idx]
                 dA[k][b] = _coeff(v, 1) if not isinstance(v, arb) else zero
         F = [[dA[a][b] - dA[b][a] for b in range(n)] for a in range(n)]
@@ -505,7 +542,7 @@ class Referee:
         """``"zero"``, ``"nonzero"`` or ``"undecided"`` by the rule of the module docstring."""
         import flint
 
-        tol = scale * flint.arb(10) ** (-ZERO_DIGITS)
+        tol = scale * _tenth_power(flint.ctx.prec)
         if not value.is_finite() or not tol.is_finite():
             return "undecided"
         mag_hi = abs(value).upper()
@@ -554,6 +591,16 @@ class Referee:
             prec *= 2
 
 
+def _tenth_power(prec: int, _cache: dict = {}) -> Any:
+    """:math:`10^{-30}` (ZERO_DIGITS) as an ``arb`` at the working precision."""
+    import flint
+
+    hit = _cache.get(prec)
+    if hit is None:
+        hit = _cache[prec] = flint.arb(10) ** (-ZERO_DIGITS)
+    return hit
+
+
 def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, direction: Sequence[int] | None,
               consts: list | None = None) -> list:
     """Every tape entry at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None: values only);
@@ -585,6 +632,8 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
             out[i] = arb.pi()
         elif kind == "e":
             out[i] = arb(1).exp()
+        elif kind == "nan":
+            out[i] = arb("nan")
         elif kind == "fn":
             out[i] = _function_value(coords, op[1], op[2], fdata, direction)
         elif kind == "add":
