@@ -16,6 +16,7 @@ a''(t)/a(t)
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 import sympy as sp
@@ -35,8 +36,18 @@ def label(kind: str, coords: Sequence[sp.Symbol], *idx: int, latex: bool = False
         return f"{kind}_{''.join(str(coords[i]) for i in idx)}"
     names = [sp.latex(coords[i]) for i in idx]
     kind_tex = {"Gamma": r"\Gamma"}.get(kind, kind)
-    sup = f"^{{{' '.join(names[:up])}}}" if up else ""
-    return f"{kind_tex}{sup}_{{{' '.join(names[up:])}}}".replace("{ ", "{")
+    sup = f"^{{{_tex_join(names[:up])}}}" if up else ""
+    return f"{kind_tex}{sup}_{{{_tex_join(names[up:])}}}"
+
+
+def _tex_join(names: Sequence[str]) -> str:
+    """Juxtaposed index names; a space only where a command would run into a letter (``\\phi r``)."""
+    out = ""
+    for nm in names:
+        if out and re.search(r"\\[A-Za-z]+$", out) and nm[:1].isalpha():
+            out += " "
+        out += nm
+    return out
 
 
 def factor_list(prep: Prepared, a: Any) -> tuple[sp.Expr, list[tuple[Any, int]]]:
@@ -77,6 +88,7 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
     ncoord = prep.dim
     for q, e in facs:
         sym = None
+        q = _tidy_poly(prep, q)
         for nm, (poly, _) in names.items():
             if q == poly:
                 sym = sp.Symbol(nm)
@@ -90,9 +102,6 @@ def factored(prep: Prepared, a: Any, abbreviations: Mapping[str, Any] | None = N
                 q = -q
                 out.append(sp.Integer(-1) ** e)
             sym = _poly_expr(prep, q)
-            if sym.could_extract_minus_sign() and not sym.is_Add:
-                sym = -sym
-                out.append(sp.Integer(-1) ** e)
         out.append(sym ** e)
     return sp.Mul(*out)
 
@@ -121,19 +130,24 @@ def _abbreviation_polys(prep: Prepared, abbreviations: Mapping[str, Any] | None)
         if d.is_one() and not n.is_constant():
             _, fs = n.factor()
             if len(fs) == 1 and int(fs[0][1]) == 1:
-                out[name] = (fs[0][0], 1)
+                out[name] = (_tidy_poly(prep, fs[0][0]), 1)
     return out
 
 
-def _poly_expr(prep: Prepared, q) -> sp.Expr:
-    """One polynomial factor in the user's coordinates; where :math:`\\sin x` and :math:`\\cos x` are both
-    variables (a cos chart's placeholder, sin/cos generators) the shorter of the forms reduced by
-    :math:`\\sin^2 = 1 - \\cos^2` and by :math:`\\cos^2 = 1 - \\sin^2`."""
+def _tidy_poly(prep: Prepared, q):
+    """Where :math:`\\sin x` and :math:`\\cos x` are both variables (a cos chart's placeholder, sin/cos
+    generators) the shorter of the forms reduced by :math:`\\sin^2 = 1 - \\cos^2` and by
+    :math:`\\cos^2 = 1 - \\sin^2`."""
     F = prep.algebra
     for si, ci in _trig_variables(prep):
         a = _swap_square(F, q, si, ci)
         b = _swap_square(F, a, ci, si)
-        q = b if len(b.to_dict()) < len(a.to_dict()) else a
+        q = b if len(b) < len(a) else a
+    return q
+
+
+def _poly_expr(prep: Prepared, q) -> sp.Expr:
+    """One polynomial factor in the user's coordinates."""
     return expr_from_dict({e: sp.Integer(int(c)) for e, c in q.to_dict().items()}, *prep.symbols)
 
 

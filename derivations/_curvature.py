@@ -206,7 +206,7 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
     prep = prepare(metric, tensors=tensors, scalars=scalars, covectors=covectors, force_expression=force_expression)
     cv = compute(prep, christoffel_hook=christoffel_hook)
     A = prep.algebra
-    if potential is not None:
+    if pi4 is not None:
         Tm = maxwell_tensor(cv, prep.covectors[0], prep.scalars[pi4])
         total = tuple(tuple(A.add(prep.tensors[si][a][b], Tm[a][b]) for b in range(n)) for a in range(n))
         prep = _with_tensor(prep, si, total)
