@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.polys.polyutils import expr_from_dict
 
 from ._curv_field import FlintField
-from ._curv_prepare import Chart, Prepared
+from ._curv_prepare import Prepared
 
 
 def label(kind: str, coords: Sequence[sp.Symbol], *idx: int, latex: bool = False, up: int = 0) -> str:

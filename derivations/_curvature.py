@@ -41,13 +41,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import sympy as sp
 
-from ._curv_display import label, pretty_functions, scalar_to_user, to_user
+from ._curv_display import factored, label, pretty_functions, to_user
 from ._curv_engine import Curvature, christoffel_from, compute, einstein_divergence, maxwell_tensor, \
     residual_tensor, _inverse
 from ._curv_field import ExprAlgebra, FlintField, JetOrder, NotRational
 from ._curv_metric import Metric, _as_metric
 from ._curv_prepare import Chart, Prepared, prepare, prepare_rational
-from ._curv_display import factored
 from ._curv_variation import HilbertVariation, hilbert_variation, is_zero_exact, maxwell_stress
 from ._curvature_referee import Referee, RefereeProblem, RefereeUnsupported, SamplePoint
 from ._errors import InvalidArgument, NnqgError

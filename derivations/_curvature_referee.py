@@ -54,6 +54,7 @@ import sympy as sp
 
 PREC_BITS = 192
 MAX_PREC_BITS = 768
+PRECISIONS = (PREC_BITS, 2 * PREC_BITS, MAX_PREC_BITS)
 ZERO_DIGITS = 30
 MAX_FUNCTION_ORDER = 6
 CANDIDATES = 48
@@ -397,17 +398,15 @@ class Referee:
         return consts, dirs
 
     # --- the residual
-    def residual(self, p: SamplePoint) -> tuple[list[list[Any]], Any]:
+    def residual(self, p: SamplePoint, prec: int = PREC_BITS) -> tuple[list[list[Any]], Any]:
         """The residual tensor at ``p`` (``arb`` entries, lower indices) and the scale :math:`S` of its terms:
         with :math:`A, B, C` the largest entries of :math:`|g^{-1}|`, :math:`|\\partial g|`,
         :math:`|\\partial\\partial g|`, :math:`S = (n^3 (AB)^2 + n^2(AC + (AB)^2) + 1)(1 + n^2 A \\max|g|)
         + |\\Lambda| \\max|g| + |\\kappa| \\max|T|`, a bound on the terms summed into one component."""
         import flint
 
-        with flint.ctx.workprec(self._prec):
+        with flint.ctx.workprec(prec):
             return self._residual(p)
-
-    _prec = PREC_BITS
 
     def _residual(self, p: SamplePoint):
         import flint
@@ -554,41 +553,27 @@ class Referee:
 
     def component(self, p: SamplePoint, a: int, b: int) -> tuple[str, Any]:
         """Decision and value of residual component (a, b) at ``p``, raising the precision when undecided."""
-        prec = PREC_BITS
-        while True:
-            self._prec = prec
-            try:
-                res, scale = self.residual(p)
-            finally:
-                self._prec = PREC_BITS
+        for prec in PRECISIONS:
+            res, scale = self.residual(p, prec)
             verdict = self.decide(res[a][b], scale)
-            if verdict != "undecided" or prec >= MAX_PREC_BITS:
-                return verdict, res[a][b]
-            prec *= 2
+            if verdict != "undecided":
+                break
+        return verdict, res[a][b]
 
     def all_zero(self, p: SamplePoint) -> tuple[bool, tuple[int, int] | None, Any]:
-        """Whether every residual component is zero at ``p``; else the first that is not, with its value."""
-        prec = PREC_BITS
+        """Whether every residual component is zero at ``p``; else the first that is not (or stays undecided
+        at the highest precision), with its value."""
         n = self.n
-        while True:
-            self._prec = prec
-            try:
-                res, scale = self.residual(p)
-            finally:
-                self._prec = PREC_BITS
-            undecided = None
-            for a in range(n):
-                for b in range(a, n):
-                    v = self.decide(res[a][b], scale)
-                    if v == "nonzero":
-                        return False, (a, b), res[a][b]
-                    if v == "undecided" and undecided is None:
-                        undecided = (a, b)
-            if undecided is None:
+        for prec in PRECISIONS:
+            res, scale = self.residual(p, prec)
+            verdicts = {(a, b): self.decide(res[a][b], scale) for a in range(n) for b in range(a, n)}
+            bad = next((ab for ab, v in verdicts.items() if v == "nonzero"), None)
+            if bad is not None:
+                return False, bad, res[bad[0]][bad[1]]
+            open_ = next((ab for ab, v in verdicts.items() if v == "undecided"), None)
+            if open_ is None:
                 return True, None, None
-            if prec >= MAX_PREC_BITS:
-                return False, undecided, res[undecided[0]][undecided[1]]
-            prec *= 2
+        return False, open_, res[open_[0]][open_[1]]
 
 
 def _tenth_power(prec: int, _cache: dict = {}) -> Any:

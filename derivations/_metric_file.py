@@ -139,17 +139,21 @@ def loads_metric(text: str, source: str = "<string>") -> MetricSpec:
         raise bad("[parameters] must be a table of name = \"positive\" | \"real\" | \"nonzero\"")
     if len(params_raw) > MAX_PARAMETERS:
         raise bad(f"[parameters] declares {len(params_raw)} names; the limit is {MAX_PARAMETERS}")
+    def fresh(nm: str, what: str) -> None:
+        """A new name: a plain ASCII identifier not taken by a coordinate, parameter, function or constant."""
+        if not _plain_name(nm) or nm in taken:
+            raise bad(f"{what} name {printable(nm)!r} is not allowed (a plain ASCII identifier, not a "
+                      f"coordinate, parameter, function or constant)")
+        taken.add(nm)
+
     params = []
     for pname, kind in params_raw.items():
-        if not _plain_name(pname) or pname in taken:
-            raise bad(f"parameter name {printable(pname)!r} is not allowed (a plain ASCII identifier, not a "
-                      f"coordinate, function or constant)")
+        fresh(pname, "parameter")
         if not isinstance(kind, str) or kind not in ASSUMPTIONS:
             shown = printable(repr(kind), 60)
             raise bad(f"parameter {pname!r}: expected one of {sorted(ASSUMPTIONS)} as a string (M = \"positive\"),"
                       f" got {shown}")
         params.append(sp.Symbol(pname, **ASSUMPTIONS[kind]))
-        taken.add(pname)
     names: dict[str, sp.Basic] = {s.name: s for s in (*coords, *params)}
 
     funcs_raw = data.get("functions", {})
@@ -159,9 +163,7 @@ def loads_metric(text: str, source: str = "<string>") -> MetricSpec:
         raise bad(f"[functions] declares {len(funcs_raw)} functions; the limit is {MAX_FUNCTIONS}")
     functions: dict[str, sp.Expr] = {}
     for fname, args in funcs_raw.items():
-        if not _plain_name(fname) or fname in taken:
-            raise bad(f"function name {printable(fname)!r} is not allowed (a plain ASCII identifier, not a "
-                      f"coordinate, parameter, function or constant)")
+        fresh(fname, "function")
         if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args) \
                 or len(set(args)) != len(args) or not set(args) <= set(coords_raw):
             raise bad(f"[functions] {fname}: give its arguments as a list of distinct coordinates from "
@@ -170,7 +172,6 @@ def loads_metric(text: str, source: str = "<string>") -> MetricSpec:
             raise bad(f"[functions] {fname}: at most {MAX_FUNCTION_ARGS} arguments")
         functions[fname] = sp.Function(fname)(*[coords[coords_raw.index(a)] for a in args])
         names[fname] = functions[fname]
-        taken.add(fname)
     vocabulary = _vocabulary(functions, coords)
 
     def formula(v: Any, what: str) -> sp.Expr:
@@ -187,12 +188,9 @@ def loads_metric(text: str, source: str = "<string>") -> MetricSpec:
         raise bad(f"[abbreviations] has {len(abbrev_raw)} entries; the limit is {MAX_ABBREVIATIONS}")
     abbreviations = []
     for aname, v in abbrev_raw.items():
-        if not _plain_name(aname) or aname in taken:
-            raise bad(f"abbreviation name {printable(aname)!r} is not allowed (a plain ASCII identifier, not a "
-                      f"coordinate, parameter, function or constant)")
+        fresh(aname, "abbreviation")
         e = formula(v, f"[abbreviations] {aname}")
         names[aname] = e
-        taken.add(aname)
         abbreviations.append((aname, e))
     n = len(coords)
 
