@@ -285,7 +285,6 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
     # does not hold: every zero component of the engine is zero at the first point, every non-zero one is
     # recomputed at its witness point
     first = pts[0]
-    res, scale = ref.residual(first)
     n = metric.dim
     for a in range(n):
         for b in range(a, n):

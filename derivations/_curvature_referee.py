@@ -281,6 +281,7 @@ class Referee:
         self.parameters = tuple(problem.parameters) + tuple(sorted(comp.symbols - known, key=lambda s: s.name))
         self._points: list[SamplePoint] | None = None
         self._const_cache: dict[tuple[int, int], tuple[SamplePoint, list]] = {}
+        self._decisions: dict[int, tuple[SamplePoint, dict]] = {}
         # coordinates the problem depends on: derivatives by the others vanish exactly
         used: set[int] = set()
         for op in self.tape.ops:
@@ -551,29 +552,32 @@ class Referee:
             return "nonzero"
         return "undecided"
 
-    def component(self, p: SamplePoint, a: int, b: int) -> tuple[str, Any]:
-        """Decision and value of residual component (a, b) at ``p``, raising the precision when undecided."""
+    def decisions(self, p: SamplePoint) -> dict[tuple[int, int], tuple[str, Any]]:
+        """Every residual component (a <= b) at ``p``: its decision and value; the precision is raised while any
+        stays undecided (kept per point)."""
+        hit = self._decisions.get(id(p))
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        n = self.n
         for prec in PRECISIONS:
             res, scale = self.residual(p, prec)
-            verdict = self.decide(res[a][b], scale)
-            if verdict != "undecided":
+            out = {(a, b): (self.decide(res[a][b], scale), res[a][b]) for a in range(n) for b in range(a, n)}
+            if all(v != "undecided" for v, _ in out.values()):
                 break
-        return verdict, res[a][b]
+        self._decisions[id(p)] = (p, out)
+        return out
+
+    def component(self, p: SamplePoint, a: int, b: int) -> tuple[str, Any]:
+        """Decision and value of residual component (a, b) at ``p``."""
+        return self.decisions(p)[(min(a, b), max(a, b))]
 
     def all_zero(self, p: SamplePoint) -> tuple[bool, tuple[int, int] | None, Any]:
         """Whether every residual component is zero at ``p``; else the first that is not (or stays undecided
         at the highest precision), with its value."""
-        n = self.n
-        for prec in PRECISIONS:
-            res, scale = self.residual(p, prec)
-            verdicts = {(a, b): self.decide(res[a][b], scale) for a in range(n) for b in range(a, n)}
-            bad = next((ab for ab, v in verdicts.items() if v == "nonzero"), None)
-            if bad is not None:
-                return False, bad, res[bad[0]][bad[1]]
-            open_ = next((ab for ab, v in verdicts.items() if v == "undecided"), None)
-            if open_ is None:
-                return True, None, None
-        return False, open_, res[open_[0]][open_[1]]
+        for ab, (verdict, value) in self.decisions(p).items():
+            if verdict != "zero":
+                return False, ab, value
+        return True, None, None
 
 
 def _tenth_power(prec: int, _cache: dict = {}) -> Any:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import sympy as sp
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONSISTENT = 0, 1, 2, 3
-DEFAULT_TIME_LIMIT = 300.0
+DEFAULT_TIME_LIMIT = 120.0
 MAX_SHOWN_TERMS = 400
 
 
