@@ -121,16 +121,25 @@ class OddSine(Exception):
 
 def _chart_for(x: sp.Symbol, index: int, exprs: Sequence[sp.Expr], g: sp.MatrixBase,
                force_tan: frozenset[sp.Symbol]) -> Chart | None:
-    uses = [a for e in exprs for a in e.atoms(sp.sin, sp.cos) if x in a.free_symbols]
+    uses = [a for e in exprs for a in e.atoms(sp.sin, sp.cos) if a.args[0] == x]
     if not uses:
         return None
-    if any(a.args[0] != x for a in uses):
-        raise NotRational(f"a trigonometric function of {uses[0].args[0]} (only plain coordinates are charted)")
     cross = any(g[index, j] != 0 for j in range(g.shape[0]) if j != index)
     if not cross and x not in force_tan:
         # evenness in sin(x) is decided exactly in the field (an odd power raises OddSine, then u = tan(x/2))
         return Chart(index, x, sp.Symbol(f"c_{x.name}", real=True), "cos")
     return Chart(index, x, sp.Symbol(f"u_{x.name}", real=True), "tan_half")
+
+
+def _coordinates_outside_trig(exprs: Sequence[sp.Expr], coords: Sequence[sp.Symbol]) -> set[sp.Symbol]:
+    """Coordinates that occur other than as the argument of sin/cos (or as an undetermined function's
+    argument)."""
+    out = set()
+    for x in coords:
+        trig = {a: sp.Dummy() for e in exprs for a in e.atoms(sp.sin, sp.cos) if a.args[0] == x}
+        if any(x in e.xreplace(trig).free_symbols for e in exprs):
+            out.add(x)
+    return out
 
 
 def _apply_chart(e: sp.Expr, ch: Chart, s_symbol: sp.Symbol | None) -> sp.Expr:
@@ -287,6 +296,12 @@ class _Walker:
         if isinstance(e, sp.log):
             u = sp.cancel(self.walk(e.args[0]))
             return self._gen(("log", u), "log", (u,))
+        if isinstance(e, (sp.sin, sp.cos)):
+            # sin u, cos u of a non-coordinate u: a pair of generators, d sin u = cos u du, sin^2 = 1 - cos^2
+            u = sp.cancel(self.walk(e.args[0]))
+            s_ = self._gen(("sin", u), "sin", (u,))
+            c_ = self._gen(("cos", u), "cos", (u,))
+            return s_ if isinstance(e, sp.sin) else c_
         if isinstance(e, sp.atan):
             u = sp.cancel(self.walk(e.args[0]))
             return self._gen(("atan", u), "atan", (u,))
@@ -498,7 +513,7 @@ def prepare_rational(metric: Any, tensors: Sequence[sp.MatrixBase], scalars: Seq
     ``trig_generators``: instead of charts, :math:`\\sin x`, :math:`\\cos x` of a coordinate are generators
     :math:`S, C` with :math:`\\partial_x S = C`, :math:`\\partial_x C = -S` and the relation
     :math:`S^2 = 1 - C^2` (components stay in the user's coordinates; used for the Christoffel symbols, which
-    are not a tensor)."""
+    are not a tensor). Coordinates that an undetermined function depends on get such generators in any case."""
     n = metric.dim
     user = list(metric.coords)
     coords = list(user)
@@ -510,13 +525,14 @@ def prepare_rational(metric: Any, tensors: Sequence[sp.MatrixBase], scalars: Seq
     trig_pairs: dict[int, tuple[sp.Symbol, sp.Symbol]] = {}
     charts: list[Chart] = []
     s_syms: dict[int, sp.Symbol] = {}
-    if trig_generators:
-        for k, x in enumerate(user):
-            atoms = [a for e in everything for a in e.atoms(sp.sin, sp.cos) if x in a.free_symbols]
-            if not atoms:
+    # sin, cos of a coordinate are generators instead of a chart where the coordinate also occurs outside them
+    # (x sin x, exp(x) sin x) or an undetermined function depends on it (a chart would need its derivative by the
+    # chart variable); all of them in the trig-generator mode
+    pair_coords = set(user) if trig_generators else _coordinates_outside_trig(everything, user)
+    for k, x in enumerate(user):
+        if x in pair_coords:
+            if not any(a.args[0] == x for e in everything for a in e.atoms(sp.sin, sp.cos)):
                 continue
-            if any(a.args[0] != x for a in atoms):
-                raise NotRational(f"a trigonometric function of {atoms[0].args[0]}")
             S, C = sp.Symbol(f"_sin_{k}"), sp.Symbol(f"_cos_{k}")
             trig_pairs[k] = (S, C)
 
@@ -526,7 +542,8 @@ def prepare_rational(metric: Any, tensors: Sequence[sp.MatrixBase], scalars: Seq
             Ts = [T.applyfunc(rep) for T in Ts]
             sc = [rep(e) for e in sc]
             cov = [[rep(e) for e in v] for v in cov]
-    else:
+    if not trig_generators:
+        everything = list(g) + [e for T in Ts for e in T] + sc + [x for v in cov for x in v]
         for k, x in enumerate(user):
             ch = _chart_for(x, k, everything, g, force_tan)
             if ch is not None:
@@ -601,8 +618,9 @@ def prepare_rational(metric: Any, tensors: Sequence[sp.MatrixBase], scalars: Seq
                 F.add_rule(k, index[s], F.gen(index[nxt]) if nxt is not None else BeyondJet(str(f)))
     # generators in order: each rule is built from already-ruled variables
     bessel = {(gn.args[0], gn.param): gn.symbol for gn in gens if gn.kind == "besselj"}
+    trig = {(gn.kind, gn.args[0]): gn.symbol for gn in gens if gn.kind in ("sin", "cos")}
     for gn in gens:
-        _add_generator_rules(F, gn, conv, index, n, bessel)
+        _add_generator_rules(F, gn, conv, index, n, bessel, trig)
     gF = _conv_tensor(F, conv, gw, cos_charts, index, n)
     TF = tuple(_conv_tensor(F, conv, T, cos_charts, index, n) for T in Tw)
     sF = tuple(conv(e) for e in sw)
@@ -621,7 +639,8 @@ def prepare_rational(metric: Any, tensors: Sequence[sp.MatrixBase], scalars: Seq
     for gn in gens:
         gn.meaning = _meaning(gn, meaning)
         meaning[gn.symbol] = gn.meaning
-        letter = {"exp": "E", "pow": "P", "log": "L", "atan": "A", "lambertw": "W", "besselj": "J"}[gn.kind]
+        letter = {"exp": "E", "pow": "P", "log": "L", "atan": "A", "lambertw": "W", "besselj": "J", "sin": "S",
+                  "cos": "C"}[gn.kind]
         counts[letter] = counts.get(letter, 0) + 1
         gn.display = f"{letter}{counts[letter]}"
     symbols = tuple(meaning.get(v, v) for v in variables)
@@ -653,23 +672,32 @@ def _meaning(gn: Generator, meaning: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
         return sp.atan(args[0])
     if gn.kind == "lambertw":
         return sp.LambertW(args[0])
+    if gn.kind in ("sin", "cos"):
+        return (sp.sin if gn.kind == "sin" else sp.cos)(args[0])
     if gn.kind == "besselj":
         return sp.besselj(gn.param, args[0])
     raise AssertionError(gn.kind)
 
 
 def _add_generator_rules(F: FlintField, gn: Generator, conv: Callable, index: dict, n: int,
-                         bessel: dict[tuple[sp.Expr, int], sp.Symbol]) -> None:
+                         bessel: dict[tuple[sp.Expr, int], sp.Symbol],
+                         trig: dict[tuple[str, sp.Expr], sp.Symbol]) -> None:
     """Append :math:`\\partial_k G` for every coordinate k (the rule of the generator's kind)."""
     G = F.gen(index[gn.symbol])
     args = [conv(a) for a in gn.args]
     if gn.kind == "pow" and gn.relation is not None:
         F.relate(index[gn.symbol], gn.param, args[0])
+    if gn.kind == "sin":              # sin^2 u = 1 - cos^2 u
+        C = F.gen(index[trig[("cos", gn.args[0])]])
+        F.relate(index[gn.symbol], 2, F.add(F.one, F.neg(F.mul(C, C))))
     for k in range(n):
         da = F.deriv(args[0], k)
         if F.is_zero(da) and gn.kind != "pow":
             continue
-        if gn.kind == "exp":          # d e^(m/d) = (dm/d) e^(m/d)
+        if gn.kind in ("sin", "cos"):  # d sin u = cos u du, d cos u = -sin u du
+            other = F.gen(index[trig[("cos" if gn.kind == "sin" else "sin", gn.args[0])]])
+            rule = F.mul(da, other if gn.kind == "sin" else F.neg(other))
+        elif gn.kind == "exp":          # d e^(m/d) = (dm/d) e^(m/d)
             rule = F.mul(F.scale(da, Fraction(1, gn.param)), G)
         elif gn.kind == "pow":        # d b^(m/d) = (m/d) (db/b) b^(m/d), m constant
             if F.is_zero(da):

@@ -131,6 +131,7 @@ class SecondOpinion:
     points: int
     seconds: float
     summary: str
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class CheckResult:
     kind: str = "R"
     residual: tuple = field(default=(), repr=False)
     second_opinion: SecondOpinion | None = None
+    cpu_seconds: float = 0.0          # process CPU time of the engine's verdict (``seconds`` is wall-clock)
 
     def describe(self, timing: bool = True, expressions: bool = True) -> str:
         so = f"; second opinion: {self.second_opinion.summary}" if self.second_opinion else ""
@@ -175,7 +177,7 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
     """
     if equation not in CHECKS:
         raise InvalidArgument(f"--check {equation!r}: expected one of {', '.join(CHECKS)}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = metric.dim
     tensors, scalars, covectors = [], [], []
     li = si = ki = pi4 = None
@@ -212,7 +214,7 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
         cv = _with_prepared(cv, prep)
     kind, res = residual_tensor(cv, equation, lambda_index=li, stress_index=si, kappa_index=ki)
     bad = [(a, b) for a in range(n) for b in range(a, n) if not A.is_zero(res[a][b])]
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     abbrev = {nm: prep.scalars[ab_index + i] for i, nm in enumerate(ab_names)} \
         if isinstance(A, FlintField) else None
     exprs = {(a, b): to_user(prep, a, b, res[a][b], abbrev) for a, b in bad}
@@ -222,13 +224,13 @@ def check(metric: Metric, equation: str = "ricci_flat", *, Lambda: sp.Expr | Non
     if not second_opinion:
         comps = tuple(Component(label(kind, metric.coords, a, b), exprs[(a, b)], (), "not evaluated", "", (a, b))
                       for a, b in bad)
-        return CheckResult(name, not bad, prep.path, seconds, comps, cv, kind, res, None)
+        return CheckResult(name, not bad, prep.path, seconds, comps, cv, kind, res, None, cpu)
     problem = RefereeProblem(tuple(metric.coords), sp.ImmutableMatrix(metric.g), tuple(metric.parameters),
                              equation, sp.sympify(Lambda) if Lambda is not None else None,
                              sp.ImmutableMatrix(stress_energy) if stress_energy is not None else None,
                              sp.sympify(kappa), tuple(sp.sympify(a) for a in potential) if potential else None)
     comps, opinion = _second_opinion(problem, metric, kind, bad, exprs, seed, points, name, prep.path, spelled)
-    return CheckResult(name, not bad, prep.path, seconds, comps, cv, kind, res, opinion)
+    return CheckResult(name, not bad, prep.path, seconds, comps, cv, kind, res, opinion, cpu)
 
 
 def _with_tensor(prep: Prepared, i: int, T: tuple) -> Prepared:
@@ -252,7 +254,7 @@ def _with_prepared(cv: Curvature, prep: Prepared) -> Curvature:
 def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
                     exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
                     path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     coords = metric.coords
     try:
         ref = Referee(problem, seed)
@@ -281,7 +283,7 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
                     f"this metric.")
         return (), SecondOpinion(len(pts[:npoints]), time.perf_counter() - t0,
                                  f"every component 0 at {len(pts[:npoints])} random points (ball arithmetic, "
-                                 f"{_digits()} digits)")
+                                 f"{_digits()} digits)", time.process_time() - c0)
     # does not hold: every zero component of the engine is zero at the first point, every non-zero one is
     # recomputed at its witness point
     first = pts[0]
@@ -320,7 +322,8 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
         p, ev, val = witness
         comps.append(Component(lab(a, b), expr, p.pairs(), _show(ev), _show_ball(val), (a, b)))
     return tuple(comps), SecondOpinion(len(pts), time.perf_counter() - t0,
-                                       f"each witness recomputed ({_digits()}-digit ball arithmetic)")
+                                       f"each witness recomputed ({_digits()}-digit ball arithmetic)",
+                                       time.process_time() - c0)
 
 
 def _digits() -> int:

@@ -199,6 +199,9 @@ class _Compiler:
             a = self.add(e.args[0])
             return ("lambertw", a), vary[a]
         name = type(e).__name__
+        if name in ("Heaviside", "DiracDelta") and len(e.args) == 2 and e.args[1].is_Integer:
+            a = self.add(e.args[0])                    # DiracDelta(x, k): a derivative, also 0 away from x = 0
+            return ("DiracDelta", a), vary[a]
         if name in _UNARY and len(e.args) == 1:
             a = self.add(e.args[0])
             return (name, a), vary[a]
@@ -211,7 +214,7 @@ class _Compiler:
 
 
 _UNARY = {"exp", "log", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "coth", "sech", "csch",
-          "asin", "acos", "atan", "Abs", "sign"}
+          "asin", "acos", "atan", "Abs", "sign", "Heaviside", "DiracDelta"}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -234,12 +237,14 @@ def _series_fn(name: str, a):
         ep, em = a.exp(), (-a).exp()
         return {"sinh": (ep - em) / 2, "cosh": (ep + em) / 2, "tanh": (ep - em) / (ep + em),
                 "coth": (ep + em) / (ep - em), "sech": 2 / (ep + em), "csch": 2 / (ep - em)}[name]
-    if name in ("Abs", "sign"):
+    if name in ("Abs", "sign", "Heaviside", "DiracDelta"):
+        # piecewise constant away from 0 (where the value is what SymPy's derivatives of Abs produce)
         v = a if isinstance(a, flint.arb) else _coeff(a, 0)
         if v.contains(0):
             return flint.arb("nan")
         s = 1 if v > 0 else -1
-        return a * s if name == "Abs" else flint.arb(s)
+        return {"Abs": a * s, "sign": flint.arb(s), "Heaviside": flint.arb(1 if s > 0 else 0),
+                "DiracDelta": flint.arb(0)}[name]
     raise RefereeUnsupported(name)
 
 
@@ -372,7 +377,10 @@ class Referee:
         """``expr`` at ``p`` in exact rational arithmetic; None when that needs an irrational operation (or
         divides by 0)."""
         comp = _Compiler(self.problem.coords)
-        i = comp.add(sp.sympify(expr))
+        try:
+            i = comp.add(sp.sympify(expr))
+        except RefereeUnsupported:
+            return None
         return _run_tape_exact(comp.tape, self.problem.coords, p, i)
 
     def agrees(self, p: SamplePoint, a: int, b: int, expr: sp.Expr) -> bool:

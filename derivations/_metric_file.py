@@ -282,8 +282,9 @@ def _vocabulary(functions: dict[str, sp.Expr], coords: tuple[sp.Symbol, ...]) ->
         return sp.diff(args[0], *spec)
 
     def besselj(*args: sp.Expr) -> sp.Expr:
-        if len(args) != 2 or not args[0].is_number:
-            raise InvalidArgument("besselj(n, x) takes a numeric order n and an argument x")
+        if len(args) != 2 or args[0].free_symbols & set(coords) or args[0].has(sp.core.function.AppliedUndef):
+            raise InvalidArgument("besselj(n, x) takes an order n (a number or parameters, not a coordinate) "
+                                  "and an argument x")
         return sp.besselj(args[0], args[1])
 
     def lambertw(*args: sp.Expr) -> sp.Expr:

@@ -81,7 +81,7 @@ def test_functions_abbreviations_maxwell_expect_tables():
     ('[functions]\nf = ["y"]\n[metric]\nt_t = "-1"\nx_x = "1"\n', "list of distinct coordinates"),
     ('[functions]\nf = ["t"]\n[metric]\nt_t = "-1"\nx_x = "f(x)"\n', r"takes its declared arguments \(t\)"),
     ('[functions]\nsin = ["t"]\n[metric]\nt_t = "-1"\nx_x = "1"\n', "function name 'sin' is not allowed"),
-    ('[metric]\nt_t = "-1"\nx_x = "besselj(t, x)"\n', "numeric order"),
+    ('[metric]\nt_t = "-1"\nx_x = "besselj(t, x)"\n', "not a coordinate"),
     ('[metric]\nt_t = "-1"\nx_x = "diff(x, 7)"\n', "not a coordinate or a derivative order"),
     ('[expect]\ncheck = "vacuum"\n[metric]\nt_t = "-1"\nx_x = "1"\n', "expected one of"),
     ('[expect]\nnonzero = ["t_y"]\n[metric]\nt_t = "-1"\nx_x = "1"\n', "is not 'a_b'"),
