@@ -15,6 +15,8 @@ generator                 derivative rule                                       
                           :math:`\partial J_k = (J_{k-1} - \tfrac kz J_k)\partial z`
 :math:`W(z)` (Lambert)    :math:`\partial W = \tfrac{W}{z(1+W)}\partial z`
 :math:`\arctan u`         :math:`\partial A = \partial u/(1+u^2)`
+:math:`\sin u, \cos u`    :math:`\partial S = C\partial u`,                             :math:`S^2 = 1 - C^2`
+                          :math:`\partial C = -S\partial u`
 :math:`f_\alpha` (jet)    :math:`\partial_k f_\alpha = f_{\alpha+e_k}`
 :math:`\pi`, constants    0
 ========================  ==========================================================  =========================
