@@ -25,7 +25,20 @@ MAX_SHOWN_TERMS = 400
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("curvature", help="curvature of a metric from a TOML file; check a field equation")
+    from ._cli import _FORMAT, _epilog
+
+    p = subparsers.add_parser(
+        "curvature", help="curvature of a metric from a TOML file; check a field equation", formatter_class=_FORMAT,
+        description="Exact curvature (Christoffel symbols, Ricci, Einstein tensor) of a metric given in a TOML "
+                    "file, and whether it solves a field equation exactly (--check, else the file's [expect] "
+                    "check, else ricci_flat); every verdict is confirmed by an independent second opinion.",
+        epilog=_epilog("nnqg curvature examples/metrics/schwarzschild.toml --check ricci_flat",
+                       "nnqg curvature examples/metrics/reissner_nordstrom.toml --check einstein --latex",
+                       "nnqg curvature examples/metrics/flrw.toml --equations",
+                       codes="exit codes:\n  0  the checked equation holds (and agrees with the file's [expect])\n"
+                             "  1  it does not hold, or the result differs from [expect]\n  2  a usage or input "
+                             "error (a bad metric file names its entry), or --time-limit reached\n  3  internal "
+                             "inconsistency: the engine and the second opinion disagree (no verdict)"))
     p.add_argument("metric_file", metavar="METRIC.toml")
     p.add_argument("--check", choices=("ricci_flat", "einstein_lambda", "einstein"), default=None,
                    help="ricci_flat: R_ab = 0; einstein_lambda: G_ab + Lambda g_ab = 0; einstein: "
@@ -38,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--full", action="store_true",
                    help=f"print every component in full (default: a component whose numerator has more than "
                         f"{MAX_SHOWN_TERMS} terms is summarised)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the witness and second-opinion points")
+    p.add_argument("--seed", type=int, default=0, help="seed of the witness and second-opinion points (default: 0)")
     p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=f"stop with exit 2 after this many seconds of computation (default {DEFAULT_TIME_LIMIT:g};"
                         f" 0: no limit)")

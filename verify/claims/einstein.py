@@ -47,13 +47,15 @@ def vacuum_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
             res = check(sol.metric, sol.equation, Lambda=sol.Lambda, stress_energy=sol.stress_energy)
         except InconsistentVerdict as exc:  # engine and second opinion disagree: never a pass
             checks.append((f"{sol.metric.name}: {exc}", sp.Symbol("inconsistent")))
-            steps.append(Step(f"{sol.metric.name}: {exc}", sp.ImmutableMatrix(sol.metric.g)))
+            steps.append(Step(f"{sol.metric.name}: {exc}", sp.ImmutableMatrix(sol.metric.g),
+                              indices=tuple(sol.metric.coords)))
             continue
         # 0 when it holds; else the first non-zero component (all of them are listed in the step below)
         worst = sp.S.Zero if res.holds else res.nonzero[0].expression
         checks.append((f"{sol.metric.name}: {res.equation} ({res.path})", worst))
         # no timings in the steps: reports must be identical for the same inputs
-        steps.append(Step(f"{sol.metric.name}: {res.describe(timing=False)}", sp.ImmutableMatrix(sol.metric.g)))
+        steps.append(Step(f"{sol.metric.name}: {res.describe(timing=False)}", sp.ImmutableMatrix(sol.metric.g),
+                          indices=tuple(sol.metric.coords)))
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
 
 
@@ -95,7 +97,7 @@ def bianchi_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         for b, d in enumerate(div):
             e = sp.S.Zero if prep.algebra.is_zero(d) else prep.to_sympy(d)
             checks.append((f"{m.name}: nabla_a G^a_{m.coords[b]} ({prep.path})", e))
-        steps.append(Step(f"{m.name}: metric", sp.ImmutableMatrix(m.g)))
+        steps.append(Step(f"{m.name}: metric", sp.ImmutableMatrix(m.g), indices=tuple(m.coords)))
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
 
 
@@ -241,7 +243,7 @@ CLAIMS = [
                      "boundary terms dropped; 16 pi G = 1 in the variation",
                      "numeric: central differences on a uniform grid, r in [3, 6], smooth non-solution A, B, "
                      "Lambda = 1/10"),
-        default_inputs=field_inputs, symbolic=field_symbolic, numeric=field_numeric, mutations=field_mutations,
+        default_inputs=field_inputs, derivation=field_symbolic, calibration=field_numeric, mutations=field_mutations,
         modules=(__file__,),
     ),
     Claim(
@@ -253,14 +255,14 @@ CLAIMS = [
                   "(G_mn = 8 pi T_mn).",
         assumptions=("G = c = 1, Gaussian units for the Maxwell field", "Kerr and Kerr-de Sitter in "
                      "Boyer-Lindquist coordinates"),
-        default_inputs=vacuum_inputs, symbolic=vacuum_symbolic, mutations=vacuum_mutations, modules=(__file__,),
+        default_inputs=vacuum_inputs, derivation=vacuum_symbolic, mutations=vacuum_mutations, modules=(__file__,),
     ),
     Claim(
         id="einstein.bianchi", section="8",
         statement="The contracted Bianchi identity nabla_m G^mn = 0 holds identically.",
         assumptions=("checked on generic families: static spherical A(r), B(r); dynamic spherical A, B, C of "
                      "(t, r); stationary axisymmetric f, w, k, l of (rho, z)",),
-        default_inputs=bianchi_inputs, symbolic=bianchi_symbolic, mutations=bianchi_mutations,
+        default_inputs=bianchi_inputs, derivation=bianchi_symbolic, mutations=bianchi_mutations,
         modules=(__file__,),
     ),
 ]

@@ -475,7 +475,7 @@ def _lag_study(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list
     pts = []
     for ci, case in enumerate(cases):
         ker = _kernels_for(inputs, case.potential, prof.test_functions, which == "hamilton_jacobi")
-        ctx.report(f"lag study, {case.name}", 0.9)
+        ctx.report(f"lag study, {case.name} ({ci + 1} of {len(cases)})", 0.9 + 0.1 * ci / len(cases))
         rng = ctx.rng(0x1A6, ci)
         by_step = dict(zip(steps, simulate(case.sample0(rng, prof.lag_N), case.drift, case.nu, prof.lag_h, steps,
                                            rng)))
@@ -545,8 +545,8 @@ CLAIMS = [
         statement="Varying the learning action in the free energy F gives the continuity equation "
                   "dp/dt + gamma div(p grad F) = 0, Madelung's continuity equation with m = 1/gamma.",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
-        symbolic=lambda inp: _symbolic(inp, "continuity"),
-        numeric=lambda ctx, inp: numeric_check(ctx, inp, "continuity"),
+        derivation=lambda inp: _symbolic(inp, "continuity"),
+        calibration=lambda ctx, inp: numeric_check(ctx, inp, "continuity"),
         mutations=lambda: {k: v for k, v in _mutations().items() if k != "fisher_sign_flipped"},
         modules=(__file__,),
     ),
@@ -556,8 +556,8 @@ CLAIMS = [
                   "dF/dt + (gamma/2)|grad F|^2 + V - (c/2) lap(sqrt p)/sqrt p = 0, i.e. Madelung's with Bohm's "
                   "quantum potential, hbar^2 = c/gamma.",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
-        symbolic=lambda inp: _symbolic(inp, "hamilton_jacobi"),
-        numeric=lambda ctx, inp: numeric_check(ctx, inp, "hamilton_jacobi"),
+        derivation=lambda inp: _symbolic(inp, "hamilton_jacobi"),
+        calibration=lambda ctx, inp: numeric_check(ctx, inp, "hamilton_jacobi"),
         mutations=_mutations, modules=(__file__,),
     ),
 ]
