@@ -379,9 +379,10 @@ class Referee:
         comp = _Compiler(self.problem.coords)
         try:
             i = comp.add(sp.sympify(expr))
-        except RefereeUnsupported:
+            v = _run_tape(comp.tape, self.problem.coords, p, None, exact=True, last=i)[i]
+        except (RefereeUnsupported, _Inexact, ZeroDivisionError, KeyError):
             return None
-        return _run_tape_exact(comp.tape, self.problem.coords, p, i)
+        return Fraction(int(v.p), int(v.q))
 
     def agrees(self, p: SamplePoint, a: int, b: int, expr: sp.Expr) -> bool:
         """Residual component (a, b) at ``p`` equals ``expr`` there (their difference decides "zero")."""
@@ -598,41 +599,45 @@ def _tenth_power(prec: int, _cache: dict = {}) -> Any:
     return hit
 
 
+class _Inexact(Exception):
+    """An operation that leaves the rationals (in exact evaluation)."""
+
+
 def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, direction: Sequence[int] | None,
-              consts: list | None = None) -> list:
-    """Every tape entry at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None: values only);
-    ``consts`` are earlier values reused for the entries that do not vary."""
+              consts: list | None = None, *, exact: bool = False, last: int | None = None) -> list:
+    """Every tape entry (up to ``last``) at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None:
+    values only); ``consts`` are earlier values reused for the entries that do not vary. ``exact``: ``fmpq``
+    numbers and rational operations only (:class:`_Inexact` otherwise)."""
     import flint
 
     arb = flint.arb
+    num = flint.fmpq if exact else (lambda a, b: arb(flint.fmpq(a, b)))
     vals = dict(p.values)
     fdata = p.function_map()
-    out: list[Any] = [None] * len(tape.ops)
-    for i, op in enumerate(tape.ops):
+    ops = tape.ops if last is None else tape.ops[:last + 1]
+    out: list[Any] = [None] * len(ops)
+    for i, op in enumerate(ops):
         if consts is not None and not tape.varying[i]:
             out[i] = consts[i]
             continue
         kind = op[0]
         if kind == "num":
-            q = op[1]
-            out[i] = arb(flint.fmpq(q.numerator, q.denominator))
+            out[i] = num(op[1].numerator, op[1].denominator)
         elif kind == "coord":
             v = vals[coords[op[1]]]
-            x = arb(flint.fmpq(v.numerator, v.denominator))
+            x = num(v.numerator, v.denominator)
             out[i] = x if direction is None else flint.arb_series([x, direction[op[1]]], prec=3)
         elif kind == "param":
             v = vals.get(op[1])
             if v is None:
                 raise RefereeUnsupported(f"no value for the symbol {op[1]}")
-            out[i] = arb(flint.fmpq(v.numerator, v.denominator))
-        elif kind == "pi":
-            out[i] = arb.pi()
-        elif kind == "e":
-            out[i] = arb(1).exp()
-        elif kind == "nan":
-            out[i] = arb("nan")
+            out[i] = num(v.numerator, v.denominator)
         elif kind == "fn":
-            out[i] = _function_value(coords, op[1], op[2], fdata, direction)
+            if exact:
+                v = fdata[op[1]][op[2]]
+                out[i] = num(v.numerator, v.denominator)
+            else:
+                out[i] = _function_value(coords, op[1], op[2], fdata, direction)
         elif kind == "add":
             acc = out[op[1][0]]
             for j in op[1][1:]:
@@ -646,6 +651,14 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
         elif kind == "ipow":
             b, k = out[op[1]], op[2]
             out[i] = b**k if k >= 0 else 1 / (b ** (-k))
+        elif exact:
+            raise _Inexact(kind)
+        elif kind == "pi":
+            out[i] = arb.pi()
+        elif kind == "e":
+            out[i] = arb(1).exp()
+        elif kind == "nan":
+            out[i] = arb("nan")
         elif kind == "pow":
             out[i] = _power(out[op[1]], out[op[2]])
         elif kind == "besselj":
@@ -655,44 +668,6 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
         else:
             out[i] = _series_fn(kind, out[op[1]])
     return out
-
-
-def _run_tape_exact(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, last: int) -> Fraction | None:
-    """The entries up to ``last`` with ``fmpq`` numbers (rational operations only)."""
-    import flint
-
-    vals = dict(p.values)
-    fdata = p.function_map()
-    out: list[Any] = [None] * (last + 1)
-
-    def q(v: Fraction) -> Any:
-        return flint.fmpq(v.numerator, v.denominator)
-    try:
-        for i, op in enumerate(tape.ops[:last + 1]):
-            kind = op[0]
-            if kind == "num":
-                out[i] = q(op[1])
-            elif kind == "coord":
-                out[i] = q(vals[coords[op[1]]])
-            elif kind == "param":
-                out[i] = q(vals[op[1]])
-            elif kind == "fn":
-                out[i] = q(fdata[op[1]][op[2]])
-            elif kind == "add":
-                out[i] = sum((out[j] for j in op[1][1:]), out[op[1][0]])
-            elif kind == "mul":
-                acc = out[op[1][0]]
-                for j in op[1][1:]:
-                    acc = acc * out[j]
-                out[i] = acc
-            elif kind == "ipow":
-                out[i] = out[op[1]] ** op[2]
-            else:
-                return None
-    except (ZeroDivisionError, KeyError):
-        return None
-    v = out[last]
-    return Fraction(int(v.p), int(v.q))
 
 
 def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction):
