@@ -140,7 +140,8 @@ def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
     out.write(f"representation: {res.path}\n")
     abbrev_vals = _abbreviation_elements(prep, abbreviations, res)
     if not args.equations:
-        G = christoffel(m, abbreviations=abbreviations)  # in the user's coordinates (sin, cos as generators; the symbols are not a tensor)
+        # in the user's coordinates (sin, cos as generators: the Christoffel symbols are not a tensor)
+        G = christoffel(m, abbreviations=abbreviations)
         rows = [(a, b, c) for a in range(n) for b in range(n) for c in range(b, n) if G[a][b][c] != 0]
         if rows:
             out.write("Christoffel symbols Gamma^a_bc (non-zero):\n")
