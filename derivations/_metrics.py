@@ -86,7 +86,8 @@ def schwarzschild_twisted(twist: sp.Expr = 1) -> Solution:
     """Schwarzschild with :math:`\\phi \\to \\phi + \\cos\\theta`
     (so :math:`d\\phi \\to d\\phi - \\sin\\theta\\,d\\theta`): :math:`g_{\\theta\\theta} = r^2(1 + \\sin^4\\theta)`,
     :math:`g_{\\theta\\phi} = -r^2\\sin^3\\theta`, still vacuum; odd powers of :math:`\\sin\\theta` and a
-    :math:`\\theta` cross term send the engine through the :math:`u = \\tan(\\theta/2)` chart. ``twist`` scales the cross term only (any other value is not vacuum)."""
+    :math:`\\theta` cross term send the engine through the :math:`u = \\tan(\\theta/2)` chart. ``twist`` scales the
+    cross term only (any other value is not vacuum)."""
     f = 1 - 2 * M / R
     s = sp.sin(TH)
     g = sp.zeros(4)
