@@ -82,6 +82,22 @@ def flrw_de_sitter(hubble_squared_coefficient: sp.Expr = sp.Rational(1, 3)) -> S
                     H**2 / sp.sympify(hubble_squared_coefficient))
 
 
+def schwarzschild_twisted(twist: sp.Expr = 1) -> Solution:
+    """Schwarzschild with :math:`\\phi \\to \\phi + \\cos\\theta`
+    (so :math:`d\\phi \\to d\\phi - \\sin\\theta\\,d\\theta`): :math:`g_{\\theta\\theta} = r^2(1 + \\sin^4\\theta)`,
+    :math:`g_{\\theta\\phi} = -r^2\\sin^3\\theta`, still vacuum; odd powers of :math:`\\sin\\theta` and a
+    :math:`\\theta` cross term send the engine through the :math:`u = \\tan(\\theta/2)` chart. ``twist`` scales the
+    cross term only (any other value is not vacuum)."""
+    f = 1 - 2 * M / R
+    s = sp.sin(TH)
+    g = sp.zeros(4)
+    g[0, 0], g[1, 1] = -f, 1 / f
+    g[2, 2] = R**2 * (1 + s**4)
+    g[2, 3] = g[3, 2] = -twist * R**2 * s**3
+    g[3, 3] = R**2 * s**2
+    return Solution(Metric("Schwarzschild (phi + cos theta)", SPHERICAL, g, (M,)), "ricci_flat")
+
+
 def kerr_matrix(delta_mass_coefficient: sp.Expr = 2, Lambda: sp.Expr = 0) -> sp.Matrix:
     """Kerr-de Sitter in Boyer-Lindquist coordinates (Carter's form; M enters through :math:`\\Delta_r` only):
     :math:`\\Delta_r = (r^2 + a^2)(1 - \\Lambda r^2/3) - 2Mr`, :math:`\\Delta_\\theta = 1 + \\Lambda a^2\\cos^2\\theta/3`,
@@ -169,6 +185,7 @@ SOLUTIONS: dict[str, Callable[[], Solution]] = {
     "de_sitter": de_sitter,
     "schwarzschild": schwarzschild,
     "schwarzschild_de_sitter": schwarzschild_de_sitter,
+    "schwarzschild_twisted": schwarzschild_twisted,
     "flrw_de_sitter": flrw_de_sitter,
     "kerr": kerr,
     "kerr_de_sitter": kerr_de_sitter,

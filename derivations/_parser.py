@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
-from typing import Mapping
+from typing import Callable, Mapping
 
 import sympy as sp
 
@@ -43,13 +43,18 @@ class _Reject(Exception):
     pass
 
 
-def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> sp.Expr:
+def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str,
+                  functions: Mapping[str, Callable[..., sp.Expr]] | None = None,
+                  symbolic_exponents: bool = False) -> sp.Expr:
     """Parse ``text`` into a SymPy expression using only ``names``, :data:`FUNCTIONS` and :data:`CONSTANTS`.
 
-    ``what`` names the input in error messages (e.g. ``"--potential"`` or ``"metric t_t"``).
+    ``what`` names the input in error messages (e.g. ``"--potential"`` or ``"metric t_t"``). A caller may add
+    ``functions`` (name -> builder called with the built arguments; an :class:`InvalidArgument` it raises is
+    reported as the reason) and allow ``symbolic_exponents`` (``r**k``).
     """
+    extra = dict(functions or {})
     allowed = ", ".join(sorted(names)) or "(none)"
-    fn = ", ".join(sorted(FUNCTIONS, key=str.lower))
+    fn = ", ".join(sorted([*FUNCTIONS, *extra], key=str.lower))
     hint = f"(allowed names: {allowed}; functions: {fn}; constants: {', '.join(sorted(CONSTANTS))})"
 
     def fail(reason: str) -> InvalidArgument:
@@ -126,7 +131,9 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
                     raise _Reject("it divides by zero")
                 return a / b
             if not b.is_number:
-                raise _Reject("exponents must be numbers")
+                if not symbolic_exponents:
+                    raise _Reject("exponents must be numbers")
+                return sp.Pow(a, b)
             if abs(float(b)) > MAX_EXPONENT:
                 raise _Reject(f"the exponent {b} exceeds {MAX_EXPONENT} in size")
             if a.is_number and a != 0:
@@ -138,6 +145,12 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
                 raise _Reject("it raises zero to a negative power")
             return sp.Pow(a, b)
         if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in extra and not node.keywords:
+                built = [build(x, depth + 1) for x in node.args]
+                try:
+                    return extra[node.func.id](*built)
+                except InvalidArgument as exc:
+                    raise _Reject(str(exc)) from None
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 if isinstance(node.func, ast.Name):
                     raise _Reject(f"the function {node.func.id!r} is not allowed")

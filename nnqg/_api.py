@@ -189,7 +189,7 @@ def derive(claim_id: str, **inputs: Any) -> Derivation:
     return Derivation(c, c.derivation(given))
 
 
-def curvature(metric: Any, equation: str = "ricci_flat", *, coords: Sequence[sp.Symbol] | None = None,
+def curvature(metric: Any, equation: str | None = None, *, coords: Sequence[sp.Symbol] | None = None,
               Lambda: sp.Expr | None = None, stress_energy: sp.MatrixBase | None = None, seed: int = 0,
               **options: Any) -> Any:
     r"""Decide exactly whether a metric solves a field equation; the result also holds its curvature.
@@ -197,7 +197,8 @@ def curvature(metric: Any, equation: str = "ricci_flat", *, coords: Sequence[sp.
     ``metric``: a TOML metric file (path, as for ``nnqg curvature``), or a SymPy matrix :math:`g_{ab}` with its
     ``coords``. ``equation``: ``ricci_flat`` (:math:`R_{ab} = 0`), ``einstein_lambda``
     (:math:`G_{ab} + \Lambda g_{ab} = 0`) or ``einstein`` (:math:`G_{ab} + \Lambda g_{ab} = 8\pi T_{ab}` with
-    ``stress_energy``). A metric file's own ``lambda`` and ``[stress_energy]`` are used unless given here.
+    ``stress_energy``). A metric file's own ``lambda``, ``[stress_energy]`` and ``[maxwell]`` are used unless
+    given here, and its ``[expect] check`` when ``equation`` is not given.
     Returns the engine's check result: ``.holds``, ``.nonzero`` (each failing component with a witness point),
     ``.curvature`` (Christoffel symbols, Ricci and Einstein tensors), ``.describe()``.
 
@@ -217,6 +218,8 @@ def curvature(metric: Any, equation: str = "ricci_flat", *, coords: Sequence[sp.
         m = spec.metric
         Lambda = spec.Lambda if Lambda is None else Lambda
         stress_energy = spec.stress_energy if stress_energy is None else stress_energy
+        options.setdefault("potential", spec.potential)
+        equation = equation or spec.expect.check
     elif isinstance(metric, Metric):
         m = metric
     elif isinstance(metric, sp.MatrixBase):
@@ -228,7 +231,7 @@ def curvature(metric: Any, equation: str = "ricci_flat", *, coords: Sequence[sp.
     else:
         raise InvalidArgument(f"curvature: metric must be a path to a metric file, a Metric or a SymPy matrix, "
                               f"got {type(metric).__name__}")
-    return check(m, equation, Lambda=Lambda, stress_energy=stress_energy, seed=seed, **options)
+    return check(m, equation or "ricci_flat", Lambda=Lambda, stress_energy=stress_energy, seed=seed, **options)
 
 
 def examples_dir() -> Path:

@@ -1,19 +1,27 @@
-"""``nnqg curvature METRIC.toml [--check ricci_flat|einstein_lambda|einstein] [--latex]``.
+"""``nnqg curvature METRIC.toml [--check ricci_flat|einstein_lambda|einstein] [--equations] [--latex]``.
 
 Computes Christoffel symbols, Ricci tensor and scalar and the Einstein tensor of a user's metric exactly and
-checks the named equation. Exit 0: it holds; 1: it does not (the non-zero components are printed with a
-witness value at a random rational point); 2: bad input (a message naming the file and key).
+checks a field equation (``--check``, else the file's ``[expect] check``, else ``ricci_flat``); an independent
+second opinion confirms the verdict. Exit 0: it holds (and matches the file's ``[expect]``); 1: it does not, or
+it differs from ``[expect]`` (the non-zero components are printed with a witness value at a random point);
+2: bad input (a message naming the file and key) or the time limit; 3: internal inconsistency (the engine and
+the second opinion disagree; no verdict).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 import sympy as sp
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONSISTENT = 0, 1, 2, 3
+DEFAULT_TIME_LIMIT = 120.0
+MAX_SHOWN_TERMS = 400
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,64 +30,257 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "curvature", help="curvature of a metric from a TOML file; check a field equation", formatter_class=_FORMAT,
         description="Exact curvature (Christoffel symbols, Ricci, Einstein tensor) of a metric given in a TOML "
-                    "file; with --check, whether it solves a field equation exactly.",
+                    "file, and whether it solves a field equation exactly (--check, else the file's [expect] "
+                    "check, else ricci_flat); every verdict is confirmed by an independent second opinion.",
         epilog=_epilog("nnqg curvature examples/metrics/schwarzschild.toml --check ricci_flat",
                        "nnqg curvature examples/metrics/reissner_nordstrom.toml --check einstein --latex",
-                       codes="exit codes:\n  0  computed (and the checked equation holds)\n  1  the checked "
-                             "equation does not hold\n  2  a usage or input error (a bad metric file names its "
-                             "entry)"))
+                       "nnqg curvature examples/metrics/flrw.toml --equations",
+                       codes="exit codes:\n  0  the checked equation holds (and agrees with the file's [expect])\n"
+                             "  1  it does not hold, or the result differs from [expect]\n  2  a usage or input "
+                             "error (a bad metric file names its entry), or --time-limit reached\n  3  internal "
+                             "inconsistency: the engine and the second opinion disagree (no verdict)"))
     p.add_argument("metric_file", metavar="METRIC.toml")
     p.add_argument("--check", choices=("ricci_flat", "einstein_lambda", "einstein"), default=None,
                    help="ricci_flat: R_ab = 0; einstein_lambda: G_ab + Lambda g_ab = 0; einstein: "
-                        "G_ab + Lambda g_ab = 8 pi T_ab with [stress_energy]")
+                        "G_ab + Lambda g_ab = 8 pi T_ab with [stress_energy] and/or [maxwell] (default: the "
+                        "file's [expect] check, else ricci_flat)")
+    p.add_argument("--equations", action="store_true",
+                   help="print only the field equations (the non-zero residual components = 0, one per "
+                        "independent equation) and the verdict")
     p.add_argument("--latex", action="store_true", help="print the tensors as LaTeX")
-    p.add_argument("--seed", type=int, default=0, help="seed of the witness points (default: 0)")
+    p.add_argument("--full", action="store_true",
+                   help=f"print every component in full (default: a component whose numerator has more than "
+                        f"{MAX_SHOWN_TERMS} terms is summarised)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the witness and second-opinion points (default: 0)")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                   help=f"stop with exit 2 after this many seconds of computation (default {DEFAULT_TIME_LIMIT:g};"
+                        f" 0: no limit)")
 
 
-def _show(e: sp.Expr, latex: bool) -> str:
-    return sp.latex(e) if latex else str(e)
+class _TimeLimit(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`_TimeLimit` in the main thread after ``seconds`` (SIGALRM; a no-op elsewhere)."""
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _TimeLimit()
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnqg.derivations._curvature import check, christoffel, factored, to_user
+    from nnqg.derivations._curvature import InconsistentVerdict
+    from nnqg.derivations._errors import InvalidArgument
     from nnqg.derivations._metric_file import load_metric
 
     spec = load_metric(args.metric_file)
+    equation = args.check or spec.expect.check or "ricci_flat"
+    try:
+        with _deadline(args.time_limit):
+            return _run(args, spec, equation)
+    except InconsistentVerdict as exc:
+        sys.stdout.flush()
+        sys.stderr.write(f"nnqg: {exc}\n")
+        return EXIT_INCONSISTENT
+    except _TimeLimit:
+        raise InvalidArgument(f"{args.metric_file}: the exact computation did not finish within --time-limit "
+                              f"{args.time_limit:g} s (the metric is too large for nnqg curvature: at most 8 "
+                              f"coordinates, and dense metrics with many transcendental entries are costly); "
+                              f"raise --time-limit, or simplify the metric") from None
+
+
+def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:
+    from nnqg.derivations._curv_display import label, pretty_functions, scalar_to_user, to_user
+    from nnqg.derivations._curv_field import FlintField
+    from nnqg.derivations._curvature import check, christoffel
+    from nnqg.derivations._metric_file import printable
+
     m = spec.metric
-    equation = args.check or "ricci_flat"
-    res = check(m, equation, Lambda=spec.Lambda, stress_energy=spec.stress_energy, seed=args.seed)
+    abbreviations = dict(spec.abbreviations)
+    res = check(m, equation, Lambda=spec.Lambda, stress_energy=spec.stress_energy, potential=spec.potential,
+                seed=args.seed, abbreviations=abbreviations)
     cv = res.curvature
     prep = cv.prepared
     A = prep.algebra
-    out = sys.stdout
-    out.write(f"metric: {m.name}  coordinates: {', '.join(c.name for c in m.coords)}\n")
-    out.write(f"representation: {res.path}\n")
-    out.write("Christoffel symbols Gamma^a_bc (non-zero):\n")
     n = m.dim
-    G = christoffel(m)  # in the user's coordinates (sin, cos as generators; the symbols are not a tensor)
-    for a in range(n):
-        for b in range(n):
-            for c in range(b, n):
-                if G[a][b][c] != 0:
-                    out.write(f"  Gamma^{m.coords[a]}_{m.coords[b]}{m.coords[c]} = {_show(G[a][b][c], args.latex)}\n")
+    latex = args.latex
+    out = sys.stdout
 
-    def symmetric(title: str, name: str, T: Any) -> None:
-        """The non-zero components a <= b of a symmetric tensor, in the user's coordinates."""
-        out.write(f"{title} {name}_ab (non-zero):\n")
-        for a in range(n):
-            for b in range(a, n):
-                if not A.is_zero(T[a][b]):
-                    shown = _show(to_user(prep, a, b, T[a][b]), args.latex)
-                    out.write(f"  {name}_{m.coords[a]}{m.coords[b]} = {shown}\n")
+    def show(e: sp.Expr) -> str:
+        e = pretty_functions(e, latex)
+        return sp.latex(e) if latex else str(e)
 
-    symmetric("Ricci tensor", "R", cv.ricci)
-    R = factored(prep, cv.scalar)
-    for ch in prep.charts:
-        R = R.xreplace({ch.new: ch.back()})
-    out.write(f"Ricci scalar R = {_show(R, args.latex)}\n")
-    symmetric("Einstein tensor", "G", cv.einstein)
-    if args.check is None:
-        out.write(f"(no --check given; {res.describe().splitlines()[0]})\n")
-        return EXIT_OK
-    out.write(res.describe() + "\n")
-    return EXIT_OK if res.holds else EXIT_FAIL
+    def component(a: int, b: int, value: Any) -> str:
+        """A tensor component in the user's coordinates, or a summary when it is too long to read."""
+        if not args.full and isinstance(A, FlintField) and len(value[0]) > MAX_SHOWN_TERMS:
+            return (f"<a rational function: numerator of {len(value[0])} terms, denominator of "
+                    f"{len(value[1])} terms; --full prints it>")
+        return show(to_user(prep, a, b, value, abbrev_vals))
+
+    def lab(kind: str, *idx: int, up: int = 0) -> str:
+        return label(kind, m.coords, *idx, latex=latex, up=up)
+
+    out.write(f"metric: {printable(m.name)}  coordinates: {', '.join(c.name for c in m.coords)}\n")
+    if spec.functions:
+        out.write(f"functions: {', '.join(str(f) for f in spec.functions)}\n")
+    if spec.reference:
+        out.write(f"reference: {spec.reference}\n")
+    out.write(f"representation: {res.path}\n")
+    abbrev_vals = _abbreviation_elements(prep, abbreviations, res)
+    if not args.equations:
+        # in the user's coordinates (sin, cos as generators: the Christoffel symbols are not a tensor)
+        G = christoffel(m, abbreviations=abbreviations)
+        rows = [(a, b, c) for a in range(n) for b in range(n) for c in range(b, n) if G[a][b][c] != 0]
+        if rows:
+            out.write("Christoffel symbols Gamma^a_bc (non-zero):\n")
+            for a, b, c in rows:
+                out.write(f"  {lab('Gamma', a, b, c, up=1)} = {show(G[a][b][c])}\n")
+
+        def symmetric(title: str, name: str, T: Any) -> None:
+            """The non-zero components a <= b of a symmetric tensor, in the user's coordinates."""
+            comps = [(a, b) for a in range(n) for b in range(a, n) if not A.is_zero(T[a][b])]
+            if not comps:
+                out.write(f"{title} {name}_ab = 0\n")
+                return
+            out.write(f"{title} {name}_ab (non-zero):\n")
+            for a, b in comps:
+                out.write(f"  {lab(name, a, b)} = {component(a, b, T[a][b])}\n")
+
+        symmetric("Ricci tensor", "R", cv.ricci)
+        R = cv.scalar
+        big = not args.full and isinstance(A, FlintField) and len(R[0]) > MAX_SHOWN_TERMS
+        shown = f"<numerator of {len(R[0])} terms; --full prints it>" if big else \
+            show(scalar_to_user(prep, R, abbrev_vals))
+        out.write(f"Ricci scalar R = {shown}\n")
+        symmetric("Einstein tensor", "G", cv.einstein)
+    if args.equations or (spec.functions and not res.holds and equation != "ricci_flat"):
+        _equations(out, res, m, equation, lab, component)
+    if abbreviations:
+        out.write("where " + ", ".join(f"{k} = {show(v)}" for k, v in abbreviations.items()) + "\n")
+    verdict = res.describe(expressions=False)
+    if latex:
+        verdict = _latex_verdict(res, lab, show)
+    elif args.equations:
+        verdict = verdict.splitlines()[0]
+    elif args.check is None and not spec.expect.check:
+        verdict = f"(no --check given: the default) {verdict}"
+    out.write(verdict + "\n")
+    agrees = _expectation(out, spec, res, equation)
+    return EXIT_OK if res.holds and agrees else EXIT_FAIL
+
+
+def _abbreviation_elements(prep: Any, abbreviations: dict, res: Any) -> dict | None:
+    from nnqg.derivations._curv_field import FlintField
+
+    if not abbreviations or not isinstance(prep.algebra, FlintField):
+        return None
+    k = len(prep.scalars) - len(abbreviations)
+    return {nm: prep.scalars[k + i] for i, nm in enumerate(abbreviations)}
+
+
+def _equations(out: Any, res: Any, m: Any, equation: str, lab, component) -> None:
+    """The residual components that are not 0, as equations, one per independent equation (a component that is
+    a multiple of an earlier one by a factor free of the functions is left out)."""
+    from nnqg.derivations._curv_field import FlintField
+
+    prep = res.curvature.prepared
+    A = prep.algebra
+    n = m.dim
+    from nnqg.derivations._curvature import EQUATION_NAMES
+
+    title = EQUATION_NAMES[equation]
+    comps = [(a, b) for a in range(n) for b in range(a, n) if not A.is_zero(res.residual[a][b])]
+    if not comps:
+        out.write(f"Field equations ({title}): satisfied identically\n")
+        return
+    jets = _jet_indices(prep) if isinstance(A, FlintField) else None
+    kept: list[tuple[int, int]] = []
+    for a, b in comps:
+        if jets is not None and any(_proportional(A, res.residual[a][b], res.residual[c][d], jets)
+                                    for c, d in kept):
+            continue
+        kept.append((a, b))
+    out.write(f"Field equations ({title}), {len(kept)} independent:\n")
+    for a, b in kept:
+        out.write(f"  {lab(res.kind, a, b)}:  {component(a, b, res.residual[a][b])} = 0\n")
+
+
+def _jet_indices(prep: Any) -> list[int]:
+    return [i for i, s in enumerate(prep.symbols)
+            if isinstance(s, (sp.Derivative, sp.core.function.AppliedUndef))]
+
+
+def _proportional(A: Any, x: Any, y: Any, jets: list[int]) -> bool:
+    """x / y is free of the functions and their derivatives (so x = 0 and y = 0 are the same equation)."""
+    q = A.mul(x, A.inv(y))
+    return all(q[0].degrees()[i] == 0 and q[1].degrees()[i] == 0 for i in jets)
+
+
+def _latex_verdict(res: Any, lab, show) -> str:
+    if res.holds:
+        return f"% {res.describe(timing=False)}"
+    lines = [f"% {res.describe(timing=False).splitlines()[0]}"]
+    for c in res.nonzero:
+        a, b = c.index
+        lines.append(f"{lab(res.kind, a, b)} = {show(c.expression)} "
+                     f"% at {', '.join(f'{k}={v}' for k, v in c.point)}: {c.value}")
+    return "\n".join(lines)
+
+
+def _expectation(out: Any, spec: Any, res: Any, equation: str) -> bool:
+    """Compare with the file's ``[expect]`` (only when it is about this equation); print one line."""
+    exp = spec.expect
+    if exp.holds is None or (exp.check or "ricci_flat") != equation:
+        return True
+    problems = []
+    if exp.holds != res.holds:
+        problems.append(f"expected {'holds' if exp.holds else 'does not hold'}")
+    if exp.nonzero is not None and not res.holds:
+        got = {c.index for c in res.nonzero}
+        want = {ij for ij, _ in exp.nonzero}
+        coords = spec.metric.coords
+        if got != want:
+            problems.append(f"expected non-zero components {sorted(_name(coords, ij) for ij in want)}, got "
+                            f"{sorted(_name(coords, ij) for ij in got)}")
+        else:
+            problems += _closed_forms(spec, res, equation)
+    if problems:
+        out.write("expectation of the file: DIFFERS (" + "; ".join(problems) + ")\n")
+        return False
+    out.write("expectation of the file: agrees\n")
+    return True
+
+
+def _name(coords: Any, ij: tuple[int, int]) -> str:
+    return f"{coords[ij[0]]}_{coords[ij[1]]}"
+
+
+def _closed_forms(spec: Any, res: Any, equation: str) -> list[str]:
+    """Each expected closed form against the second opinion's value of that component at its sample points."""
+    from nnqg.derivations._curvature_referee import Referee, RefereeProblem
+
+    forms = [(ij, f) for ij, f in spec.expect.nonzero if f is not None]
+    if not forms:
+        return []
+    m = spec.metric
+    ref = Referee(RefereeProblem(m.coords, m.g, m.parameters, equation, spec.Lambda, spec.stress_energy,
+                                 8 * sp.pi, spec.potential), seed=1)
+    bad = []
+    for (a, b), f in forms:
+        for p in ref.points(3):
+            if not ref.agrees(p, a, b, f):
+                bad.append(f"{_name(m.coords, (a, b))} is not {f} at {p.describe()}")
+                break
+    return bad

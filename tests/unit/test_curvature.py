@@ -64,10 +64,10 @@ def test_cross_term_in_theta_uses_tan_half():
 def test_exp_generator_and_fallback_path_are_named():
     flrw = mm.flrw_de_sitter()
     res = check(flrw.metric, "einstein_lambda", Lambda=flrw.Lambda)
-    assert res.holds and "exp generators E1 = exp(H*t)" in res.path
-    m = Metric("sqrt", (t, x, y), sp.diag(-1, 1, sp.sqrt(1 + x**2)))
+    assert res.holds and "generators E1 = exp(H*t)" in res.path
+    m = Metric("asin", (t, x, y), sp.diag(-1, 1, 2 + sp.asin(x / 4)))
     res = check(m, "ricci_flat")
-    assert res.path.startswith("expression-level") and "Pow" in res.path
+    assert res.path.startswith("expression-level") and "asin" in res.path
     assert not res.holds and res.nonzero
 
 
@@ -161,3 +161,127 @@ def test_cli_latex_and_bad_file(tmp_path, capsys):
     f.write_text('coordinates = ["t", "x"]\n[metric]\nt_t = "-1"\nx_x = "__import__(1)"\n')
     assert main(["curvature", str(f)]) == 2
     assert "x_x" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ issue 10
+
+
+def _run(tmp_path, text: str, *args: str, name: str = "m.toml"):
+    """Run `nnqg curvature` on ``text``; returns (exit code, stdout, stderr)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    f = tmp_path / name
+    f.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        rc = main(["curvature", str(f), *args])
+    return rc, out.getvalue(), err.getvalue()
+
+
+FOUR = 'coordinates = ["t", "x", "y", "z"]\n'
+
+
+def test_exp_of_log_is_not_a_constant(tmp_path):
+    """exp((1 - k) log x) exp(k log x) = x: R_xx = 1/(4 x^2) (was a false "holds exactly")."""
+    rc, out, _ = _run(tmp_path, FOUR + '[parameters]\nk = "positive"\n[metric]\nt_t = "-1"\nx_x = "1"\n'
+                      'y_y = "exp((1 - k)*log(x))*exp(k*log(x))"\nz_z = "1"\n', "--check", "ricci_flat")
+    assert rc == 1 and "R_xx = 1/(4*x**2)" in out and "R_yy = 1/(4*x)" in out
+
+
+def test_janis_newman_winicour_through_exp_log_gives_the_right_components(tmp_path):
+    text = ('coordinates = ["t", "r", "theta", "phi"]\n[parameters]\nM = "positive"\ngam = "positive"\n[metric]\n'
+            't_t = "-exp(gam*log(1 - 2*M/(gam*r)))"\nr_r = "exp(-gam*log(1 - 2*M/(gam*r)))"\n'
+            'theta_theta = "exp((1 - gam)*log(1 - 2*M/(gam*r)))*r**2"\n'
+            'phi_phi = "exp((1 - gam)*log(1 - 2*M/(gam*r)))*r**2*sin(theta)**2"\n[expect]\n'
+            'nonzero = { r_r = "(1 - gam**2)*(2*M/gam)**2/(2*r**2*(r - 2*M/gam)**2)" }\n')
+    rc, out, err = _run(tmp_path, text)
+    assert rc == 1 and "1 non-zero component" in out and "expectation of the file: agrees" in out, err
+
+
+def test_default_check_that_fails_exits_1(tmp_path):
+    text = (EXAMPLES / "reissner_nordstrom.toml").read_text().split("[expect]")[0]
+    rc, out, _ = _run(tmp_path, text)
+    assert rc == 1 and "(no --check given: the default) R_ab = 0: does NOT hold" in out
+
+
+def test_wrong_expectation_differs_and_exits_1(tmp_path):
+    good = (EXAMPLES / "janis_newman_winicour.toml").read_text()
+    rc, out, _ = _run(tmp_path, good.replace("(1 - gam**2)*b**2", "(1 - gam**2)*b**3"))
+    assert rc == 1 and "expectation of the file: DIFFERS" in out and "r_r is not" in out
+    rc, out, _ = _run(tmp_path, (EXAMPLES / "schwarzschild.toml").read_text().replace("holds = true",
+                                                                                       "holds = false"))
+    assert rc == 1 and "DIFFERS (expected does not hold)" in out
+
+
+def test_internal_inconsistency_exits_3(tmp_path, monkeypatch):
+    from nnqg.derivations import _curv_prepare
+
+    real = _curv_prepare._add_generator_rules
+    monkeypatch.setattr(_curv_prepare, "_add_generator_rules",
+                        lambda F, gn, *a: None if gn.kind == "exp" else real(F, gn, *a))
+    rc, out, err = _run(tmp_path, FOUR + '[metric]\nt_t = "-1"\nx_x = "1"\ny_y = "exp(x)"\nz_z = "1"\n')
+    assert rc == 3 and "internal inconsistency" in err and "R_xx" in err
+    assert "holds" not in out.splitlines()[-1] if out else True
+
+
+def test_output_in_the_users_coordinates(tmp_path, capsys):
+    assert main(["curvature", str(EXAMPLES / "kerr_wrong_delta.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "cos(theta) - 1" not in out and "sin(theta)**2" in out
+    assert main(["curvature", str(EXAMPLES / "kerr.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "Ricci tensor R_ab = 0" in out and "(non-zero):\nRicci scalar" not in out
+    assert "/(Delta*Sigma**2)" in out and "where Sigma = " in out          # named abbreviations
+    assert "a**2*sin(theta)**2 + a**2*cos(theta)**2" not in out
+
+
+def test_latex_uses_index_names(capsys):
+    assert main(["curvature", str(EXAMPLES / "ernst.toml"), "--check", "ricci_flat", "--latex"]) == 1
+    out = capsys.readouterr().out
+    assert r"R_{r\theta} =" in out and r"\Gamma^{r}_{\theta\theta} =" in out and "Gamma^r_" not in out
+
+
+def test_friedmann_equations_from_a_metric_file(capsys):
+    assert main(["curvature", str(EXAMPLES / "flrw.toml"), "--equations"]) == 1
+    out = capsys.readouterr().out
+    assert "Field equations (E_ab = G_ab + Lambda g_ab - 8 pi T_ab = 0), 2 independent:" in out
+    assert "E_tt:  (3*k - 8*pi*a(t)**2*rho(t) + 3*a'(t)**2)/a(t)**2 = 0" in out
+    assert "E_rr:  (k + 8*pi*a(t)**2*p(t) + 2*a(t)*a''(t) + a'(t)**2)/(k*r**2 - 1) = 0" in out
+    assert main(["curvature", str(EXAMPLES / "flrw.toml"), "--equations", "--latex"]) == 1
+    assert r"a'^{2}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name,line", [
+    ("vaidya", "R_vv:  2*m'(v)/r**2 = 0"), ("pp_wave", "R_uu:  -H_xx/2 - H_yy/2 = 0"),
+])
+def test_field_equations_in_the_free_functions(name, line, capsys):
+    assert main(["curvature", str(EXAMPLES / f"{name}.toml"), "--equations"]) == 1
+    out = capsys.readouterr().out
+    assert line in out and "no finite non-zero sample found" not in out
+
+
+def test_witnesses_for_undetermined_functions_carry_their_derivatives(capsys):
+    assert main(["curvature", str(EXAMPLES / "vaidya.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "R_vv is not 0: [at v=" in out and "m'=" in out
+
+
+def test_hyperbolic_functions_and_symbolic_exponents_take_the_rational_path():
+    from nnqg.derivations._metric_file import load_metric
+
+    for name in ("anti_de_sitter_static", "kasner", "janis_newman_winicour", "einstein_rosen_bessel"):
+        s = load_metric(EXAMPLES / f"{name}.toml")
+        res = check(s.metric, s.expect.check, Lambda=s.Lambda)
+        assert res.path.startswith("rational"), (name, res.path)
+
+
+def test_tan_half_chart_claim_fails_with_a_wrong_jacobian(monkeypatch):
+    """einstein.vacuum_solutions passes through the u = tan(theta/2) chart; a wrong Jacobian there fails it."""
+    from nnqg.derivations import _curv_prepare
+
+    c = get_claim("einstein.vacuum_solutions")
+    fresh = {"schwarzschild_twisted": mm.schwarzschild_twisted()}   # an override: bypasses the symbolic cache
+    assert run_claim(c, CTX, fresh).status == PASSED
+    monkeypatch.setattr(_curv_prepare.Chart, "jacobian", lambda self: 1 / (1 + self.new**2))
+    assert run_claim(c, CTX, fresh).status == FAILED
