@@ -1,4 +1,4 @@
-r"""The Fokker-Planck equation of SGD from its Langevin step (PHYSICS.md section 2).
+r"""The Fokker-Planck equation of SGD from its Langevin step (docs/theory.md, section 2).
 
 **Langevin step.** With time measured in SGD steps, the continuous-time model of mini-batch SGD with step size
 :math:`\gamma`, batch size :math:`B` and per-example gradient covariance :math:`\Sigma(q)` is the Euler-Maruyama
@@ -52,7 +52,7 @@ DiffusionFormula = Callable[[sp.Expr, sp.Expr, sp.Expr], sp.Expr]
 
 
 def default_diffusion(gamma: sp.Expr, B: sp.Expr, sigma_ij: sp.Expr) -> sp.Expr:
-    r""":math:`D_{ij} = \gamma^2 \Sigma_{ij} / (2B)` (PHYSICS.md section 1, step units)."""
+    r""":math:`D_{ij} = \gamma^2 \Sigma_{ij} / (2B)` (docs/theory.md, section 1, step units)."""
     return gamma**2 * sigma_ij / (2 * B)
 
 

@@ -8,7 +8,7 @@ loss :math:`\ell_n(q) = (q_1 x_n + q_2 - y_n)^2/2`, averaged loss :math:`U = \ov
 
 so :math:`\mathbb E[\Delta q] = -\gamma\nabla U` and :math:`{\rm Cov}[\Delta q] = \gamma^2\Sigma(q)/B` exactly
 (:math:`\Sigma` the per-example gradient covariance, quadratic in q), i.e. :math:`D = \gamma^2\Sigma/(2B)` in step
-units (PHYSICS.md section 2). D is *measured*: :math:`\Sigma(q)` is built from the data moments
+units (docs/theory.md, section 2). D is *measured*: :math:`\Sigma(q)` is built from the data moments
 :math:`\overline{x^a y^b}` (:meth:`RegressionTask.moments`), never fitted to the ensemble.
 
 Public API (used by the claim ``learning.fokker_planck`` and by parameter sweeps):
