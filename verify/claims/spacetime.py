@@ -483,7 +483,8 @@ def _packet_mutations() -> dict[str, dict[str, Any]]:
     from .geodesic import planted_christoffel
 
     return {**_mutations(),
-            "integrator_christoffel_x_tt": {"integrator_christoffel": planted_christoffel(1, 0, 0, sp.Rational(11, 10))}}
+            "integrator_christoffel_x_tt": {"integrator_christoffel": planted_christoffel(1, 0, 0,
+                                                                                         sp.Rational(11, 10))}}
 
 
 _MODULES = (__file__, _dl.__file__, _nn.__file__)
