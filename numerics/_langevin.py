@@ -176,7 +176,8 @@ def _langevin_block(q, qs, E, V, W, dcoef, kappa, xi):  # pragma: no cover - com
 
 
 def simulate_langevin(A: np.ndarray, q_star: np.ndarray, dcoef: np.ndarray, q0: np.ndarray, steps: int,
-                      rng: np.random.Generator, substeps: int = 4, noise_factor: float = 1.0) -> np.ndarray:
+                      rng: np.random.Generator, substeps: int = 4, noise_factor: float = 1.0,
+                      scheme: str = "exponential") -> np.ndarray:
     r"""The Langevin ensemble of the module docstring from ``q0`` (N, 2), recorded at t = 0, 1, ..., steps:
     shape (steps + 1, N, 2). ``dcoef`` (3, 6): the coefficients of D11, D12, D22 (:func:`quadratic_fit`).
 
@@ -195,11 +196,16 @@ def simulate_langevin(A: np.ndarray, q_star: np.ndarray, dcoef: np.ndarray, q0: 
     q = np.ascontiguousarray(np.asarray(q0, dtype=float)).copy()
     if q.ndim != 2 or q.shape[1] != 2:
         raise InvalidArgument(f"q0: expected an (N, 2) array, got shape {q.shape}")
+    if scheme not in ("exponential", "euler"):
+        raise InvalidArgument(f"scheme: expected 'exponential' or 'euler', got {scheme!r}")
     h = 1.0 / int(substeps)
     a, V = np.linalg.eigh(A)
-    E = V @ np.diag(np.exp(-a * h)) @ V.T
-    s = a[:, None] + a[None, :]
-    W = -np.expm1(-s * h) / s
+    if scheme == "exponential":
+        E = V @ np.diag(np.exp(-a * h)) @ V.T
+        s = a[:, None] + a[None, :]
+        W = -np.expm1(-s * h) / s
+    else:
+        E, W = np.eye(2) - A * h, np.full((2, 2), h)
     qs = np.asarray(q_star, dtype=float)
     out = np.empty((int(steps) + 1, q.shape[0], 2))
     out[0] = q

@@ -185,6 +185,15 @@ def evidence(ctx: NumericContext, inputs: Mapping[str, Any]) -> LearningEvidence
             out = [_measurement(r, gamma) for r in st.measure(name, tt, ss)]
             (measured if kind is None else positive if kind == 1.0 else negative).extend(out)
         details[f"gamma = {gamma:g}"] = _diagnostics(st, *runs["SGD"])
+        # added 2026-11-26 after the first run (reported, not judged): the registered measures on the chain with
+        # SGD's exact step mean and covariance but Gaussian noise, to separate the finite step from the
+        # non-Gaussian mini-batch noise
+        t0, s0 = st.starts(ctx.rng(CLAIM_KEY, 10, j, 3, 0), n)
+        rng = ctx.rng(CLAIM_KEY, 10, j, 3, 1)
+        chain = [simulate_langevin(st.A, st.q_star, st.dcoef, x0, steps, rng, 1, 1.0, scheme="euler")
+                 for x0, steps in ((t0, st.n_t), (s0, st.n_burn + st.n_window))]
+        details[f"gamma = {gamma:g}"]["Gaussian Euler chain (SGD's step mean and covariance, Gaussian noise): "
+                                      "lambda, SE (T, S)"] = [[r.ratio, r.se] for r in st.measure("chain", *chain)]
     # every control measurement must have its verdict (as registered): the rule is applied to the positive one
     # least SUPPORTED (largest d + k SE) and the negative one least NOT SUPPORTED (smallest d - k SE), which
     # have theirs only if all do
