@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nnqg.verify import FAILED, NOT_SUPPORTED, PASSED, SUPPORTED, NumericContext, get_claim, run_claim
+from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
+from nnqg.verify._model import NOT_SUPPORTED, SUPPORTED
 
 pytestmark = pytest.mark.slow
 CLAIM = get_claim("learning.fokker_planck")
