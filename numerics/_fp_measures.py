@@ -52,11 +52,11 @@ import sympy as sp
 
 from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
 from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, RegressionSymbols, default_diffusion, \
-    moment_symbols_used, regression_loss_and_covariance, stated_fokker_planck, weak_form_integrands
+    moment_symbols_used, regression_operator, weak_form_integrands
 
 from ._codegen import ResidualKernel, compile_residual
 from ._fp_solver import Grid2D
-from ._sgd import DEFAULT_TEST_INDICES, PHI_JET, _d_phi, _Keyed, fokker_planck_equation
+from ._sgd import DEFAULT_TEST_INDICES, PHI_JET, _d_phi, equation_keys, fokker_planck_equation
 
 JET = ("value", "d1", "d2", "d11", "d12", "d22")  # the order of PHI_JET
 
@@ -145,23 +145,14 @@ def weak_parts(drift_coefficient: Callable[[sp.Expr], sp.Expr] | None = None,
     """The generated kernel of the stated equation's adjoint, split into its drift part (the operator with D = 0)
     and its diffusion part (the rest), pointwise in (q, jet of a test function); outputs ``drift``,
     ``diffusion``. Keyed like :func:`nnqg.numerics._sgd.fokker_planck_equation` (equal formulas share it)."""
-    g, B, S = sp.symbols("gamma B Sigma", positive=True)
-    if drift_coefficient is not None and sp.sympify(drift_coefficient(g)) == g:
-        drift_coefficient = None
-    dkey = None if drift_coefficient is None else sp.srepr(sp.sympify(drift_coefficient(g)))
-    fkey = sp.srepr(sp.sympify(diffusion_formula(g, B, S)))
-    return _parts_cached(_Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula), form)
+    return _parts_cached(*equation_keys(drift_coefficient, diffusion_formula), form)
 
 
 @lru_cache(maxsize=16)
 def _parts_cached(drift_key: Any, diffusion_key: Any, form: str) -> ResidualKernel:
     drift_coefficient, diffusion_formula = drift_key[1], diffusion_key[1]
-    r = RegressionSymbols.make()
-    U, Sig = regression_loss_and_covariance(r)
-    s = FPSymbols.make(2, potential=U, covariance=Sig, q=r.q)
-    cd = None if drift_coefficient is None else sp.sympify(drift_coefficient(s.gamma))
-    op = stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=diffusion_formula, form=form)
-    no_d = stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=lambda *_: sp.S.Zero, form=form)
+    s, r, op = regression_operator(drift_coefficient, diffusion_formula, form)
+    _, _, no_d = regression_operator(drift_coefficient, lambda *_: sp.S.Zero, form)
     adj, _ = weak_form_integrands(op, s)
     adj_drift, _ = weak_form_integrands(no_d, s)
     j_drift, _ = jet(adj_drift, (s.phi,))

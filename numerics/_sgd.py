@@ -45,9 +45,8 @@ import sympy as sp
 from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
-from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, RegressionSymbols, default_diffusion, \
-    flux_form, hermite_function, moment_symbols_used, regression_loss_and_covariance, stated_diffusion, \
-    stated_fokker_planck, weak_form_integrands
+from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, default_diffusion, flux_form, \
+    hermite_function, moment_symbols_used, regression_operator, stated_diffusion, weak_form_integrands
 
 from ._codegen import ResidualKernel, compile_residual
 from ._fp_solver import Grid2D, assemble, gaussian_cell_average, solve
@@ -404,11 +403,7 @@ class FPEquation:
 def _equation_cached(drift_key: Any, diffusion_key: Any, form: str,
                      test_indices: tuple[tuple[int, int], ...]) -> FPEquation:
     drift_coefficient, diffusion_formula = drift_key[1], diffusion_key[1]
-    r = RegressionSymbols.make()
-    U, Sig = regression_loss_and_covariance(r)
-    s = FPSymbols.make(2, potential=U, covariance=Sig, q=r.q)
-    cd = None if drift_coefficient is None else sp.sympify(drift_coefficient(s.gamma))
-    op = stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=diffusion_formula, form=form)
+    s, r, op = regression_operator(drift_coefficient, diffusion_formula, form)
     ff = flux_form(op, s)
     D = stated_diffusion(s, diffusion_formula)
     c1, c2, ell = sp.symbols("c1 c2 ell", real=True)
@@ -466,13 +461,19 @@ def fokker_planck_equation(drift_coefficient: Callable[[sp.Expr], sp.Expr] | Non
     idx = tuple((int(a), int(b)) for a, b in test_indices)
     if not idx or any(a < 0 or b < 0 or a + b > 6 for a, b in idx):
         raise InvalidArgument(f"test_indices: expected pairs of non-negative Hermite degrees (sum <= 6), got {idx}")
-    # callables are keyed by their SymPy output, so equal formulas share one compiled equation
+    return _equation_cached(*equation_keys(drift_coefficient, diffusion_formula), form, idx)
+
+
+def equation_keys(drift_coefficient: Callable[[sp.Expr], sp.Expr] | None,
+                  diffusion_formula: DiffusionFormula) -> tuple["_Keyed", "_Keyed"]:
+    """The two formulas keyed by their SymPy output, so equal formulas share one compiled equation (the default
+    drift stated explicitly counts as the default)."""
     g, B, S = sp.symbols("gamma B Sigma", positive=True)
     if drift_coefficient is not None and sp.sympify(drift_coefficient(g)) == g:
-        drift_coefficient = None  # the default, stated explicitly: share its compiled equation
+        drift_coefficient = None
     dkey = None if drift_coefficient is None else sp.srepr(sp.sympify(drift_coefficient(g)))
     fkey = sp.srepr(sp.sympify(diffusion_formula(g, B, S)))
-    return _equation_cached(_Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula), form, idx)
+    return _Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula)
 
 
 class _Keyed(tuple):
