@@ -231,7 +231,8 @@ def _emergent_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         facts=((f"metric Lorentzian (-g_tt/g_xx > 0) at {RING_SAMPLES} points of the ring", lorentz),))
 
 
-def _network_setup(inputs: Mapping[str, Any]) -> tuple[sp.Matrix, float, Callable[..., Any]] | NumericResult:
+def _network_setup(inputs: Mapping[str, Any], system: str) -> tuple[sp.Matrix, float, Callable[..., Any]] | \
+        NumericResult:
     """The claimed metric, the Courant number and c(x) of the simulated network; a FAILED result instead when the
     metric is not Lorentzian on the ring (no real light cone to compare with)."""
     if inputs["coupling"] not in ("geometric", "flux"):
@@ -241,7 +242,7 @@ def _network_setup(inputs: Mapping[str, Any]) -> tuple[sp.Matrix, float, Callabl
     if not lorentz:
         return NumericResult(max_residual=float("nan"), tolerance=float("nan"), ok=False,
                              where="the claimed metric is not Lorentzian on the ring: no real light cone to compare",
-                             facts=(("metric Lorentzian on the ring", False),))
+                             facts=(("metric Lorentzian on the ring", False),), system=system)
     return g, _courant(inputs), _speed_fn(inputs)
 
 
@@ -249,7 +250,7 @@ EPS = sp.Symbol("epsilon", real=True)  # a planted g_tt -> (1 + epsilon) g_tt in
 
 
 def _emergent_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
-    setup = _network_setup(inputs)
+    setup = _network_setup(inputs, SYSTEM)
     if isinstance(setup, NumericResult):
         return setup
     g, courant, c_fn = setup
@@ -415,7 +416,7 @@ MAX_PLANTED_GTT = 3.0  # the planted g_tt x (1 + eps) is searched up to eps = 3 
 
 
 def _packet_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
-    setup = _network_setup(inputs)
+    setup = _network_setup(inputs, PACKET_SYSTEM)
     if isinstance(setup, NumericResult):
         return setup
     g, courant, c_fn = setup
