@@ -18,7 +18,8 @@ What is reported for that one network are the two *calibrations*, run on its con
   size, over a ladder of network sizes that contains this network.
 
 Neither is learning evidence (the weights are set by hand; nothing here measures a trained system); the learning
-evidence of the duality is the experiment "duality on one learning network" (issue 12). Status: PASSED when both
+evidence of the duality is the experiment "duality on one learning network" (:mod:`nnqg.verify.learning.duality`,
+its learning part). Status: PASSED when both
 calibrations pass; each side's verdict, rule and power are reported side by side. A planted error on either side
 (a wrong diffusion in the stated equation, a first-order solver, a leaky weight matrix that is no longer a
 permutation) makes the report FAILED; the sides are independent checks: a leaky matrix breaks the neuron side
@@ -37,6 +38,7 @@ from nnqg.numerics import _sgd
 from nnqg.numerics._network import block_average, simulate, two_population_shift_weights
 
 from . import learning as _learning
+from ..learning import duality as _learning_duality
 from . import lorentz as _lorentz
 from .._model import PASSED, Claim, NumericContext, NumericResult, SymbolicResult, calibration_status
 from .._registry import get_claim
@@ -49,7 +51,7 @@ ASSUMPTIONS = (
     "nothing quantum (Madelung, Schrodinger) is evaluated",
     "neuron side = the calibration of lorentz.wave_equation on the same weight matrix and block size",
     "read-out inputs standardised to mean 0, variance 1; teacher y = x - 1/2 + noise",
-    "calibrations only: no learning evidence is produced here",
+    "the calibration is not learning evidence; that is the experiment \"duality on one learning network\"",
 )
 SYSTEM = ("one hand-set shift-matrix ring with a linear read-out fed by the ring's block averages: the calibrations "
           "of both sides' instruments on that network (Fokker-Planck solver and estimators; wave kernel and block "
@@ -181,12 +183,12 @@ CLAIMS = [
         id="duality.report", section="9",
         statement="One network, two descriptions side by side: for a hand-set shift-matrix ring with a linear "
                   "read-out fed by its own states, the Fokker-Planck instruments (trainable read-out) and the "
-                  "wave-equation instruments (neuron states) are calibrated on that network. Nothing quantum is "
-                  "evaluated and nothing is learned here; the duality of a learning network is not shown.",
+                  "wave-equation instruments (neuron states) are calibrated on that network; nothing quantum is "
+                  "evaluated and nothing is learned in this calibration. The learning evidence is the experiment "
+                  "\"duality on one learning network\" (a ring whose weights learn by SGD).",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_symbolic, calibration=_numeric,
         mutations=_mutations,
+        learning=_learning_duality.evidence,
         modules=(__file__, *(m for c in (*_learning.CLAIMS, *_lorentz.CLAIMS) for m in c.modules)),
-        learning_note="no learning experiment yet: the evidence is to come from \"duality on one learning "
-                      "network\" (issue 12), both descriptions measured on one network that learns",
     ),
 ]

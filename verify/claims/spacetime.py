@@ -58,7 +58,7 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import quad, solve_ivp
 
-from nnqg.derivations import InvalidArgument, is_zero, jet, parse_formula
+from nnqg.derivations import InvalidArgument, Step, is_zero, jet, parse_formula
 from nnqg.derivations import _lorentz as _dl
 from nnqg.derivations._lorentz import geodesic_accelerations, laplace_beltrami, network_continuum_limit, \
     null_ray_defects, wave_operator, wave_residual
@@ -67,6 +67,8 @@ from nnqg.numerics import _network as _nn
 from nnqg.numerics._network import advance, coupled_weights, simulate
 
 from .._convergence import judge, planted_power
+from .._latex import Named
+from ..learning import spacetime as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 T_SYM, X_SYM = sp.symbols("t x", real=True)
@@ -222,7 +224,15 @@ def _emergent_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     d = limit - stated
     d_el = wave_operator(g, (T_SYM, X_SYM), phi) - laplace_beltrami(g, (T_SYM, X_SYM), phi)
     lorentz, _ = _lorentzian(g)
+    steps = (Step("Claimed metric (input)", sp.ImmutableMatrix(g), indices=(T_SYM, X_SYM)),
+             Step("Network update over tau^2, Taylor-expanded in h with tau = r h: the h^0 term", limit,
+                  Named("mathcalN_0", r"\mathcal{N}_0")),
+             Step("... and the h^1 term (vanishes: the update is second-order consistent)", first,
+                  Named("mathcalN_1", r"\mathcal{N}_1")),
+             Step("Wave equation of the claimed metric (Euler-Lagrange of its action, normalised)", stated,
+                  Named("Box_gphi/gtt", r"\Box_g \phi / g^{tt}")))
     return SymbolicResult(
+        steps=steps,
         checks=(("network update as h -> 0 minus box_g phi / g^tt of the claimed metric",
                  sp.S.Zero if is_zero(d) else sp.simplify(d)),
                 ("O(h) term of the network update (second-order consistency)",
@@ -372,7 +382,15 @@ def _packet_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         checks.append((f"generic metric: Euler-Lagrange geodesic equation minus Christoffel form ({m})",
                        sp.S.Zero if is_zero(e) else e))
     lorentz, _ = _lorentzian(g)
-    return SymbolicResult(checks=tuple(checks),
+    u, acc = geodesic_accelerations(g, (T_SYM, X_SYM))
+    shown = {ui: Named(f"u^{c}", f"u^{{{c}}}") for ui, c in zip(u, "tx")}
+    steps = (Step("Claimed metric (input)", sp.ImmutableMatrix(g), indices=(T_SYM, X_SYM)),
+             *[Step(f"Geodesic equation (Euler-Lagrange of the energy functional), component {c}",
+                    a.xreplace(shown), Named(f"du^{c}/ds", rf"\frac{{du^{{{c}}}}}{{ds}}"))
+               for c, a in zip("tx", acc)],
+             Step("Null rays dx/dt = +-c(x), c = sqrt(-g_tt/g_xx), inserted: the defects below vanish",
+                  sp.sqrt(-g[0, 0] / g[1, 1]), Named("c(x)", "c(x)")))
+    return SymbolicResult(checks=tuple(checks), steps=steps,
                           facts=((f"metric Lorentzian (-g_tt/g_xx > 0) at {RING_SAMPLES} points of the ring",
                                   lorentz),))
 
@@ -497,23 +515,23 @@ CLAIMS = [
                   "h -> 0, to the wave equation of the optical metric ds^2 = -c(x)^2 dt^2 + dx^2 (exact, "
                   "second-order consistent). Calibrated: on that network with hand-set weights (a leapfrog solver of "
                   "the equation), the covariant wave residual and the local propagation speed against c(x) converge "
-                  "at h^2. The weights are not learned; the metric is fixed only up to a conformal factor.",
+                  "at h^2; the metric is fixed only up to a conformal factor. Those weights are not learned: the "
+                  "learning evidence is the experiment \"learned couplings\" (weights learned by SGD).",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_emergent_symbolic,
         calibration=_emergent_numeric, mutations=_mutations, modules=_MODULES,
-        learning_note="no learning experiment yet: the evidence is to come from \"learned couplings\" (issue 12), a "
-                      "network whose local couplings are learned from data rather than set from c(x)",
+        learning=_learning.metric_evidence,
     ),
     Claim(
         id="geodesic.wave_packet", section="7",
         statement="Derived: the rays dx/dt = +-c(x) are null geodesics of the optical metric (Euler-Lagrange form "
                   "= Christoffel form). Calibrated: the centroid of a narrow packet in the hand-set coupled network "
                   "follows the null geodesic integrated from the generated kernel, the error falling as the packet "
-                  "narrows while more neurons resolve it (order 2). The couplings are not learned.",
+                  "narrows while more neurons resolve it (order 2). Those couplings are not learned: the learning "
+                  "evidence is the experiment \"learned couplings\".",
         assumptions=ASSUMPTIONS + ("1+1 dimensions: the wave equation is conformally invariant, so wavelength "
                                    "does not enter; width and lattice spacing do",),
         default_inputs=default_inputs, derivation=_packet_symbolic, calibration=_packet_numeric,
+        learning=_learning.geodesic_evidence,
         mutations=_packet_mutations, modules=_MODULES,
-        learning_note="no learning experiment yet: the evidence is to come from \"learned couplings\" (issue 12), "
-                      "packets in a network whose couplings are learned from data",
     ),
 ]
