@@ -1,4 +1,4 @@
-r"""The Fokker-Planck equation of SGD from its Langevin step (PHYSICS.md section 2).
+r"""The Fokker-Planck equation of SGD from its Langevin step (docs/theory.md, section 2).
 
 **Langevin step.** With time measured in SGD steps, the continuous-time model of mini-batch SGD with step size
 :math:`\gamma`, batch size :math:`B` and per-example gradient covariance :math:`\Sigma(q)` is the Euler-Maruyama
@@ -52,7 +52,7 @@ DiffusionFormula = Callable[[sp.Expr, sp.Expr, sp.Expr], sp.Expr]
 
 
 def default_diffusion(gamma: sp.Expr, B: sp.Expr, sigma_ij: sp.Expr) -> sp.Expr:
-    r""":math:`D_{ij} = \gamma^2 \Sigma_{ij} / (2B)` (PHYSICS.md section 1, step units)."""
+    r""":math:`D_{ij} = \gamma^2 \Sigma_{ij} / (2B)` (docs/theory.md, section 1, step units)."""
     return gamma**2 * sigma_ij / (2 * B)
 
 
@@ -412,6 +412,19 @@ def weak_form_integrands(op: sp.Expr, s: FPSymbols) -> tuple[sp.Expr, sp.Expr]:
     return sp.expand(adj), sp.expand(fs)
 
 
+def regression_operator(drift_coefficient: Callable[[sp.Expr], sp.Expr] | None = None,
+                        diffusion_formula: DiffusionFormula = default_diffusion, form: str = "ito"
+                        ) -> tuple[FPSymbols, RegressionSymbols, sp.Expr]:
+    """The stated operator for the two-parameter regression (U and Sigma(q) in the data moments), with its
+    symbols: ``drift_coefficient(gamma)`` (None: gamma) and ``diffusion_formula`` as in
+    :func:`stated_fokker_planck`."""
+    r = RegressionSymbols.make()
+    U, Sig = regression_loss_and_covariance(r)
+    s = FPSymbols.make(2, potential=U, covariance=Sig, q=r.q)
+    cd = None if drift_coefficient is None else sp.sympify(drift_coefficient(s.gamma))
+    return s, r, stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=diffusion_formula, form=form)
+
+
 def fokker_planck_equation_set(s: FPSymbols, op: sp.Expr | None = None) -> EquationSet:
     """The stated equation dp/dt - F[p] = 0 as an EquationSet (for kernels and LaTeX)."""
     rhs = stated_fokker_planck(s) if op is None else op
@@ -440,6 +453,6 @@ __all__ = [
     "default_diffusion", "derivation_steps", "divergence", "flux_form", "fokker_planck_equation_set",
     "generator", "hermite_function", "increment_moment", "kramers_moyal_coefficient", "kramers_moyal_operator",
     "langevin_step", "moment_symbol", "moment_symbols_used", "multi_indices", "operator_coefficients",
-    "regression_loss_and_covariance", "sgd_step_moments", "stated_diffusion", "stated_fokker_planck",
+    "regression_loss_and_covariance", "regression_operator", "sgd_step_moments", "stated_diffusion", "stated_fokker_planck",
     "weak_form_integrands",
 ]

@@ -1,4 +1,4 @@
-r"""Wave operators, Lorentz boosts, the optical metric and its null geodesics (PHYSICS.md sections 5-7).
+r"""Wave operators, Lorentz boosts, the optical metric and its null geodesics (docs/theory.md, sections 5-7).
 
 Everything here is SymPy; coordinates are :math:`x^0 = t, x^1, \dots, x^D` and a metric is a
 ``(D+1) x (D+1)`` :class:`sympy.Matrix` :math:`g_{mn}` (signature ``(-,+,...,+)`` for a Lorentzian one).

@@ -81,9 +81,32 @@ def integrate_geodesic(kernel: ResidualKernel, system: GeodesicSystem, x0: Seque
     return GeodesicSolution(sol.t, sol.y, int(sol.nfev), int(sol.status))
 
 
+def _on_solution(kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) -> np.ndarray:
+    return kernel(**{nm: sol.y[i] for i, nm in enumerate(kernel.fields)},
+                  **{p: float(params[p]) for p in kernel.parameters})
+
+
+def invariant_series(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
+        -> dict[str, np.ndarray]:
+    """(I(s) - I(0)) / max(1, |I(0)|) along the sampled solution, for each invariant of ``inv_kernel``."""
+    vals = _on_solution(inv_kernel, sol, params)
+    return {lab: (v - v[0]) / max(1.0, abs(v[0])) for lab, v in zip(inv_kernel.labels, vals)}
+
+
 def invariant_drift(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
         -> dict[str, float]:
     """max_s |I(s) - I(0)| / max(1, |I(0)|) for each invariant of ``inv_kernel``."""
-    vals = inv_kernel(**{nm: sol.y[i] for i, nm in enumerate(inv_kernel.fields)},
-                      **{p: float(params[p]) for p in inv_kernel.parameters})
-    return {lab: float(np.max(np.abs(v - v[0])) / max(1.0, abs(v[0]))) for lab, v in zip(inv_kernel.labels, vals)}
+    return {lab: float(np.abs(v).max()) for lab, v in invariant_series(inv_kernel, sol, params).items()}
+
+
+def first_order_drift(rate_kernel: ResidualKernel, inv_kernel: ResidualKernel, sol: GeodesicSolution,
+                      params: Mapping[str, float]) -> dict[str, np.ndarray]:
+    r"""The drift a perturbed connection adds to each invariant to first order: :math:`\int_0^s dI/ds'\,ds'`
+    with ``rate_kernel`` giving :math:`dI/ds` on the perturbed flow (same labels as ``inv_kernel``), evaluated on
+    the unperturbed solution (cumulative trapezoid), normalised like :func:`invariant_series`."""
+    from scipy.integrate import cumulative_trapezoid
+
+    rates = _on_solution(rate_kernel, sol, params)
+    vals = _on_solution(inv_kernel, sol, params)
+    return {lab: cumulative_trapezoid(r, sol.s, initial=0.0) / max(1.0, abs(v[0]))
+            for lab, r, v in zip(rate_kernel.labels, rates, vals)}

@@ -1,4 +1,4 @@
-r"""Network simulators of neuron states (PHYSICS.md sections 5-7).
+r"""Network simulators of neuron states (docs/theory.md, sections 5-7).
 
 The model. Neurons sit on a ring of length :math:`\ell` (N sites, spacing :math:`h = \ell/N`); the state vector
 is updated by the activation dynamics
@@ -76,11 +76,15 @@ def is_permutation(W: sps.spmatrix | np.ndarray) -> bool:
     return bool(np.all(np.diff(M.indptr) == 1) and np.all(np.bincount(M.indices, minlength=M.shape[1]) == 1))
 
 
-def coupled_weights(c_nodes: np.ndarray, c_half: np.ndarray, h: float, tau: float) -> sps.csr_matrix:
+def coupled_weights(c_nodes: np.ndarray, c_half: np.ndarray, h: float, tau: float,
+                    scheme: str = "geometric") -> sps.csr_matrix:
     r"""Weight matrix of the coupled (leapfrog) network on the ring (module docstring).
 
     ``c_nodes[i]`` :math:`= c(x_i)`, ``c_half[i]`` :math:`= c(x_i + h/2)` (so :math:`c_{i-1/2}` is
     ``c_half[i-1]``); returns the :math:`2N\times 2N` matrix acting on :math:`(x(t), x(t-1))`.
+    ``scheme="geometric"``: :math:`w^\pm_i = (\tau/h)^2 c_i c_{i\pm1/2}` (continuum limit
+    :math:`x_{tt} = c\,\partial_x(c\,\partial_x x)`); ``"flux"``: :math:`w^\pm_i = (\tau/h)^2 c_{i\pm1/2}^2`, whose
+    limit is :math:`x_{tt} = \partial_x(c^2\partial_x x)`, a different equation (kept as a planted error).
     """
     c_nodes = np.asarray(c_nodes, dtype=float)
     c_half = np.asarray(c_half, dtype=float)
@@ -91,9 +95,14 @@ def coupled_weights(c_nodes: np.ndarray, c_half: np.ndarray, h: float, tau: floa
         raise InvalidArgument("c_nodes/c_half: the local speeds must be finite")
     if not (h > 0 and tau > 0):
         raise InvalidArgument(f"h, tau: must be positive, got h={h!r}, tau={tau!r}")
+    if scheme not in ("geometric", "flux"):
+        raise InvalidArgument(f"scheme: expected 'geometric' or 'flux', got {scheme!r}")
     r2 = (tau / h) ** 2
-    wp = r2 * c_nodes * c_half                   # coupling to the right neighbour
-    wm = r2 * c_nodes * np.roll(c_half, 1)       # coupling to the left neighbour
+    c_left = np.roll(c_half, 1)                  # c_(i-1/2)
+    if scheme == "geometric":
+        wp, wm = r2 * c_nodes * c_half, r2 * c_nodes * c_left   # couplings to the right and left neighbours
+    else:
+        wp, wm = r2 * c_half**2, r2 * c_left**2
     i = np.arange(n)
     top = sps.csr_matrix((np.r_[2.0 - wp - wm, wp, wm], (np.r_[i, i, i], np.r_[i, (i + 1) % n, (i - 1) % n])),
                          shape=(n, n))

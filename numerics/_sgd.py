@@ -8,7 +8,7 @@ loss :math:`\ell_n(q) = (q_1 x_n + q_2 - y_n)^2/2`, averaged loss :math:`U = \ov
 
 so :math:`\mathbb E[\Delta q] = -\gamma\nabla U` and :math:`{\rm Cov}[\Delta q] = \gamma^2\Sigma(q)/B` exactly
 (:math:`\Sigma` the per-example gradient covariance, quadratic in q), i.e. :math:`D = \gamma^2\Sigma/(2B)` in step
-units (PHYSICS.md section 2). D is *measured*: :math:`\Sigma(q)` is built from the data moments
+units (docs/theory.md, section 2). D is *measured*: :math:`\Sigma(q)` is built from the data moments
 :math:`\overline{x^a y^b}` (:meth:`RegressionTask.moments`), never fitted to the ensemble.
 
 Public API (used by the claim ``learning.fokker_planck`` and by parameter sweeps):
@@ -23,12 +23,9 @@ Public API (used by the claim ``learning.fokker_planck`` and by parameter sweeps
 ``fokker_planck_equation(drift_coefficient=None, diffusion_formula=default_diffusion, form="ito") -> FPEquation``
     The stated equation for the task, derived symbolically and compiled (flux-form coefficients, diffusion
     matrix, weak-form integrands for Hermite test functions).
-``fokker_planck_distance(task, gamma=..., batch_size=..., n_members=..., rng=..., ...) -> FPDistance``
-    For one (gamma, B, N, seed) point: simulate the ensemble from a Gaussian cloud, solve the stated
-    Fokker-Planck equation on a grid from the same initial density, and return the residual measures: total-
-    variation distance of the 2-D histogram from the solution's bin masses at learning times tau = gamma n,
-    the chi-square excess, the weak-form residual per Hermite test function with its standard error and the
-    predicted finite-step part, and how much D varies over the ensemble.
+``fokker_planck_reference(task, gamma=..., batch_size=..., ...) -> FPReference``
+    The stated equation solved on a grid from a Gaussian initial cloud at given learning times (the ensembles
+    are measured against it by :mod:`nnqg.numerics._fp_measures`).
 
 >>> rng = np.random.default_rng(0)
 >>> task = make_regression_task(rng, n_data=64)
@@ -39,7 +36,7 @@ Public API (used by the claim ``learning.fokker_planck`` and by parameter sweeps
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
@@ -48,12 +45,11 @@ import sympy as sp
 from numba import njit, prange
 
 from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
-from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, RegressionSymbols, default_diffusion, \
-    flux_form, hermite_function, moment_symbols_used, regression_loss_and_covariance, stated_diffusion, \
-    stated_fokker_planck, weak_form_integrands
+from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, default_diffusion, flux_form, \
+    hermite_function, moment_symbols_used, regression_operator, stated_diffusion, weak_form_integrands
 
 from ._codegen import ResidualKernel, compile_residual
-from ._fp_solver import Grid2D, assemble, coarse_masses, gaussian_cell_average, solve
+from ._fp_solver import Grid2D, assemble, gaussian_cell_average, solve
 
 # splitmix64 constants (Steele, Lea & Flood 2014): a Weyl sequence passed through a mixing function
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -407,11 +403,7 @@ class FPEquation:
 def _equation_cached(drift_key: Any, diffusion_key: Any, form: str,
                      test_indices: tuple[tuple[int, int], ...]) -> FPEquation:
     drift_coefficient, diffusion_formula = drift_key[1], diffusion_key[1]
-    r = RegressionSymbols.make()
-    U, Sig = regression_loss_and_covariance(r)
-    s = FPSymbols.make(2, potential=U, covariance=Sig, q=r.q)
-    cd = None if drift_coefficient is None else sp.sympify(drift_coefficient(s.gamma))
-    op = stated_fokker_planck(s, drift_coefficient=cd, diffusion_formula=diffusion_formula, form=form)
+    s, r, op = regression_operator(drift_coefficient, diffusion_formula, form)
     ff = flux_form(op, s)
     D = stated_diffusion(s, diffusion_formula)
     c1, c2, ell = sp.symbols("c1 c2 ell", real=True)
@@ -469,13 +461,19 @@ def fokker_planck_equation(drift_coefficient: Callable[[sp.Expr], sp.Expr] | Non
     idx = tuple((int(a), int(b)) for a, b in test_indices)
     if not idx or any(a < 0 or b < 0 or a + b > 6 for a, b in idx):
         raise InvalidArgument(f"test_indices: expected pairs of non-negative Hermite degrees (sum <= 6), got {idx}")
-    # callables are keyed by their SymPy output, so equal formulas share one compiled equation
+    return _equation_cached(*equation_keys(drift_coefficient, diffusion_formula), form, idx)
+
+
+def equation_keys(drift_coefficient: Callable[[sp.Expr], sp.Expr] | None,
+                  diffusion_formula: DiffusionFormula) -> tuple["_Keyed", "_Keyed"]:
+    """The two formulas keyed by their SymPy output, so equal formulas share one compiled equation (the default
+    drift stated explicitly counts as the default)."""
     g, B, S = sp.symbols("gamma B Sigma", positive=True)
     if drift_coefficient is not None and sp.sympify(drift_coefficient(g)) == g:
-        drift_coefficient = None  # the default, stated explicitly: share its compiled equation
+        drift_coefficient = None
     dkey = None if drift_coefficient is None else sp.srepr(sp.sympify(drift_coefficient(g)))
     fkey = sp.srepr(sp.sympify(diffusion_formula(g, B, S)))
-    return _equation_cached(_Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula), form, idx)
+    return _Keyed(dkey, drift_coefficient), _Keyed(fkey, diffusion_formula)
 
 
 class _Keyed(tuple):
@@ -492,40 +490,7 @@ class _Keyed(tuple):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Residual measures of one (gamma, B, N, seed) point
-
-
-@dataclass(frozen=True)
-class FPDistance:
-    """Residual measures of one ensemble against the stated Fokker-Planck equation (see fokker_planck_distance).
-
-    ``tv[k]``: total-variation distance (1/2 sum |hist - FP| over bins, plus the mass outside the grid) at
-    learning time ``learning_times[k]``; ``chi2_z[k]``: (chi^2 - dof)/sqrt(2 dof), ~N(0,1)-sized when the
-    histogram is a sample of the FP solution; ``weak[k]``, ``weak_se[k]``: per-step weak residual
-    E[phi(q_{n+1}) - phi(q_n) - F^dagger phi(q_n)] of test function k with its standard error;
-    ``finite_step[k]``: the predicted finite-step part E[(gamma^2/2) grad U^T Hess(phi) grad U];
-    ``weak_z[k]`` = (weak - finite_step)/se. ``d_variation``: max/min over the ensemble of tr D (1%..99%)."""
-
-    gamma: float
-    batch_size: int
-    n_members: int
-    learning_times: tuple[float, ...]
-    steps: tuple[int, ...]
-    tv: tuple[float, ...]
-    chi2_z: tuple[float, ...]
-    weak: tuple[float, ...]
-    weak_se: tuple[float, ...]
-    finite_step: tuple[float, ...]
-    weak_z: tuple[float, ...]
-    weak_scale: float
-    d_variation: float
-    d_variation_stationary: float
-    grid: tuple[int, int]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def tv_max(self) -> float:
-        return float(max(self.tv))
+# The stated equation solved on a grid
 
 
 def default_box(task: RegressionTask, q0_mean: np.ndarray, q0_std: float, gamma: float, batch_size: int,
@@ -588,107 +553,5 @@ def fokker_planck_reference(task: RegressionTask, *, gamma: float, batch_size: i
                        solution=sol, mean0=m0, std0=float(q0_std), params=params, scheme=scheme)
 
 
-def fokker_planck_distance(task: RegressionTask, *, gamma: float, batch_size: int, n_members: int,
-                           rng: np.random.Generator, equation: FPEquation | None = None,
-                           reference: FPReference | None = None, bin_factor: int = 8,
-                           n_weak: int | None = 20000, test_scale: float = 0.5, backend: str = "numba",
-                           parallel: bool = True, **reference_options: Any) -> FPDistance:
-    r"""Residual measures of one ensemble (size ``n_members``, step ``gamma``, batch ``batch_size``) against
-    the stated equation (default: the derived one).
-
-    ``reference`` (from :func:`fokker_planck_reference`, built here from ``reference_options`` when None)
-    fixes the initial Gaussian, the observation steps and the grid solution. The ensemble starts from the
-    same Gaussian; the histogram uses bins of ``bin_factor``^2 grid cells. The weak form is evaluated on
-    ``n_weak`` members recorded every step, Hermite test functions centred at :math:`q^*`, scale
-    ``test_scale``."""
-    if not isinstance(n_members, (int, np.integer)) or n_members < 10:
-        raise InvalidArgument(f"n_members: expected an integer >= 10, got {n_members!r}")
-    eq = fokker_planck_equation() if equation is None else equation
-    ref = reference if reference is not None else fokker_planck_reference(
-        task, gamma=gamma, batch_size=batch_size, equation=eq, **reference_options)
-    if ref.params["gamma"] != float(gamma) or ref.params["B"] != float(batch_size):
-        raise InvalidArgument(f"reference was solved for gamma={ref.params['gamma']}, B={ref.params['B']}, "
-                              f"not gamma={gamma}, B={batch_size}")
-    grid, steps, sol, params, m0, q0_std = ref.grid, ref.steps, ref.solution, ref.params, ref.mean0, ref.std0
-    if grid.n[0] % bin_factor or grid.n[1] % bin_factor:
-        raise InvalidArgument(f"bin_factor {bin_factor} must divide the grid cells {grid.n}")
-    qs = task.q_star
-    learning_times = ref.learning_times
-    lo, hi = grid.lo, grid.hi
-    grid_cells = grid.n[0]
-
-    # --- the ensemble, in segments between observation steps (fresh member streams per segment)
-    ens = m0 + q0_std * rng.standard_normal((int(n_members), 2))
-    tv, chi2z, dvar = [], [], []
-    prev = 0
-    for k, n in enumerate(steps):
-        ens = simulate_sgd(task, ens, gamma, batch_size, n - prev, rng, record_every=n - prev,
-                           backend=backend, parallel=parallel)[-1]
-        prev = n
-        P = coarse_masses(grid, sol[k], bin_factor)
-        H, _, _ = np.histogram2d(ens[:, 0], ens[:, 1], bins=[grid.edges(0)[::bin_factor],
-                                                              grid.edges(1)[::bin_factor]])
-        Ph = H / n_members
-        out_h = 1.0 - Ph.sum()
-        out_p = max(0.0, 1.0 - P.sum())
-        tv.append(0.5 * (float(np.abs(Ph - P).sum()) + abs(out_h - out_p)))
-        chi2z.append(_chi2_z(H.ravel(), np.clip(P.ravel(), 0.0, None) * n_members, n_members))
-        tr = eq.values(eq.diffusion, ens, params)
-        trace = tr[0] + tr[2]
-        lo_q, hi_q = np.quantile(trace, [0.01, 0.99])
-        dvar.append(float(hi_q / lo_q))
-
-    # --- weak form on a recorded sub-ensemble
-    nw = int(min(n_members, n_weak)) if n_weak else 0
-    weak = se = fs = z = ()
-    scale = float("nan")
-    if nw:
-        wparams = {**params, "c1": float(qs[0]), "c2": float(qs[1]), "ell": float(test_scale)}
-        start = m0 + q0_std * rng.standard_normal((nw, 2))
-        traj = simulate_sgd(task, start, gamma, batch_size, steps[-1], rng, record_every=1, backend=backend,
-                            parallel=parallel)
-        weak, se, fs, z, scale = _weak_form(eq, traj, wparams, len(eq.test_indices))
-    return FPDistance(gamma=float(gamma), batch_size=int(batch_size), n_members=int(n_members),
-                      learning_times=tuple(float(t) for t in learning_times), steps=steps, tv=tuple(tv),
-                      chi2_z=tuple(chi2z), weak=weak, weak_se=se, finite_step=fs, weak_z=z, weak_scale=scale,
-                      d_variation=float(max(dvar)), d_variation_stationary=float(dvar[-1]),
-                      grid=(grid_cells, grid.n[1]),
-                      extra={"mass_outside_grid": float(max(0.0, 1.0 - sol[-1].sum() * grid.cell_area)),
-                             "min_density": float(sol.min() * grid.cell_area), "box": (lo, hi)})
-
-
-def _chi2_z(observed: np.ndarray, expected: np.ndarray, n: int) -> float:
-    """Pearson chi^2 with bins of expected count < 5 pooled into one; returns (chi^2 - dof)/sqrt(2 dof)."""
-    big = expected >= 5.0
-    o = np.append(observed[big], n - observed[big].sum())
-    e = np.append(expected[big], n - expected[big].sum())
-    keep = e > 0
-    o, e = o[keep], e[keep]
-    dof = max(o.size - 1, 1)
-    chi2 = float(((o - e) ** 2 / e).sum())
-    return (chi2 - dof) / np.sqrt(2.0 * dof)
-
-
-def _weak_form(eq: FPEquation, traj: np.ndarray, params: dict[str, float],
-               n_test: int) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], float]:
-    n_rec, nw, _ = traj.shape
-    phi, adj, fsv = eq.weak_integrands(traj.reshape(-1, 2), params)
-    shape = (n_test, n_rec, nw)
-    phi, adj, fsv = phi.reshape(shape), adj.reshape(shape), fsv.reshape(shape)
-    weak, se, fs, zz = [], [], [], []
-    for k in range(n_test):
-        inc = phi[k, 1:] - phi[k, :-1] - adj[k, :-1]     # per step and member
-        per_member = inc.mean(axis=0)                   # time average: members are independent
-        f_member = fsv[k, :-1].mean(axis=0)
-        weak.append(float(per_member.mean()))
-        se.append(float(per_member.std(ddof=1) / np.sqrt(nw)))
-        fs.append(float(f_member.mean()))
-        d = per_member - f_member
-        zz.append(float(d.mean() / (d.std(ddof=1) / np.sqrt(nw))))
-    # scale of the drift term of the weak form, to express residuals relative to it
-    scale = float(np.abs(adj[:, :-1]).mean())
-    return tuple(weak), tuple(se), tuple(fs), tuple(zz), scale
-
-
-__all__ = ["BACKENDS", "DEFAULT_TEST_INDICES", "FPDistance", "FPEquation", "FPReference", "fokker_planck_reference", "RegressionTask", "default_box",
-           "fokker_planck_distance", "fokker_planck_equation", "make_regression_task", "simulate_sgd"]
+__all__ = ["BACKENDS", "DEFAULT_TEST_INDICES", "FPEquation", "FPReference", "fokker_planck_reference", "RegressionTask",
+           "default_box", "fokker_planck_equation", "make_regression_task", "simulate_sgd"]

@@ -23,8 +23,8 @@ def test_network_task_comes_from_the_network() -> None:
         network_task(two_population_shift_weights, 10, 4, 100, 1.0, rng)
 
 
-@pytest.mark.parametrize("mutation", [pytest.param("quantum_side_diffusion_factor_2", marks=pytest.mark.slow),
-                                      "network_leaky_weights"])
+@pytest.mark.parametrize("mutation", [pytest.param("readout_side_diffusion_factor_2", marks=pytest.mark.slow),
+                                      "readout_side_first_order_solver", "network_leaky_weights"])
 def test_planted_errors_fail(mutation: str) -> None:
     c = get_claim("duality.report")
     v = run_claim(c, NumericContext(seed=1, quick=True), c.mutations()[mutation])
@@ -36,6 +36,11 @@ def test_side_by_side_passes_on_the_default_network() -> None:
     v = run_claim(c, NumericContext(seed=1, quick=True))
     assert v.status == "PASSED", v.reason
     d = v.calibration.details
-    assert d["quantum side (trainable variables q)"]["status"] == "PASSED"
-    assert d["gravitational side (non-trainable variables: neuron states)"]["status"] == "PASSED"
+    assert d["trainable side (read-out q: Fokker-Planck calibration)"]["status"] == "PASSED"
+    assert d["neuron side (states: wave-equation calibration)"]["status"] == "PASSED"
     assert d["network"]["weights_are_permutation"] is True
+    # named for what it is: calibrations, nothing quantum, nothing learned; both sides' powers are reported
+    n = v.calibration
+    assert "nothing quantum" in n.system and "nothing is learned" in n.system
+    assert "quantum side" not in str(d) and "gravitational side" not in str(d)
+    assert any(k.startswith("trainable side:") for k in n.power) and any(k.startswith("neuron side:") for k in n.power)

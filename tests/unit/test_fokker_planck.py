@@ -192,23 +192,131 @@ def test_solver_rejects_bad_input() -> None:
 def test_claim_mutations_are_named_and_cover_required_errors() -> None:
     names = set(CLAIM.mutations())
     assert {"drift_sign_flipped", "diffusion_factor_2", "diffusion_without_1_over_B", "dropped_derivatives_of_D",
-            "first_order_upwind_solver"} <= names
+            "first_order_upwind_solver", "euler_ou_simulator", "transient_observed_one_step_late"} <= names
 
 
 @pytest.mark.parametrize("name", ["drift_sign_flipped", "diffusion_factor_2", "diffusion_without_1_over_B",
                                   "dropped_derivatives_of_D"])
 def test_symbolic_check_catches_equation_mutations(name: str) -> None:
-    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), CLAIM.mutations()[name], calibration=False)
+    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), CLAIM.mutations()[name], calibration=False,
+                  learning=False)
     assert v.status == FAILED, v.reason
 
 
 def test_claim_symbolic_passes() -> None:
-    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), calibration=False)
+    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), calibration=False, learning=False)
     assert v.status == PASSED, v.reason
 
 
 def test_claim_bad_input_named() -> None:
     with pytest.raises(InvalidArgument, match="fp_scheme"):
-        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"fp_scheme": "spectral"})
+        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"fp_scheme": "spectral"}, learning=False)
     with pytest.raises(InvalidArgument, match="batch_size"):
-        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"batch_size": 0}, calibration=False)
+        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"batch_size": 0}, calibration=False, learning=False)
+
+
+# ---------------------------------------------------------------- constructed diffusions and the estimators
+
+A_OU = np.array([[0.1, 0.02], [0.02, 0.08]])
+D_OU = np.array([[0.004, 0.001], [0.001, 0.003]])
+
+
+def test_ou_closed_form_exact_simulation_and_langevin_agree() -> None:
+    from nnqg.numerics._langevin import ou_moments, simulate_langevin, simulate_ou
+
+    rng = np.random.default_rng(3)
+    q0 = np.tile([0.6, -0.4], (40000, 1))
+    m, C = ou_moments(A_OU, D_OU, np.zeros(2), q0[0], np.zeros((2, 2)), 12.0)
+    for ens in (simulate_ou(A_OU, D_OU, np.zeros(2), q0, 12, rng)[-1],
+                simulate_langevin(A_OU, np.zeros(2), np.c_[[D_OU[0, 0], D_OU[0, 1], D_OU[1, 1]], np.zeros((3, 5))],
+                                  q0, 12, rng, substeps=2)[-1]):
+        assert np.abs(ens.mean(0) - m).max() < 4 * np.sqrt(C.max() / 40000)
+        assert np.abs(np.cov(ens.T) - C).max() < 0.05 * C.max()
+    # the planted first-order transition is visibly wrong at this step
+    euler = simulate_ou(A_OU, D_OU, np.zeros(2), q0, 12, rng, transition="euler")[-1]
+    assert np.abs(euler.mean(0) - m).max() > 6 * np.sqrt(C.max() / 40000)
+
+
+def test_gaussian_cell_masses_sum_to_one_and_quadratic_fit_is_exact() -> None:
+    from nnqg.numerics._langevin import gaussian_cell_masses, quadratic_fit
+
+    g = Grid2D((-5.0, -5.0), (5.0, 5.0), (64, 56))
+    masses = gaussian_cell_masses(g, np.array([0.2, -0.1]), np.array([[0.3, 0.1], [0.1, 0.2]]))
+    assert abs(masses.sum() - 1) < 1e-9
+    f = lambda q: np.stack([1 + q[:, 0] ** 2, q[:, 0] * q[:, 1] - 2 * q[:, 1], 0 * q[:, 0] + 3])  # noqa: E731
+    coef = quadratic_fit(f, np.array([0.5, -0.2]))
+    assert np.allclose(coef[0], [1, 0, 0, 1, 0, 0]) and np.allclose(coef[1], [0, 0, -2, 0, 1, 0])
+    with pytest.raises(InvalidArgument, match="quadratic"):
+        quadratic_fit(lambda q: np.stack([np.sqrt(1 + q[:, 0] ** 2)] * 3), np.zeros(2))
+
+
+def test_weak_parts_split_the_stated_adjoint(task: _sgd.RegressionTask) -> None:
+    """drift part + diffusion part = the whole adjoint of the stated operator (generated kernels)."""
+    from nnqg.numerics._fp_measures import HermiteTests, StatedParts, weak_parts
+
+    eq = _sgd.fokker_planck_equation()
+    params = {"gamma": 0.1, "B": 2.0, **task.moments(), "c1": 0.0, "c2": 0.0, "ell": 0.7}
+    q = np.random.default_rng(0).normal(size=(50, 2))
+    phi, adj, _ = eq.weak_integrands(q, params)
+    tests = HermiteTests((0.0, 0.0), 0.7)
+    drift, diff = StatedParts(weak_parts(), params)(q, tests.jets(q))
+    assert np.allclose(tests.jets(q)[:, 0], phi)
+    assert np.allclose(drift + diff, adj, rtol=1e-10, atol=1e-14)
+    # the diffusion part is linear in the stated D: a formula twice as large doubles it
+    _, diff2 = StatedParts(weak_parts(diffusion_formula=lambda g, B, S: g**2 * S / B), params)(q, tests.jets(q))
+    assert np.allclose(diff2, 2 * diff)
+
+
+def test_diffusion_ratios_on_exact_ou_and_a_planted_diffusion() -> None:
+    """On an exactly simulated OU ensemble both ratios are 1 within a few SE; simulated with D x 1.2 (the
+    estimator still told D) they move to about 1.2; a transient observed one step late leaves the ratio near 1
+    (it is orthogonal to the diffusion direction) but not the residual components."""
+    from nnqg.numerics._fp_measures import HermiteTests, LinearDriftConstantDiffusion, grid_expectations, \
+        stationary_ratio, transient_ratio
+    from nnqg.numerics._langevin import gaussian_cell_masses, ou_moments, simulate_ou
+
+    qs = np.zeros(2)
+    parts = LinearDriftConstantDiffusion(A_OU, qs, D_OU)
+    C_s = ou_moments(A_OU, D_OU, qs, qs, np.zeros((2, 2)), 1e4)[1]
+    tests = HermiteTests((0.0, 0.0), float(2 * np.sqrt(np.trace(C_s) / 2)))
+    rng = np.random.default_rng(1)
+    for factor in (1.0, 1.2):
+        q0 = rng.multivariate_normal(qs, factor * C_s, 20000)
+        r = stationary_ratio(simulate_ou(A_OU, factor * D_OU, qs, q0, 20, rng), parts, tests)
+        assert abs(r.ratio - factor) < 4 * r.se + 0.01, (factor, r.ratio, r.se)
+    m0, s0, n = np.array([0.8, -0.6]), 0.25, 12
+    m, C = ou_moments(A_OU, D_OU, qs, m0, s0**2 * np.eye(2), n)
+    m_0, C_0 = ou_moments(A_OU, np.zeros((2, 2)), qs, m0, s0**2 * np.eye(2), n)
+    g = Grid2D((m[0] - 2, m[1] - 2), (m[0] + 2, m[1] + 2), (128, 128))
+    tt = HermiteTests((m[0], m[1]), float(2 * np.sqrt(np.trace(C) / 2)))
+    e_fp, e_0 = (grid_expectations(tt, g, gaussian_cell_masses(g, mm, cc)) for mm, cc in ((m, C), (m_0, C_0)))
+    traj = simulate_ou(A_OU, D_OU, qs, m0 + s0 * rng.standard_normal((20000, 2)), n + 1, rng)
+    on_time, late = transient_ratio(traj[n], tt, e_fp, e_0), transient_ratio(traj[n + 1], tt, e_fp, e_0)
+    assert abs(on_time.ratio - 1) < 4 * on_time.se and np.abs(on_time.residual_z).max() < 4
+    assert np.abs(late.residual_z).max() > 6  # the residual components see what the ratio does not
+
+
+@pytest.mark.parametrize("name", ["first_order_upwind_solver", "euler_ou_simulator",
+                                  "transient_observed_one_step_late"])
+def test_calibration_catches_errors_below_the_derivation(name: str) -> None:
+    """Planted in the solver, the simulator or the estimator only: the derivation passes, the calibration fails."""
+    ctx = NumericContext(seed=1, quick=True)
+    assert run_claim(CLAIM, ctx, CLAIM.mutations()[name], calibration=False, learning=False).status == PASSED
+    inputs = {**CLAIM.default_inputs(), **CLAIM.mutations()[name]}
+    assert not CLAIM.calibration(ctx, inputs).ok
+
+
+def test_calibration_names_system_rule_and_power() -> None:
+    n = CLAIM.calibration(NumericContext(seed=1, quick=True), CLAIM.default_inputs())
+    assert n.ok, n.where
+    assert "not learning" in n.system and "Ornstein-Uhlenbeck" in n.system
+    assert "F_s" in n.rule and "Bonferroni" in n.rule
+    assert 0 < n.power["solver: diffusion x (1 + eps) between solver and closed form: smallest eps"] < 0.05
+    for key in ("transient", "stationary"):
+        assert 0 < n.power[f"{key} estimator: simulated diffusion x (1 + eps): smallest eps (t SE)"] < 0.1
+
+
+def test_learning_experiment_without_a_stationary_state_is_inconclusive_not_a_crash() -> None:
+    ev = CLAIM.learning(NumericContext(seed=1, quick=True), {**CLAIM.default_inputs(),
+                                                             **CLAIM.mutations()["drift_sign_flipped"]})
+    assert ev.status == "INCONCLUSIVE" and "no stationary state" in ev.reason
