@@ -282,11 +282,12 @@ def _group_mean(A: np.ndarray, g: int | None, groups: int) -> np.ndarray:
 
 
 def _time_estimator(Q: Sequence[np.ndarray], t: float, lag: float, case: NelsonCase, ker: Kernels, u: Units,
-                    groups: int, which: str, inputs: Mapping[str, Any]) \
+                    groups: int, which: str, inputs: Mapping[str, Any], lag_dependent_only: bool = False) \
         -> tuple[Callable[[int | None], np.ndarray], list[str]]:
     """At one evaluation time (snapshots ``Q`` at j = -2..2): a function of the jackknife group left out that
     returns the residual vector followed by its derivative in eps (the power terms, component by component), and
-    the component labels."""
+    the component labels. ``lag_dependent_only`` leaves out the Newton law (model F and the density at the middle
+    snapshot: nothing in it depends on the lag), for the lag study."""
     q = Q[OFFSET]
     a, ell = float(q.mean()), float(q.std())
     K = len(ker.phi.labels)
@@ -304,19 +305,20 @@ def _time_estimator(Q: Sequence[np.ndarray], t: float, lag: float, case: NelsonC
                     -_group_mean(dwk[:K], g, groups))
 
         name = "continuity"
-    else:
-        newton = _newton(inputs, q, F, par, ker, u, case.degree, groups)
-
+    elif lag_dependent_only:
         def first(g: int | None) -> tuple[np.ndarray, np.ndarray]:
-            return newton(g)
+            return np.empty(0), np.empty(0)
 
+        name = ""
+    else:
+        first = _newton(inputs, q, F, par, ker, u, case.degree, groups)
         name = "newton"
 
     def estimate(g: int | None) -> np.ndarray:
         r, d = first(g)
         return np.concatenate([r, _group_mean(wk[K:], g, groups), d, _group_mean(dwk[K:], g, groups)])
 
-    labels = [f"{name}_{k}" for k in range(K)] + [f"noise_{k}" for k in range(K)]
+    labels = ([f"{name}_{k}" for k in range(K)] if name else []) + [f"noise_{k}" for k in range(K)]
     return estimate, labels
 
 
@@ -481,9 +483,10 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
 
 def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], prof: Profile, cases: list[NelsonCase],
                kernels: list[Kernels], u: Units, which: str) -> dict[str, Any]:
-    r"""Residuals at the snapshot lags ``prof.lags`` (the same ``lag_N`` trajectories for every lag, SDE step
-    ``lag_h``), judged by :func:`._monte_carlo.lag_decision` (expected: bias falling at least as
-    :math:`\Delta^2`, the Richardson-combined increments' order; the time derivative's is 4)."""
+    r"""The lag-dependent residuals (continuity, noise level) at the snapshot lags ``prof.lags`` (the same
+    ``lag_N`` trajectories for every lag, SDE step ``lag_h``), judged by :func:`._monte_carlo.lag_decision`
+    (expected: bias falling at least as :math:`\Delta^2`, the Richardson-combined increments' order; the time
+    derivative's is 4). The Newton law does not depend on the lag and is not part of it."""
     offsets = range(-OFFSET, OFFSET + 1)
     steps = sorted({st for L in prof.lags for st in _snapshot_steps([prof.lag_time], L, prof.lag_h, offsets)})
     per_lag: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {L: [] for L in prof.lags}
@@ -494,7 +497,7 @@ def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], prof: Profile, ca
         for L in prof.lags:
             sub = int(round(L / prof.lag_h))
             est, labels = _time_estimator([snaps[n0 + o * sub] for o in offsets], prof.lag_time, L, case, ker, u,
-                                          prof.groups, which, inputs)
+                                          prof.groups, which, inputs, lag_dependent_only=True)
             r, cov = jackknife_covariance(lambda g: est(g)[:len(labels)], prof.groups)
             per_lag[L].append((r, np.sqrt(np.diag(cov))))
     points = [lag_point(L, np.concatenate([r for r, _ in per_lag[L]]), np.concatenate([e for _, e in per_lag[L]]),
