@@ -285,18 +285,19 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
         details[f"{c.quantity.split(' ')[0]}_order"] = c.observed_order
     power = {"velocity in the continuity equation x (1 + eps)": deterministic_power(power_v),
              "quantum potential x (1 + eps)": deterministic_power(power_q)}
-    inconclusive = bool(problems) and not ok
+    # an unresolved state says nothing about the claim either way, even where the residual happens to pass
+    inconclusive = bool(problems)
+    ok = ok and not inconclusive
     where = (reason + (f"; max at {worst_at[worst.quantity]}" if worst.quantity in worst_at else "")
              + ("; INCONCLUSIVE: " + "; ".join(problems) if inconclusive else ""))
-    if problems and ok:
-        details["resolution_warnings"] = problems
     system = (f"Crank-Nicolson solution psi of a Gaussian packet (centre {q0:g}, width {w0:g}, momentum "
               f"{k0 * hbar:g}) in V = {V}, m = {m:g}, hbar = {hbar:g}, box [{-L:g}, {L:g}]; p = |psi|^2, "
               "F = hbar arg psi (a calibration of the solver, the differences and the kernel)")
     rule = (f"nnqg.verify.judge on max |residual| over the sample points at dx = {', '.join(map(str, dxs))} "
             f"(expected order {order:g}); sample points: density >= {thr:g} max and local wavenumber x coarsest "
-            f"dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (not FAILED) when psi's own self-convergence fails the same "
-            f"judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: smallest eps at "
+            f"dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence "
+            f"fails the same judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: "
+            "smallest eps at "
             "which the judge fails on the same data with the residual shifted by eps dR/deps")
     return NumericResult(max_residual=rmax, tolerance=tol, ok=ok, convergence=worst, where=where, details=details,
                          system=system, rule=rule, power=power, inconclusive=inconclusive)
