@@ -47,9 +47,9 @@ def write_report(report: dict[str, Any], path: Path) -> None:
 
 
 def check_output_path(path: Path, what: str) -> None:
-    """Refuse, before any work, an output path that is not a (new or existing) regular file in a writable
-    directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node when run
-    as root), or a path whose folder cannot be created."""
+    """Refuse, before any work, an output path that is not a (new or existing) regular file in an existing,
+    writable directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node
+    when run as root), or a path whose folder does not exist (it is not created)."""
     from nnqg.derivations import InvalidArgument
 
     p = Path(path)
@@ -59,8 +59,9 @@ def check_output_path(path: Path, what: str) -> None:
         raise InvalidArgument(f"{what} {str(path)!r} exists and is not a regular file (a device, socket or "
                               f"pipe); give a file name, e.g. {what} {_example(what)}")
     parent = p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
+    if not parent.exists():  # no silent mkdir -p: a typo in a folder name must not create a tree of folders
+        raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} does not exist; create it first "
+                              f"or give a file in an existing folder, e.g. {what} {_example(what)}")
     if not parent.is_dir():
         raise InvalidArgument(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):

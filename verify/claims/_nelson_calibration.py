@@ -491,7 +491,7 @@ def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], prof: Profile, ca
     steps = sorted({st for L in prof.lags for st in _snapshot_steps([prof.lag_time], L, prof.lag_h, offsets)})
     per_lag: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {L: [] for L in prof.lags}
     for ci, (case, ker) in enumerate(zip(cases, kernels)):
-        ctx.report(f"lag study, {case.table.name}", 0.9)
+        ctx.report(f"lag study, {case.table.name} ({ci + 1} of {len(cases)})", 0.9 + 0.1 * ci / len(cases))
         snaps = _simulate(ctx, inputs, case, ci, (0x1A6, ci), prof.lag_N, steps, prof.lag_h)
         n0 = int(round(prof.lag_time / prof.lag_h))
         for L in prof.lags:
