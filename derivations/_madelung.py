@@ -1,4 +1,4 @@
-r"""The Madelung pair from the learning action (PHYSICS.md section 3).
+r"""The Madelung pair from the learning action (docs/theory.md, section 3).
 
 Action density, K trainable variables :math:`q = (q_1, \dots, q_K)`:
 
@@ -157,7 +157,9 @@ def derivation_steps(s: MadelungSymbols, lagrangian: sp.Expr, el: dict[str, sp.E
 @dataclass(frozen=True)
 class NelsonSymbols:
     r"""Jet symbols of Nelson's current and osmotic velocities :math:`v(t,q)`, :math:`u(t,q)` (K = 1) and the
-    diffusion constant :math:`\nu`, plus the point :math:`q` and the test-function centre/scale :math:`a, \ell`."""
+    diffusion constant :math:`\nu`, plus the point :math:`q` and the test-function centre/scale :math:`a, \ell`;
+    and the jet of the phase-like field itself, :math:`F_q, F_{qq}, F_{qt}` (the *model's* F, used where the
+    equation is evaluated with a given F rather than with a velocity measured from trajectories)."""
 
     q: sp.Symbol
     v: sp.Symbol
@@ -169,6 +171,9 @@ class NelsonSymbols:
     nu: sp.Symbol
     a: sp.Symbol
     ell: sp.Symbol
+    F_q: sp.Symbol = sp.Symbol("F_q", real=True)
+    F_qq: sp.Symbol = sp.Symbol("F_qq", real=True)
+    F_qt: sp.Symbol = sp.Symbol("F_qt", real=True)
 
     @staticmethod
     def make(s: MadelungSymbols) -> "NelsonSymbols":
@@ -181,7 +186,7 @@ class NelsonSymbols:
 
 def nelson_nu(s: MadelungSymbols) -> sp.Expr:
     r"""Diffusion constant of the learning trajectories, :math:`\nu = \hbar\gamma/2 = \sqrt{\gamma c}/2`
-    (PHYSICS.md section 4, with the paper's :math:`\hbar^2 = c/\gamma`); written in the learning parameters
+    (docs/theory.md, section 4, with the paper's :math:`\hbar^2 = c/\gamma`); written in the learning parameters
     :math:`\gamma, c` only, so that an error in the identification (m, hbar) shows up as a mismatch between the
     simulated trajectories and these equations."""
     return sp.sqrt(s.gamma * s.c) / 2
@@ -193,12 +198,14 @@ def nelson_newton(s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
     return n.v_t + n.v * n.v_q - n.u * n.u_q - n.nu * n.u_qq + s.gamma * sp.diff(s.V, n.q)
 
 
-def _nelson_replacements(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols, lam: sp.Expr) -> dict:
+def _nelson_replacements(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols, lam: sp.Expr,
+                         model_F: bool = False) -> dict:
     r"""Map derivatives of F and of :math:`\lambda = \ln p` to Nelson jet symbols:
-    :math:`\partial_t^a\partial_q^{b+1} F = \partial_t^a\partial_q^b v/\gamma`,
-    :math:`\partial_q^{b+1}\lambda = \partial_q^b u/\nu`."""
+    :math:`\partial_t^a\partial_q^{b+1} F = \partial_t^a\partial_q^b v/\gamma` (or, with ``model_F``, to the
+    jet of F itself: :math:`F_q, F_{qq}, F_{qt}`), :math:`\partial_q^{b+1}\lambda = \partial_q^b u/\nu`."""
     q, t = n.q, s.t
-    vsym = {(0, 0): n.v, (0, 1): n.v_q, (1, 0): n.v_t}
+    vsym = ({(0, 0): n.F_q * s.gamma, (0, 1): n.F_qq * s.gamma, (1, 0): n.F_qt * s.gamma} if model_F
+            else {(0, 0): n.v, (0, 1): n.v_q, (1, 0): n.v_t})
     usym = {(0, 0): n.u, (0, 1): n.u_q, (0, 2): n.u_qq}
     rep: dict = {}
     for d in expr.atoms(sp.Derivative):
@@ -214,11 +221,11 @@ def _nelson_replacements(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols, la
     return rep
 
 
-def _to_nelson(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+def _to_nelson(expr: sp.Expr, s: MadelungSymbols, n: NelsonSymbols, model_F: bool = False) -> sp.Expr:
     lam = sp.Function("lambda", real=True)(s.t, *s.q)
     e = sp.expand(sp.powsimp(sp.expand(expr.subs(s.p, sp.exp(lam)).doit()), combine="exp"))
     e = sp.simplify(e)
-    e = e.xreplace(_nelson_replacements(e, s, n, lam))
+    e = e.xreplace(_nelson_replacements(e, s, n, lam, model_F))
     left = [a for a in e.atoms(sp.Function) if a.func in (s.F.func, lam.func)]
     if left:
         raise DerivationError(f"after substituting Nelson's velocities the expression still contains {left}: "
@@ -232,6 +239,13 @@ def qhj_gradient_nelson(el_p: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> 
     :math:`\lambda' = u/\nu`, :math:`F_q = v/\gamma`. For the paper's action and :math:`\nu^2 = \gamma c/4` it is
     exactly :func:`nelson_newton` (checked symbolically by the claim)."""
     return _to_nelson(s.gamma * sp.diff(el_p, n.q), s, n)
+
+
+def qhj_gradient_model(el_p: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    r"""As :func:`qhj_gradient_nelson`, with the derivatives of F kept as the jet :math:`F_q, F_{qq}, F_{qt}` of a
+    given (model) F; the density enters through :math:`u = \nu\,\partial_q\ln p` only. For the paper's action:
+    :math:`\gamma F_{qt} + \gamma^2 F_q F_{qq} - u u' - \nu u'' + \gamma V'`."""
+    return _to_nelson(s.gamma * sp.diff(el_p, n.q), s, n, model_F=True)
 
 
 def continuity_flux(lagrangian: sp.Expr, s: MadelungSymbols) -> sp.Expr:
@@ -260,6 +274,13 @@ def weak_velocity(flux: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Exp
     return _to_nelson(flux / s.p, s, n)
 
 
+def model_weak_velocity(flux: sp.Expr, s: MadelungSymbols, n: NelsonSymbols) -> sp.Expr:
+    r""":math:`w = J/p` in the jet :math:`F_q` of a given (model) F: the velocity of the weak continuity form
+    :math:`\tfrac{d}{dt}E[\varphi] = E[\varphi' w]` when F is the claimed phase (for the paper's action
+    :math:`w = \gamma F_q`)."""
+    return _to_nelson(flux / s.p, s, n, model_F=True)
+
+
 def hermite_test_functions(n: NelsonSymbols, count: int) -> tuple[sp.Expr, ...]:
     r"""Hermite functions :math:`\varphi_k(q) = H_k(z)\,e^{-z^2/2}`, :math:`z = (q - a)/\ell`, k < count:
     smooth, decaying, so boundary terms of the weak form vanish."""
@@ -271,5 +292,6 @@ def hermite_test_functions(n: NelsonSymbols, count: int) -> tuple[sp.Expr, ...]:
 
 __all__ = ["MadelungSymbols", "NelsonSymbols", "continuity", "continuity_flux", "derivation_steps", "euler_lagrange",
            "hermite_test_functions", "identification", "is_zero", "laplacian", "learning_action",
-           "madelung_equation_set", "madelung_standard", "nelson_newton", "nelson_nu", "qhj_gradient_nelson",
+           "madelung_equation_set", "madelung_standard", "model_weak_velocity", "nelson_newton", "nelson_nu",
+           "qhj_gradient_model", "qhj_gradient_nelson",
            "quantum_hamilton_jacobi", "weak_continuity_identity", "weak_velocity"]

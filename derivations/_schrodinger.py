@@ -1,4 +1,4 @@
-r"""Madelung <-> Schrodinger, quantised circulation and Wallstrom's counterexample (PHYSICS.md section 4).
+r"""Madelung <-> Schrodinger, quantised circulation and Wallstrom's counterexample (docs/theory.md, section 4).
 
 **The Madelung pair** used here is the one the learning action produces: the Euler-Lagrange expressions of
 :func:`~nnqg.derivations._madelung.learning_action` (continuity :math:`C = -\delta A/\delta F`, quantum

@@ -1,6 +1,7 @@
-r"""Nelson-diffusion learning trajectories and the ensemble estimators that evaluate the Madelung pair on them.
+r"""Nelson diffusions and the ensemble estimators that evaluate the Madelung pair on them.
 
-Trajectories (PHYSICS.md section 4, trajectory-level picture), K = 1:
+Trajectories (docs/theory.md, section 4, trajectory-level picture), K = 1 (the drift comes from a constructed
+state, :mod:`nnqg.numerics._nelson_states`: a *calibration*, not a learning system):
 
 .. math:: dq = b(t, q)\,dt + \sqrt{2\nu}\,dW,\qquad b = v + u,\quad v = \partial_q S/m,\quad
           u = \nu\,\partial_q \ln p,\quad \nu = \hbar/(2m).
@@ -47,82 +48,7 @@ from numba import njit
 
 from nnqg.derivations import InvalidArgument
 
-
-# ----------------------------------------------------------------------------------------------------------------
-# Closed-form Gaussian states (PHYSICS.md, "Closed forms for numerical checks")
-# ----------------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class GaussianState:
-    r"""A Gaussian solution of the Madelung pair with mass m and :math:`\hbar`:
-    :math:`p = N(\mu(t), \sigma^2(t))`, current velocity :math:`v = \dot\mu + (q-\mu)\dot\sigma/\sigma`,
-    osmotic velocity :math:`u = -\nu (q - \mu)/\sigma^2`, :math:`\nu = \hbar/(2m)`.
-
-    ``kind`` is ``"free"`` (free packet: :math:`\mu = q_0 + v_0 t`,
-    :math:`\sigma^2 = s_0^2(1 + (\hbar t/(2 m s_0^2))^2)`) or ``"ho"`` (coherent state of
-    :math:`V = k q^2/2`: :math:`\omega = \sqrt{k/m}`, :math:`\mu = q_0\cos\omega t`,
-    :math:`\sigma^2 = \hbar/(2m\omega)`)."""
-
-    kind: str
-    m: float
-    hbar: float
-    q0: float
-    s0: float = 0.0
-    v0: float = 0.0
-    k: float = 0.0
-
-    @property
-    def nu(self) -> float:
-        return self.hbar / (2.0 * self.m)
-
-    @property
-    def omega(self) -> float:
-        return math.sqrt(self.k / self.m)
-
-    def mean(self, t: float) -> float:
-        if self.kind == "free":
-            return self.q0 + self.v0 * t
-        return self.q0 * math.cos(self.omega * t)
-
-    def mean_dot(self, t: float) -> float:
-        if self.kind == "free":
-            return self.v0
-        return -self.q0 * self.omega * math.sin(self.omega * t)
-
-    def var(self, t: float) -> float:
-        if self.kind == "free":
-            a = self.hbar / (2.0 * self.m * self.s0 ** 2)
-            return self.s0 ** 2 * (1.0 + (a * t) ** 2)
-        return self.hbar / (2.0 * self.m * self.omega)
-
-    def log_sd_dot(self, t: float) -> float:
-        """:math:`\\dot\\sigma/\\sigma = \\tfrac12 d\\ln\\sigma^2/dt`."""
-        if self.kind == "free":
-            a = self.hbar / (2.0 * self.m * self.s0 ** 2)
-            return a * a * t / (1.0 + (a * t) ** 2)
-        return 0.0
-
-    def drift_coefficients(self, t: float) -> tuple[float, float]:
-        r"""Forward drift :math:`b = v + u = \alpha(t) + \beta(t) q`; returns :math:`(\alpha, \beta)`."""
-        mu, g, w = self.mean(t), self.log_sd_dot(t), -self.nu / self.var(t)
-        beta = g + w
-        return self.mean_dot(t) - beta * mu, beta
-
-
-def free_packet(*, m: float, hbar: float, s0: float, v0: float = 0.0, q0: float = 0.0) -> GaussianState:
-    _positive(m=m, hbar=hbar, s0=s0)
-    return GaussianState("free", float(m), float(hbar), float(q0), s0=float(s0), v0=float(v0))
-
-
-def coherent_state(*, m: float, hbar: float, k: float, q0: float) -> GaussianState:
-    _positive(m=m, hbar=hbar, k=k)
-    return GaussianState("ho", float(m), float(hbar), float(q0), k=float(k))
-
-
-def _positive(**kw: float) -> None:
-    for name, val in kw.items():
-        if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
-            raise InvalidArgument(f"{name} must be a positive finite number, got {val!r}")
+from ._nelson_states import DriftTable, GaussianState, _positive, coherent_state, free_packet, gaussian_drift
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -160,20 +86,6 @@ def _euler_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float
     for i in range(q.shape[0]):
         x = q[i]
         q[i] = x + _interp(x, g0, dx, b_now) * h + sigma * dw[i]
-
-
-#: drift(t) -> (grid origin, grid spacing, drift values on the grid)
-DriftTable = Callable[[float], tuple[float, float, np.ndarray]]
-
-
-def gaussian_drift(state: GaussianState) -> DriftTable:
-    """The exact affine drift of ``state`` as a two-point table (linear extrapolation makes it exact)."""
-
-    def table(t: float) -> tuple[float, float, np.ndarray]:
-        a, b = state.drift_coefficients(t)
-        return -1.0, 2.0, np.array([a - b, a + b])
-
-    return table
 
 
 def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapshot_steps: Sequence[int],
@@ -233,7 +145,14 @@ def _design(q: np.ndarray, a: float, ell: float, degree: int) -> np.ndarray:
     return np.vander((q - a) / ell, degree + 1, increasing=True)
 
 
-def _targets(Q: Sequence[np.ndarray], dt: float, c: int) -> np.ndarray:
+#: increment targets: (snapshots, lag, centre index) -> (N, 2) array of targets for v and u
+Targets = Callable[[Sequence[np.ndarray], float, int], np.ndarray]
+
+
+def richardson_targets(Q: Sequence[np.ndarray], dt: float, c: int) -> np.ndarray:
+    r"""Regression targets for v and u at snapshot c, Richardson-combined over the lags :math:`\Delta` and
+    :math:`2\Delta` (see :func:`fit_velocities`): their conditional means given :math:`Q_c` are v and u with bias
+    :math:`O(\Delta^2)`."""
     q0 = Q[c]
     yv = (8.0 * (Q[c + 1] - Q[c - 1]) - (Q[c + 2] - Q[c - 2])) / (12.0 * dt)
     yu = (4.0 * (Q[c + 1] - 2.0 * q0 + Q[c - 1]) - (Q[c + 2] - 2.0 * q0 + Q[c - 2])) / (4.0 * dt)
@@ -241,7 +160,8 @@ def _targets(Q: Sequence[np.ndarray], dt: float, c: int) -> np.ndarray:
 
 
 def fit_velocities(Q: Sequence[np.ndarray], dt: float, centre: int, degree: int,
-                   standardise: tuple[float, float]) -> tuple[PolyField, PolyField]:
+                   standardise: tuple[float, float], targets: Targets = richardson_targets) \
+        -> tuple[PolyField, PolyField]:
     r"""Current and osmotic velocity at snapshot ``centre`` of ``Q`` (snapshots spaced by dt), Richardson-combined:
 
     :math:`b_\Delta = (Q_{+1}-Q_0)/\Delta`, :math:`b_{*\Delta} = (Q_0 - Q_{-1})/\Delta`, the same over
@@ -254,7 +174,7 @@ def fit_velocities(Q: Sequence[np.ndarray], dt: float, centre: int, degree: int,
         raise InvalidArgument(f"centre {c} needs snapshots {c - 2}..{c + 2}, have 0..{len(Q) - 1}")
     a, ell = standardise
     X = _design(Q[c], a, ell, degree)
-    coef, *_ = np.linalg.lstsq(X, _targets(Q, dt, c), rcond=None)
+    coef, *_ = np.linalg.lstsq(X, targets(Q, dt, c), rcond=None)
     return PolyField(coef[:, 0], a, ell), PolyField(coef[:, 1], a, ell)
 
 
@@ -308,7 +228,7 @@ class JetReplicates:
     precomputed at the points :math:`Q_0` (all N points; the caller averages over the replicate's points)."""
 
     def __init__(self, Q: Sequence[np.ndarray], dt: float, degree: int, standardise: Sequence[tuple[float, float]],
-                 groups: int, time_lags: int = 2) -> None:
+                 groups: int, time_lags: int = 2, targets: Targets = richardson_targets) -> None:
         d = _check_jet_args(Q, standardise, time_lags)
         M = 2 + d
         n = Q[M].size
@@ -322,7 +242,7 @@ class JetReplicates:
         for c in (M - d, M, M + d):
             a, ell = standardise[c]
             X = _design(Q[c], a, ell, degree)
-            Y = _targets(Q, dt, c)
+            Y = targets(Q, dt, c)
             XtX = np.einsum("gni,gnj->gij", *(2 * [_by_group(X, groups)]))
             XtY = np.einsum("gni,gnk->gik", _by_group(X, groups), _by_group(Y, groups))
             self._normal[c] = (XtX, XtY)
@@ -363,6 +283,57 @@ class JetReplicates:
         return (total - part.sum(axis=-1)) / (n - part.shape[-1])
 
 
+class ScoreReplicates:
+    r"""The score :math:`\lambda' = \partial_q\ln p` of the ensemble's density and its q-derivatives, by
+    Hyvarinen score matching on polynomials, for the whole ensemble and every delete-a-group jackknife replicate.
+
+    With :math:`\lambda_\theta = \sum_{j=1}^{d}\theta_j He_j(z)`, :math:`z = (q - a)/\ell` (probabilists' Hermite
+    polynomials, for conditioning; :math:`He_j' = j He_{j-1}`), the objective
+    :math:`J(\theta) = E[\tfrac12\lambda_\theta'^2 + \lambda_\theta'']` equals
+    :math:`\tfrac12 E[(\lambda_\theta' - \lambda')^2]` up to a constant (integration by parts, p decaying), so its
+    minimiser recovers :math:`\ln p` whenever the family holds it (a Gaussian: d >= 2) and is its best
+    approximation otherwise. The minimiser solves :math:`E[\psi'\psi'^T]\,\theta = -E[\psi'']`: only ensemble
+    averages, no density estimate and no differentiated noise. Sums are kept per group (trajectory i in group
+    i mod G), so a replicate is one small solve.
+
+    >>> rng = np.random.default_rng(0)
+    >>> sr = ScoreReplicates(1.0 + 0.5 * rng.standard_normal(200000), 4, (1.0, 0.5), 10)
+    >>> round(float(np.median(sr.jet()["lambda_q"])), 1)   # -1/sigma^2 for a Gaussian
+    -4.0
+    """
+
+    def __init__(self, q: np.ndarray, degree: int, standardise: tuple[float, float], groups: int) -> None:
+        n = q.size
+        if groups < 2 or groups > n:
+            raise InvalidArgument(f"groups must be in 2..N = {n}, got {groups}")
+        if degree < 2:
+            raise InvalidArgument(f"score matching needs degree >= 2, got {degree}")
+        a, ell = standardise
+        He = np.polynomial.hermite_e.hermevander((q - a) / ell, degree)  # He_0 .. He_degree
+        j = np.arange(1, degree + 1)
+
+        def derivative(k: int) -> np.ndarray:  # d^k/dq^k He_j = j!/(j-k)! He_{j-k} / ell^k, zero for j < k
+            fall = np.array([math.perm(int(x), k) for x in j], dtype=float)
+            cols = np.clip(j - k, 0, None)
+            return np.where(j >= k, fall * He[:, cols], 0.0) / ell ** k
+
+        d1, d2, d3 = derivative(1), derivative(2), derivative(3)
+        g1 = _by_group(d1, groups)
+        self._A = np.einsum("gni,gnj->gij", g1, g1)
+        self._b = _by_group(d2, groups).sum(axis=1)
+        self._d = (d1, d2, d3)
+
+    def jet(self, group: int | None = None) -> dict[str, np.ndarray]:
+        """``lambda``, ``lambda_q``, ``lambda_qq``: the score and its first two q-derivatives at every point,
+        fitted without trajectory group ``group`` (None: all)."""
+        A, b = self._A.sum(axis=0), self._b.sum(axis=0)
+        if group is not None:
+            A, b = A - self._A[group], b - self._b[group]
+        th = np.linalg.solve(A, -b)
+        d1, d2, d3 = self._d
+        return {"lambda": d1 @ th, "lambda_q": d2 @ th, "lambda_qq": d3 @ th}
+
+
 def _safe_pow(z: np.ndarray, k: np.ndarray) -> np.ndarray:
     return z[:, None] ** np.maximum(k, 0)[None, :]
 
@@ -396,5 +367,19 @@ def jackknife(estimator: Callable[[int | None], np.ndarray], groups: int) -> tup
     return full, se
 
 
-__all__ = ["DriftTable", "GaussianState", "JetReplicates", "NelsonJet", "PolyField", "coherent_state", "fit_velocities",
-           "free_packet", "gaussian_drift", "jackknife", "nelson_jet", "simulate", "time_derivative_of_mean"]
+def jackknife_covariance(estimator: Callable[[int | None], np.ndarray], groups: int) \
+        -> tuple[np.ndarray, np.ndarray]:
+    r"""As :func:`jackknife`, returning the full estimate and the jackknife covariance matrix
+    :math:`\tfrac{G-1}{G}\sum_g(\theta_{(g)} - \bar\theta)(\theta_{(g)} - \bar\theta)^T` (rank at most G - 1)."""
+    if groups < 2:
+        raise InvalidArgument(f"jackknife needs at least 2 groups, got {groups}")
+    full = np.asarray(estimator(None), dtype=float)
+    reps = np.array([estimator(g) for g in range(groups)], dtype=float)
+    d = reps - reps.mean(axis=0)
+    return full, (groups - 1) / groups * d.T @ d
+
+
+__all__ = ["DriftTable", "GaussianState", "JetReplicates", "NelsonJet", "PolyField", "ScoreReplicates", "Targets",
+           "coherent_state", "fit_velocities", "free_packet", "gaussian_drift", "jackknife", "jackknife_covariance",
+           "nelson_jet", "richardson_targets",
+           "simulate", "time_derivative_of_mean"]

@@ -237,10 +237,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             check_output_path(path, flag)
     claims = select_claims(args.claims)
     overrides: dict[str, dict] = {}
-    if args.potential is not None:
-        from .claims._user import potential_overrides
+    notes: list[str] = []
+    if args.potential is not None:  # validated before any claim runs; claims without a potential are skipped
+        from .claims._user import prepare_potential
 
-        overrides = potential_overrides(args.potential, claims)
+        claims, overrides, notes = prepare_potential(args.potential, claims, symbolic_only=args.symbolic_only,
+                                                     quick=args.quick)
     out = _console()
     verdicts = []
     t0 = time.perf_counter()
@@ -267,6 +269,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 out.print(f"{c.id}: {v.headline}", markup=False)
     print_verdicts(out, verdicts, title=f"nnqg verify (seed {args.seed}{', quick' if args.quick else ''})",
                    verbose=args.verbose)
+    if args.potential is not None:
+        from .claims._user import state_lines
+
+        for line in state_lines(verdicts) + notes:
+            out.print(line, markup=False)
     from ._runner import SYMBOLIC_STATS
 
     out.print(f"cache: derivations {SYMBOLIC_STATS['reused']} reused, {SYMBOLIC_STATS['derived']} derived; "

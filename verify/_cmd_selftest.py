@@ -66,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
                            progress=progress)
 
     t = Table(title=f"nnqg selftest (seed {args.seed}{', quick' if args.quick else ''})")
-    for col in ("planted error", "verdict", "caught", "by", "s", "reason"):
+    for col in ("planted error", "level", "verdict", "caught", "by", "s", "reason"):
         t.add_column(col, overflow="fold")
     for r in rep.results:
-        t.add_row(r.id, r.status, "[green]yes[/]" if r.caught else "[red]MISSED[/]", r.stage, f"{r.seconds:.1f}",
-                  r.reason)
+        t.add_row(r.id, r.level, r.status, "[green]yes[/]" if r.caught else "[red]MISSED[/]", r.stage,
+                  f"{r.seconds:.1f}", r.reason)
     out.print(t)
     for b in rep.baselines:
         out.print(f"baseline (unmutated) {b.claim_id}: {b.status} in {b.seconds:.1f} s"
@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                   markup=False)
     if rep.claims_without_mutations:
         out.print("claims without planted errors: " + ", ".join(rep.claims_without_mutations), markup=False)
+    out.print("by level: " + ", ".join(f"{k} {c}/{p}" for k, (p, c) in rep.by_level.items()), markup=False)
     out.print(f"planted {rep.planted}, caught {rep.caught}, missed {len(rep.missed)}"
               + (": " + ", ".join(rep.missed) if rep.missed else ""), markup=False)
     if rep.planted == 0:

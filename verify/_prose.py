@@ -344,13 +344,12 @@ STATEMENTS: Mapping[str, tuple[str, str]] = {
         "0$, Madelung's equation with Bohm's quantum potential when $\\hbar^2 = c/\\gamma$."),
     'schrodinger.equivalence': (
         'psi = sqrt(p) exp(iF/hbar) maps the Madelung pair to i hbar dpsi/dt = -(hbar^2/2m) lap psi + V psi '
-        'and back: Re(S/psi) = -(quantum Hamilton-Jacobi), Im(S/psi) = hbar/(2p) (continuity); a '
-        "Crank-Nicolson solution's |psi|^2 and hbar arg psi satisfy the Madelung pair at order 2.",
+        'and back, wherever psi != 0: Re(S/psi) = -(quantum Hamilton-Jacobi), Im(S/psi) = hbar/(2p) '
+        '(continuity).',
         '$\\psi = \\sqrt{p}\\,e^{iF/\\hbar}$ maps the Madelung pair to $i\\hbar\\,\\partial_t\\psi = '
-        '-\\frac{\\hbar^2}{2m}\\Delta\\psi + V\\psi$ and back: with $S$ the Schr\\"odinger residual, '
-        '$\\operatorname{Re}(S/\\psi)$ is minus the quantum Hamilton--Jacobi equation and '
-        '$\\operatorname{Im}(S/\\psi)$ is $\\hbar/(2p)$ times the continuity equation; a Crank--Nicolson '
-        "solution's $|\\psi|^2$ and $\\hbar\\arg\\psi$ satisfy the Madelung pair at order 2."),
+        '-\\frac{\\hbar^2}{2m}\\Delta\\psi + V\\psi$ and back, wherever $\\psi \\ne 0$: with $S$ the '
+        'Schr\\"odinger residual, $\\operatorname{Re}(S/\\psi)$ is minus the quantum Hamilton--Jacobi equation '
+        'and $\\operatorname{Im}(S/\\psi)$ is $\\hbar/(2p)$ times the continuity equation.'),
     'schrodinger.quantisation': (
         'For a state with a vortex, psi ~ (z - z0)^n exp(-|z|^2), the circulation of grad F (F = hbar arg psi) '
         'around any loop enclosing the node is 2 pi hbar n, n an integer (0 for loops that do not enclose it).',

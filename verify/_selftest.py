@@ -52,9 +52,21 @@ OnResult = Callable[[int, int, "PlantedResult"], None]
 OnStatus = Callable[[str], None]
 
 
+#: the levels a planted error can be made at, named by the mutation's prefix (no prefix: an input such as a
+#: functional's coefficient, a metric entry, a potential)
+LEVELS = ("simulator", "estimator", "kernel")
+
+
+def level_of(name: str) -> str:
+    """``simulator_noise_x2`` -> ``simulator``; a name without a level prefix is an ``input`` mutation."""
+    head = name.split("_", 1)[0]
+    return head if head in LEVELS else "input"
+
+
 @dataclass(frozen=True)
 class Mutation:
-    """One planted error: ``overrides`` replace entries of the claim's default inputs."""
+    """One planted error: ``overrides`` replace entries of the claim's default inputs (a simulator, an estimator
+    or a kernel factory is an input too, so every level is planted through the same path)."""
 
     claim: Claim
     name: str
@@ -63,6 +75,10 @@ class Mutation:
     @property
     def id(self) -> str:
         return f"{self.claim.id}:{self.name}"
+
+    @property
+    def level(self) -> str:
+        return level_of(self.name)
 
 
 @dataclass(frozen=True)
@@ -90,9 +106,13 @@ class PlantedResult:
     reason: str
     seconds: float = 0.0
 
+    @property
+    def level(self) -> str:
+        return level_of(self.id.split(":", 1)[1])
+
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "caught": self.caught, "stage": self.stage,
-                "reason": self.reason}
+        return {"id": self.id, "level": self.level, "status": self.status, "caught": self.caught,
+                "stage": self.stage, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -120,10 +140,20 @@ class SelftestReport:
         """All planted errors caught, and at least one was planted (an empty self-test shows nothing)."""
         return self.planted > 0 and self.caught == self.planted
 
+    @property
+    def by_level(self) -> dict[str, tuple[int, int]]:
+        """level -> (planted, caught)."""
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.results:
+            p, c = out.get(r.level, (0, 0))
+            out[r.level] = (p + 1, c + int(r.caught))
+        return dict(sorted(out.items()))
+
     def to_json(self) -> dict[str, Any]:
         """``{planted, caught, missed: [ids], ...}``; no wall-clock figures, so one seed gives one report."""
         return {
             "planted": self.planted, "caught": self.caught, "missed": list(self.missed),
+            "by_level": {k: {"planted": p, "caught": c} for k, (p, c) in self.by_level.items()},
             "seed": self.seed, "quick": self.quick,
             "baselines": [{"id": b.claim_id, "status": b.status, "reason": b.reason} for b in self.baselines],
             "results": [r.to_json() for r in self.results],

@@ -1,6 +1,8 @@
-"""Slow Madelung studies: the full numeric profile of both claims (N^-1/2 rate and the lag study), the planted
-errors under the full profile, the false-alarm rate of the quick profile over seeds, and the measured weak order
-of the stochastic Heun integrator (vs Euler-Maruyama) used for the Nelson trajectories."""
+"""Slow Madelung studies: the full calibration profile of both claims (N^-1/2 rate and the lag study), the planted
+errors under the full profile, the false-alarm rate over seeds (quick and full), the power requirements (the
+quantum potential x 1.5 in the kernel only caught by the full profile at 5 seeds of 5, x 2 by the quick profile
+at 5 of 5), user potentials (a verdict or INCONCLUSIVE, never a false FAILED), and the measured weak order of
+the stochastic Heun integrator (vs Euler-Maruyama) used for the Nelson trajectories."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import numpy as np
 import pytest
 
 from nnqg.numerics._nelson import _euler_step, _heun_step, coherent_state, free_packet, gaussian_drift
-from nnqg.verify import PASSED, NumericContext, get_claim, run_claim
+from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
+from nnqg.verify.claims._plants import scaled_kernels
+from nnqg.verify.claims._user import potential_overrides
 
 CLAIM_IDS = ("madelung.continuity", "madelung.hamilton_jacobi")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cid", CLAIM_IDS)
-def test_full_profile_passes_within_a_minute(cid: str) -> None:
+def test_full_profile_passes(cid: str) -> None:
     t0 = time.perf_counter()
     v = run_claim(get_claim(cid), NumericContext(seed=0, quick=False))
     elapsed = time.perf_counter() - t0
@@ -45,26 +49,60 @@ def test_full_profile_catches_every_mutation(cid: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("cid", CLAIM_IDS)
 def test_quick_profile_has_no_false_alarms_over_seeds(cid: str) -> None:
+    """20 seeds of the quick profile: no false alarm (the rule's nominal family-wise rate is 1e-3 per test; the
+    measured maximum |z| over the seeds is printed)."""
     c = get_claim(cid)
-    statuses = [run_claim(c, NumericContext(seed=seed, quick=True)).status for seed in range(1, 7)]
-    assert statuses == [PASSED] * 6, statuses
+    res = [run_claim(c, NumericContext(seed=seed, quick=True)) for seed in range(1, 21)]
+    print(cid, "max |z| over seeds:", max(v.calibration.details["max_abs_z"] for v in res))
+    assert [v.status for v in res] == [PASSED] * 20, [v.reason for v in res if v.status != PASSED]
+
+
+@pytest.mark.slow
+def test_full_profile_has_no_false_alarms_over_seeds() -> None:
+    for seed in range(2, 6):
+        for cid in CLAIM_IDS:
+            v = run_claim(get_claim(cid), NumericContext(seed=seed, quick=False))
+            assert v.status == PASSED, (seed, cid, v.reason)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale, quick", [(1.5, False), (2.0, True)])
+def test_quantum_potential_scaled_in_the_kernel_is_caught_at_every_seed(scale: float, quick: bool) -> None:
+    """x 1.5 in the kernel only: caught by the full profile at seeds 1-5; x 2: by the quick profile at seeds 1-5."""
+    c = get_claim("madelung.hamilton_jacobi")
+    plant = {"kernel_factory": scaled_kernels(fisher=scale)}
+    statuses = [run_claim(c, NumericContext(seed=seed, quick=quick), plant).status for seed in range(1, 6)]
+    assert statuses == [FAILED] * 5, statuses
 
 
 @pytest.mark.slow
 def test_user_potential_runs_through_the_schrodinger_solver() -> None:
-    from nnqg.verify.claims._user import potential_overrides
-
     c = get_claim("madelung.hamilton_jacobi")
     ov = potential_overrides("q**2/2 + q**4/10", [c])[c.id]
     v = run_claim(c, NumericContext(seed=0, quick=True), ov)
-    assert v.calibration is not None
-    assert "skipped" not in v.calibration.details, v.calibration.details
+    assert v.calibration is not None and v.calibration.ran
     assert v.status == PASSED, v.reason
+    assert not v.calibration.details["states"][0]["closed_form"]
     # the same potential with a planted mass error must fail numerically
     inputs = c.default_inputs()
     inputs.update(ov)
     inputs.update(c.mutations()["mass_factor_2"])
     assert not c.calibration(NumericContext(seed=0, quick=True), inputs).ok
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text, allowed", [("q**2/2 + q**4/10", {PASSED}),
+                                           ("-1/cosh(q)**2", {PASSED, "INCONCLUSIVE"}),
+                                           ("q**4/4 - q**2/2", {PASSED, "INCONCLUSIVE"}),
+                                           ("q**4", {PASSED, "INCONCLUSIVE"})])
+def test_user_potentials_get_a_verdict_at_the_full_profile(text: str, allowed: set) -> None:
+    """The README's example passes its full profile; the others pass or are INCONCLUSIVE with the estimator's
+    reason (q**4: the lags do not resolve the state's time scales), never a false FAILED."""
+    for cid in CLAIM_IDS:
+        c = get_claim(cid)
+        v = run_claim(c, NumericContext(seed=1, quick=False), potential_overrides(text, [c])[c.id])
+        assert v.calibration_status in allowed, (cid, v.reason)
+        assert v.status != FAILED
 
 
 def _affine_step(scheme: str, st, t: float, h: float) -> tuple[float, float, float]:

@@ -1,5 +1,6 @@
-"""Madelung claims: the Nelson-law derivation step, the trajectory simulator and estimators, and the numeric
-checks (quick profile) -- which must pass on the paper's inputs and FAIL on every planted error."""
+"""Madelung claims: the Nelson-law derivation step, the trajectory simulator and estimators, and the calibrations
+(quick profile) -- which must pass on the paper's inputs, FAIL on every planted error (input, simulator,
+estimator and kernel level), and report a power that matches what they catch."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import sympy as sp
 
 from nnqg.derivations import InvalidArgument, is_zero
 from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuity_flux, euler_lagrange, \
-    hermite_test_functions, learning_action, nelson_newton, nelson_nu, qhj_gradient_nelson, \
-    weak_continuity_identity, weak_velocity
-from nnqg.numerics._nelson import JetReplicates, PolyField, coherent_state, fit_velocities, free_packet, \
-    gaussian_drift, jackknife, nelson_jet, simulate, time_derivative_of_mean
+    hermite_test_functions, learning_action, model_weak_velocity, nelson_newton, nelson_nu, qhj_gradient_model, \
+    qhj_gradient_nelson, weak_continuity_identity, weak_velocity
+from nnqg.numerics._nelson import JetReplicates, PolyField, ScoreReplicates, coherent_state, fit_velocities, \
+    free_packet, gaussian_drift, jackknife, jackknife_covariance, nelson_jet, simulate, time_derivative_of_mean
+from nnqg.numerics._nelson_states import drift_table, gaussian_table, nelson_drift, nelson_noise
 from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
-from nnqg.verify.claims import madelung as M
+from nnqg.verify._model import NOT_RUN
+from nnqg.verify.claims import _plants
+from nnqg.verify.claims._monte_carlo import detection_power, lag_decision, lag_point, monte_carlo_rate
 
 CLAIM_IDS = ("madelung.continuity", "madelung.hamilton_jacobi")
 
@@ -51,6 +55,18 @@ def test_weak_continuity_velocity_and_identity() -> None:
     J2 = continuity_flux(learning_action(s, kinetic_coefficient=s.gamma), s)
     assert weak_velocity(J2, s, n) == 2 * n.v
     assert not is_zero(weak_continuity_identity(s, J2, phi))
+
+
+def test_the_calibrations_model_forms_are_the_stated_ones() -> None:
+    """With the jet of a given F: w = gamma F_q, and gamma d_q QHJ = gamma F_qt + gamma^2 F_q F_qq - u u' - nu u''
+    + gamma V' (the Newton law at v = gamma F_q)."""
+    s = MadelungSymbols.make(1)
+    n = NelsonSymbols.make(s)
+    L = learning_action(s)
+    assert model_weak_velocity(continuity_flux(L, s), s, n) == s.gamma * n.F_q
+    e = qhj_gradient_model(euler_lagrange(L, s)["p"], s, n).subs(n.nu, nelson_nu(s))
+    at_v = {n.F_q: n.v / s.gamma, n.F_qq: n.v_q / s.gamma, n.F_qt: n.v_t / s.gamma}
+    assert is_zero(e.subs(at_v) - nelson_newton(s, n).subs(n.nu, nelson_nu(s)))
 
 
 def test_hermite_test_functions_decay_and_reject_bad_count() -> None:
@@ -180,9 +196,13 @@ def _mutation_cases() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("cid,name", _mutation_cases())
 def test_every_mutation_fails_and_the_numeric_part_catches_it(cid: str, name: str) -> None:
-    """The verdict is FAILED, and the numeric part alone (quick profile) catches the planted error through the
-    inputs too (hbar_squared_factor_2 leaves the continuity equation's symbolic form unchanged: only the
-    simulated trajectories -- the osmotic relation -- see it)."""
+    """The verdict is FAILED, and the calibration alone (quick profile) catches the planted error: input-level
+    (the action, the identification), simulator-level (drift without or with a flipped osmotic term, plain
+    gradient descent, a flipped current velocity, doubled noise, hbar x 2 or m = gamma in the simulation only),
+    estimator-level (no Richardson correction, a forward time difference) and kernel-level (quantum potential x 2,
+    velocity x 1.5 in the kernel only). The continuity calibration evaluates the equation with the model's F, so
+    it fails on every diffusion that is not Nelson's for that F (hbar_squared_factor_2 leaves the continuity
+    equation's form unchanged: the noise-level relation sees it)."""
     c = get_claim(cid)
     v = run_claim(c, NumericContext(seed=0, quick=True), c.mutations()[name])
     assert v.status == FAILED
@@ -196,42 +216,109 @@ def test_numeric_rejects_bad_learning_parameters() -> None:
         run_claim(c, NumericContext(seed=0, quick=True), {"gamma_value": -1.0})
 
 
-def test_two_dimensional_user_potential_skips_numerics_honestly() -> None:
+def test_two_dimensional_user_potential_is_not_run_never_passed() -> None:
     c = get_claim("madelung.continuity")
     v = run_claim(c, NumericContext(seed=0, quick=True),
                   {"potential": lambda qs: qs[0] ** 2 + qs[1] ** 2, "K_values": (2,)})
-    assert v.calibration is not None and "skipped" in v.calibration.details
+    assert v.calibration is not None and not v.calibration.ran
+    assert v.calibration_status == NOT_RUN and "one-dimensional" in v.calibration.where
 
 
-def test_monte_carlo_rate_rule() -> None:
-    from nnqg.verify import Convergence
+# ---- the constructed states ------------------------------------------------------------------------------------
 
-    ok = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 0.02), (0.01, 0.011), (0.005, 0.0049))), 5.0, 40000)
-    assert ok.ok
-    flat = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 0.02), (0.01, 0.018), (0.005, 0.017))), 5.0, 40000)
-    assert not flat.ok and "order" in flat.reason
-    big = M._monte_carlo_rate(Convergence("x", 1.0, ((0.02, 2.0), (0.01, 1.0), (0.005, 0.5))), 5.0, 40000)
-    assert not big.ok and "bound" in big.reason
+@pytest.mark.parametrize("st", [free_packet(m=1.25, hbar=0.75, s0=0.4, v0=0.5),
+                                coherent_state(m=1.25, hbar=0.75, k=1.0, q0=1.0)])
+def test_psi_table_gives_nelsons_drift_and_the_models_phase(st) -> None:
+    """From the closed form of psi: (hbar/m)(Re + Im) psi'/psi is the drift v + u of the closed-form moments, and
+    F = hbar arg psi has F_q = m v, F_qq = m v_q, F_qt = m v_t."""
+    tab = gaussian_table(st, 0.01)
+    x = np.linspace(-2, 2, 7)
+    for t in (0.0, 0.7, 1.3):
+        a, b = st.drift_coefficients(t)
+        grid0, dx, bb = drift_table(tab, nelson_drift)(t)
+        assert np.allclose(bb[0] + (bb[1] - bb[0]) * (x - grid0) / dx, a + b * x)
+        jet = tab.phase_jet(t, x)
+        v = lambda tt: st.mean_dot(tt) + st.log_sd_dot(tt) * (x - st.mean(tt))
+        assert np.allclose(jet["F_q"], st.m * v(t))
+        assert np.allclose(jet["F_qq"], st.m * st.log_sd_dot(t))
+        assert np.allclose(jet["F_qt"], st.m * (v(t + 1e-6) - v(t - 1e-6)) / 2e-6, atol=1e-6)
+    assert nelson_noise(st.hbar, st.m) == st.nu
 
 
-def _lag_points(order: float, rel_se: float, resolved: int = 3) -> list[dict]:
-    """Synthetic lag-study points: bias = 0.05 (Delta/0.8)^order, each with a relative standard error; only the
-    ``resolved`` largest lags count as resolved."""
-    pts = []
-    for k, lag in enumerate((0.8, 0.4, 0.2)):
-        b = 0.05 * (lag / 0.8) ** order
-        pts.append({"lag": lag, "bias": b, "bias_se": rel_se * b, "resolved": k < resolved, "bias_bound": b})
-    return pts
+def test_score_matching_recovers_a_gaussian_and_its_replicates_drop_a_group() -> None:
+    rng = np.random.default_rng(3)
+    q = 0.7 + 0.6 * rng.standard_normal(60000)
+    sr = ScoreReplicates(q, 6, (0.7, 0.6), groups=12)
+    jet = sr.jet()
+    bulk = np.abs(q - 0.7) < 1.2  # two standard deviations: the extra basis terms are small there, not beyond
+    assert np.sqrt(np.mean((jet["lambda"] - (-(q - 0.7) / 0.36))[bulk] ** 2)) < 0.05
+    assert abs(np.median(jet["lambda_q"]) + 1 / 0.36) < 0.05 and np.abs(jet["lambda_qq"][bulk]).max() < 0.5
+    keep = np.arange(q.size) % 12 != 5
+    direct = ScoreReplicates(q[keep], 6, (0.7, 0.6), groups=11).jet()
+    assert np.allclose(sr.jet(5)["lambda"][keep], direct["lambda"], atol=1e-9)
+    with pytest.raises(InvalidArgument, match="degree"):
+        ScoreReplicates(q, 1, (0.0, 1.0), 4)
 
 
-def test_lag_decision_accepts_order_2_and_rejects_a_first_order_bias() -> None:
-    from nnqg.verify.claims.madelung import lag_decision
+def test_jackknife_covariance_diagonal_is_the_jackknife_variance() -> None:
+    x = np.random.default_rng(4).standard_normal((2, 4000))
+    est = lambda g: x.mean(axis=1) if g is None else x[:, np.arange(4000) % 8 != g].mean(axis=1)
+    full, cov = jackknife_covariance(est, 8)
+    _, se = jackknife(est, 8)
+    assert np.allclose(np.sqrt(np.diag(cov)), se) and cov.shape == (2, 2)
 
-    assert lag_decision(_lag_points(2.0, 0.05), 400000, 0.8)[0]
-    # a first-order estimator (bias ~ Delta) resolved to +-5 % per lag must be refused
-    ok, reason, order = lag_decision(_lag_points(1.0, 0.05), 400000, 0.8)
-    assert not ok and abs(order - 1.0) < 1e-9, reason
-    # two resolved lags with large Monte-Carlo errors: an order-1.4 estimate is consistent with 2 (the seed-1
-    # case at N = 100k, order 1.4 +- 0.4); the same estimate with small errors is not
-    assert lag_decision(_lag_points(1.4, 0.3, resolved=2), 400000, 0.8)[0]
-    assert not lag_decision(_lag_points(1.4, 0.02, resolved=2), 400000, 0.8)[0]
+
+# ---- the decision rule and its power -----------------------------------------------------------------------------
+
+def test_monte_carlo_rate_rule_uses_the_orders_standard_error() -> None:
+    rng = np.random.default_rng(0)
+    sizes = (2500, 10000, 40000)
+    K = 16
+    covs = [np.eye(K) / n for n in sizes]
+    noise = [rng.standard_normal(K) / math.sqrt(n) for n in sizes]
+    conv, j, det = monte_carlo_rate(sizes, noise, covs, 5.0)
+    assert j.ok, j.reason
+    assert 0.1 < det["order_se"] < 0.5  # about 1/sqrt(2K) per level, through the slope
+    flat = [rng.standard_normal(K) / math.sqrt(n) + 0.05 for n in sizes]  # a bias that does not shrink
+    assert not monte_carlo_rate(sizes, flat, covs, 5.0)[1].ok
+
+
+def test_lag_decision_accepts_order_2_and_rejects_order_1() -> None:
+    def points(order: float, se: float) -> list[dict]:
+        rng = np.random.default_rng(1)
+        return [lag_point(lag, 0.05 * (lag / 0.8) ** order * np.ones(16) + se * rng.standard_normal(16),
+                          se * np.ones(16), 3) for lag in (0.8, 0.4, 0.2)]
+
+    assert lag_decision(points(2.0, 0.002))[0]
+    assert lag_decision(points(4.0, 0.002))[0]
+    ok, reason, order = lag_decision(points(1.0, 0.002))
+    assert not ok and "more slowly" in reason and 0.7 < order < 1.3
+    ok, reason, _ = lag_decision(points(1.0, 1.0))  # nothing resolved: nothing to say
+    assert ok and "not measurable" in reason
+
+
+def test_detection_power_accounts_for_the_noise_of_the_scaled_term() -> None:
+    z = 4.0
+    plain = detection_power(np.array([0.01]), np.array([0.1]), z)
+    assert math.isclose(plain, (z + 1.6448536) * 0.1, rel_tol=1e-6)
+    # a scaled term that is itself noisy needs a larger effect; one whose noise grows as fast as its mean, never
+    assert detection_power(np.array([0.01]), np.array([0.1]), z, var_g=np.array([0.01**2])) > plain
+    assert detection_power(np.array([0.01]), np.array([0.1]), z, var_g=np.array([0.05**2])) == math.inf
+
+
+@pytest.mark.parametrize("cid, effect, plant", [
+    ("madelung.hamilton_jacobi", "quantum potential x (1 + eps)", lambda e: _plants.scaled_kernels(fisher=1 + e)),
+    ("madelung.continuity", "velocity in the continuity equation x (1 + eps)",
+     lambda e: _plants.scaled_kernels(kinetic=1 + e)),
+])
+def test_reported_power_is_what_the_rule_detects(cid: str, effect: str, plant) -> None:
+    """A planted effect of twice the reported power is caught; one of a quarter of it passes (at this seed: with
+    a quarter, the expected |z| of the most sensitive component is (z_crit + 1.64)/4, below the bound)."""
+    c = get_claim(cid)
+    ctx = NumericContext(seed=0, quick=True)
+    eps = run_claim(c, ctx).calibration.power[effect]
+    assert 0 < eps < 1
+    big = run_claim(c, ctx, {"kernel_factory": plant(2 * eps)})
+    small = run_claim(c, ctx, {"kernel_factory": plant(eps / 4)})
+    assert big.status == FAILED, big.reason
+    assert small.status == PASSED, small.reason

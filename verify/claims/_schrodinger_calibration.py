@@ -1,0 +1,515 @@
+r"""Calibrations of the `schrodinger.*` claims: deterministic convergence studies on constructed solutions.
+
+* **equivalence** -- a Crank-Nicolson solution :math:`\psi` of a Gaussian packet in the potential; its
+  :math:`p = |\psi|^2` and :math:`F = \hbar\arg\psi` put through the kernel generated from the SymPy Madelung pair
+  (second-order differences in q and t, dx and dt refined together; differences of F are principal values of
+  :math:`\hbar\arg(\psi_a\bar\psi_b)`, so no global phase unwrapping is needed). Madelung <-> Schrodinger is
+  an identity
+  wherever :math:`\psi \ne 0`, so the residual is the discretisation error and must fall at the solver's order.
+  *Where*: the coarsest grid's points (the grids are nested) where, on the finest solution, the density is at
+  least ``density_threshold`` times its maximum and the state is resolved by the coarsest grid: local wavenumber
+  :math:`k = |\psi''/\psi|^{1/2}` with :math:`k\,\delta x_0 \le 1/3` (about 19 points per local wavelength;
+  near a node :math:`k \to \infty`, so near-nodes are left out). *Resolution*: the solution's own
+  self-convergence (successive differences of :math:`\psi` at those points) must pass the same judge at the
+  solver's formal order, and the resolved region must hold at least half the probability at every sample time;
+  otherwise the calibration is INCONCLUSIVE (the grid does not resolve the state: nothing is said about the
+  claim), not FAILED.
+* **quantisation** -- circulation of :math:`\nabla F` (a kernel generated from SymPy's derivative of
+  :math:`\hbar\,\mathrm{atan2}(b, a)` on differences of the sampled vortex state) around rectangles, refined grids.
+* **wallstrom_counterexample** -- the Madelung residual of Wallstrom's flow on refined grids and its sampled,
+  non-quantised circulation.
+
+Each reports its **power** (:func:`deterministic_power`): the smallest planted effect :math:`\varepsilon` (a term
+of the equation scaled by :math:`1+\varepsilon` in the kernel, obtained as SymPy's derivative of the residual in
+:math:`\varepsilon`) for which the judge, applied to the same data with the residual shifted by
+:math:`\varepsilon\,\partial_\varepsilon R`, fails. The residuals are linear in :math:`\varepsilon`, so this is
+exact for the data at hand.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from nnqg.derivations import InvalidArgument, jet
+from nnqg.derivations._madelung import MadelungSymbols
+from nnqg.derivations._schrodinger import phase_gradient
+from nnqg.numerics import compile_residual
+from nnqg.numerics._schrodinger import METHODS
+
+from .._convergence import judge
+from .._model import Convergence, NumericContext, NumericResult
+
+#: dx levels of the equivalence study (dt = dx/2) and grid spacings of the 2-D studies
+EQUIV_DX_QUICK = (0.1, 0.05, 0.025)
+EQUIV_DX_FULL = (0.1, 0.05, 0.025, 0.0125, 0.00625)
+GRID_H_QUICK = (1 / 8, 1 / 16, 1 / 32)
+GRID_H_FULL = (1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128)
+#: a sample point is resolved when (local wavenumber) x (coarsest dx) <= this (about 19 points per wavelength)
+RESOLVED_K_DX = 1.0 / 3.0
+#: the resolved region must hold at least this share of the probability at every sample time
+RESOLVED_MASS = 0.5
+
+
+def positive(inputs: Mapping[str, Any], key: str) -> float:
+    v = inputs[key]
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{key}: expected a finite positive number, got {v!r}") from None
+    if not (math.isfinite(f) and f > 0):
+        raise InvalidArgument(f"{key}: expected a finite positive number, got {v!r}")
+    return f
+
+
+def judge_all(studies: list[Convergence]) -> tuple[bool, float, float, str, Convergence]:
+    """Judge every study; report the worst (a failing one first, else the largest residual/tolerance ratio)."""
+    js = [(judge(c), c) for c in studies]
+    bad = [(j, c) for j, c in js if not j.ok]
+    j, c = bad[0] if bad else max(js, key=lambda jc: jc[0].max_residual / max(jc[0].tolerance, 1e-300))
+    return not bad, j.max_residual, j.tolerance, f"{c.quantity}: {j.reason}", c
+
+
+def deterministic_power(studies: Sequence[tuple[str, float, Sequence[float], Sequence[np.ndarray],
+                                                Sequence[np.ndarray]]]) -> float:
+    r"""Smallest :math:`\varepsilon > 0` for which some study fails :func:`judge` when every level's residuals
+    R (signed, at the sample points) become :math:`R + \varepsilon G`; a study is
+    ``(quantity, expected order, h levels, [R_j], [G_j])`` and its residual at a level is :math:`\max|R + \varepsilon
+    G|`. Geometric search then bisection (in log eps) on the first failure; inf when none up to 1e6, nan when it
+    already fails at 0."""
+
+    def fails(eps: float) -> bool:
+        for q, order, hs, R, G in studies:
+            pts = tuple((h, float(np.max(np.abs(r + eps * g)))) for h, r, g in zip(hs, R, G))
+            if not judge(Convergence(q, order, pts)).ok:
+                return True
+        return False
+
+    return first_failure(fails)
+
+
+def first_failure(fails: Callable[[float], bool]) -> float:
+    """The smallest eps > 0 with ``fails(eps)`` (geometric search from 1e-12, then bisection in log eps to 0.1 %);
+    inf when none up to 1e6, nan when ``fails(0)`` already."""
+    if fails(0.0):
+        return float("nan")
+    lo, hi = 0.0, 1e-12
+    while not fails(hi):
+        lo, hi = hi, hi * 4
+        if hi > 1e6:
+            return float("inf")
+    for _ in range(40):
+        mid = math.sqrt(lo * hi) if lo > 0 else hi / 4
+        lo, hi = (lo, mid) if fails(mid) else (mid, hi)
+        if lo > 0 and hi / lo < 1.001:
+            break
+    return hi
+
+
+#: the difference of two samples of a field: plain subtraction for p; for F = hbar arg psi the principal value
+#: hbar arg(a conj(b)) of the phase difference, so that no global phase unwrapping is needed
+Difference = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def minus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a - b
+
+
+def phase_difference(hbar: float) -> Difference:
+    r""":math:`\hbar\arg(a\bar b)`: the difference of F = hbar arg psi between two samples of psi, exact when the
+    phase changes by less than pi between them (a resolved grid), whatever branch arg psi is on."""
+    return lambda a, b: hbar * np.angle(a * np.conj(b))
+
+
+def second_differences(f: np.ndarray, h: float, sub: Difference = minus) -> tuple[np.ndarray, np.ndarray]:
+    """Central first and second differences along the last axis (interior points; edges left NaN), with the
+    difference ``sub`` of two samples."""
+    i1 = sub(f[..., 2:], f[..., :-2]) / (2 * h)
+    i2 = (sub(f[..., 2:], f[..., 1:-1]) - sub(f[..., 1:-1], f[..., :-2])) / h**2
+    d1 = np.full(f.shape, np.nan, dtype=np.result_type(i1, float))
+    d2 = np.full(f.shape, np.nan, dtype=np.result_type(i2, float))
+    d1[..., 1:-1], d2[..., 1:-1] = i1, i2
+    return d1, d2
+
+
+def central_time_difference(f: np.ndarray, i: int, dt: float, sub: Difference = minus) -> np.ndarray:
+    r""":math:`(f_{i+1} - f_{i-1})/(2\delta t)` of the records ``f`` (second order), with the difference ``sub``."""
+    return sub(f[i + 1], f[i - 1]) / (2 * dt)
+
+
+# ================================================================================================ equivalence
+
+def equivalence_levels(quick: bool) -> tuple[float, ...]:
+    return EQUIV_DX_QUICK if quick else EQUIV_DX_FULL
+
+
+def equivalence_grids(inputs: Mapping[str, Any], quick: bool) -> list[np.ndarray]:
+    """The grids of the equivalence study (one per dx level, box [-L, L])."""
+    L = positive(inputs, "box_half_width")
+    return [np.linspace(-L, L, int(round(2 * L / dx)) + 1) for dx in equivalence_levels(quick)]
+
+
+def _pair_kernel(pair: tuple[sp.Expr, sp.Expr], s: MadelungSymbols, extra: Sequence[tuple[str, sp.Expr]] = ()):
+    exprs = [("continuity", pair[0]), ("hamilton_jacobi", pair[1])] + list(extra)
+    jets, _ = jet(sp.Tuple(*[e for _, e in exprs]), (s.p, s.F))
+    names = {v.name: v for e in jets for v in e.free_symbols}
+    field_names = [n for n in ("q", "p", "p_t", "p_q", "p_qq", "F_t", "F_q", "F_qq") if n in names]
+    params = [x for x in (s.hbar, s.m) if x.name in names]
+    unknown = set(names) - set(field_names) - {x.name for x in params}
+    if unknown:
+        raise InvalidArgument(f"potential/pair: the Madelung pair uses unexpected symbols {sorted(unknown)}")
+    kernel = compile_residual([(lab, e) for (lab, _), e in zip(exprs, jets)], fields=[names[n] for n in field_names],
+                              parameters=params, name="schrodinger_madelung_1d")
+    return kernel, field_names, params
+
+
+def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: MadelungSymbols, V: sp.Expr,
+                            pairs: Callable[[float, float], tuple[sp.Expr, sp.Expr]]) -> NumericResult:
+    r"""The equivalence study of the module docstring. ``pairs(kinetic_scale, fisher_scale)`` gives the kernel's
+    Madelung pair (C, Q) in (m, hbar) with the action's coefficients scaled (1, 1: the pair under test); the
+    power terms are SymPy's eps-derivatives of ``pairs(1 + eps, 1)`` and ``pairs(1, 1 + eps)``."""
+    method = inputs["method"]
+    if method not in METHODS:
+        raise InvalidArgument(f"method: {method!r} is not one of {sorted(METHODS)}")
+    # the residual must fall at order 2 (the claim's calibration: Crank-Nicolson); the solution's own
+    # self-convergence, which decides whether the grid resolves the state, is judged at the stepper's formal order
+    order, solver_order = 2.0, (2.0 if METHODS[method] == 0.5 else 1.0)
+    hbar, m = positive(inputs, "hbar_value"), positive(inputs, "m_value")
+    L, T = positive(inputs, "box_half_width"), positive(inputs, "t_final")
+    q0, w0, k0 = float(inputs["packet_center"]), positive(inputs, "packet_width"), float(inputs["packet_momentum"])
+    thr = positive(inputs, "density_threshold")
+    eps = sp.Symbol("epsilon", real=True)
+    d0 = lambda e: sp.diff(e, eps).subs(eps, 0)
+    C, Q = pairs(1, 1)
+    Cv, Qv = pairs(1 + eps, 1)
+    Cq, Qq = pairs(1, 1 + eps)
+    kernel, field_names, params = _pair_kernel((C, Q), s, [("dC_velocity", d0(Cv)), ("dQ_velocity", d0(Qv)),
+                                                          ("dC_quantum", d0(Cq)), ("dQ_quantum", d0(Qq))])
+    Vnum = sp.lambdify(s.q[0], V, "numpy")
+    dxs = equivalence_levels(ctx.quick)
+    times = (T / 4, T / 2, 3 * T / 4)
+    solver, dtime, dspace = inputs["solver"], inputs["time_difference"], inputs["space_difference"]
+    coarse = np.linspace(-L, L, int(round(2 * L / dxs[0])) + 1)
+    out: list[dict[float, np.ndarray]] = []   # per level: time -> kernel outputs (6, coarse points)
+    psis: list[dict[float, np.ndarray]] = []  # per level: time -> psi at the coarse points
+    finest: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    norm_drift = []
+    for lev, dx in enumerate(dxs):
+        ctx.report(f"Schrodinger solve dx={dx:g}", lev / len(dxs))
+        x = np.linspace(-L, L, int(round(2 * L / dx)) + 1)
+        stride = int(round(dxs[0] / dx))
+        dt = dx / 2
+        psi0 = lambda xx: (2 * np.pi * w0**2) ** -0.25 * np.exp(-(xx - q0) ** 2 / (4 * w0**2) + 1j * k0 * xx)
+        with np.errstate(all="ignore"):
+            try:
+                sol = solver(Vnum, psi0, x, dt, int(round(T / dt)), hbar=hbar, m=m, method=method)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"potential {V}: {exc}") from None
+            norm_drift.append(float(abs(sol.norm()[-1] / sol.norm()[0] - 1)))
+            p, psi = sol.density(), sol.psi
+            dF = phase_difference(hbar)
+            lev_out, lev_psi = {}, {}
+            for tt in times:
+                i = int(round(tt / dt))
+                pq, pqq = dspace(p[i], dx)
+                Fq, Fqq = dspace(psi[i], dx, dF)
+                jets = {"q": x, "p": p[i], "p_t": dtime(p, i, dt), "p_q": pq, "p_qq": pqq,
+                        "F_t": dtime(psi, i, dt, dF), "F_q": Fq, "F_qq": Fqq}
+                vals: dict[str, Any] = {n: np.ascontiguousarray(jets[n][::stride]) for n in field_names}
+                vals.update({v.name: (hbar if v == s.hbar else m) for v in params})
+                lev_out[tt] = kernel(**vals)
+                lev_psi[tt] = sol.psi[i][::stride]
+                if lev == len(dxs) - 1:
+                    _, psi_xx = second_differences(sol.psi[i], dx)
+                    finest[tt] = (sol.psi[i][::stride], psi_xx[::stride])
+        out.append(lev_out)
+        psis.append(lev_psi)
+    ctx.report("judging", 1.0)
+    # sample points: dense enough and resolved by the coarsest grid, judged on the finest solution
+    sel: dict[float, np.ndarray] = {}
+    mass: dict[float, float] = {}
+    for tt in times:
+        psi_f, psi_xx = finest[tt]
+        P = np.abs(psi_f) ** 2
+        with np.errstate(all="ignore"):
+            k = np.sqrt(np.abs(psi_xx / psi_f))
+        ok = (P >= thr * P.max()) & np.isfinite(k) & (k * dxs[0] <= RESOLVED_K_DX)
+        ok[0] = ok[-1] = False
+        sel[tt] = ok
+        mass[tt] = float(P[ok].sum() / P.sum())
+    studies = []
+    power_v, power_q = [], []
+    labels = kernel.labels
+    def at_points(label: str) -> list[np.ndarray]:
+        k = labels.index(label)
+        return [np.concatenate([out[lev][tt][k][sel[tt]] for tt in times]) for lev in range(len(dxs))]
+
+    place = [(tt, xq) for tt in times for xq in coarse[sel[tt]]]
+    worst_at: dict[str, str] = {}
+    for lab, short in (("continuity", "C"), ("hamilton_jacobi", "Q")):
+        R, Gv, Gq = at_points(lab), at_points(f"d{short}_velocity"), at_points(f"d{short}_quantum")
+        quantity = f"{lab} residual vs dx (dt = dx/2), {method}"
+        conv = Convergence(quantity, order, tuple((dx, float(np.max(np.abs(r))) if r.size else 0.0)
+                                                  for dx, r in zip(dxs, R)))
+        if R[-1].size:
+            tt, xq = place[int(np.nanargmax(np.abs(R[-1])))]
+            worst_at[quantity] = f"t={tt:.4g}, q={xq:.4g}"
+        studies.append(conv)
+        power_v.append((quantity, order, dxs, R, Gv))
+        power_q.append((quantity, order, dxs, R, Gq))
+    ok, rmax, tol, reason, worst = judge_all(studies)
+    # the solution's own convergence at the sample points (successive differences; the grids are nested)
+    diffs = tuple((dxs[lev], float(max(np.max(np.abs(psis[lev][tt] - psis[lev + 1][tt])[sel[tt]], initial=0.0)
+                                       for tt in times))) for lev in range(len(dxs) - 1))
+    self_conv = Convergence(f"psi self-difference vs dx, {method}", solver_order, diffs)
+    resolved = judge(self_conv) if len(diffs) >= 2 else None
+    problems = []
+    if min(mass.values()) < RESOLVED_MASS:
+        problems.append(f"the region the coarsest grid resolves (density >= {thr:g} max, local wavenumber x dx <= "
+                        f"{RESOLVED_K_DX:.3g}) holds only {min(mass.values()):.1%} of the probability "
+                        f"(< {RESOLVED_MASS:.0%})")
+    if resolved is not None and not resolved.ok:
+        problems.append(f"the solution itself is not in its asymptotic regime ({resolved.reason})")
+    details: dict[str, Any] = {
+        "potential": str(V), "method": method, "dx_levels": list(dxs), "dt": "dx/2", "density_threshold": thr,
+        "times": list(times), "studies": [c.to_json() for c in studies], "norm_drift": norm_drift,
+        "sample_points": {f"{tt:g}": int(v.sum()) for tt, v in sel.items()},
+        "resolved_probability": {f"{tt:g}": mass[tt] for tt in times},
+        "psi_self_convergence": self_conv.to_json(),
+        "states": [{"centre": q0, "width": w0, "momentum": k0 * hbar, "m": m, "hbar": hbar, "box": [-L, L],
+                    "dx": list(dxs), "dt": "dx/2", "t_final": T, "closed_form": False}]}
+    for c in studies:
+        details[f"{c.quantity.split(' ')[0]}_order"] = c.observed_order
+    power = {"velocity in the continuity equation x (1 + eps)": deterministic_power(power_v),
+             "quantum potential x (1 + eps)": deterministic_power(power_q)}
+    # an unresolved state says nothing about the claim either way, even where the residual happens to pass
+    inconclusive = bool(problems)
+    ok = ok and not inconclusive
+    where = (reason + (f"; max at {worst_at[worst.quantity]}" if worst.quantity in worst_at else "")
+             + ("; INCONCLUSIVE: " + "; ".join(problems) if inconclusive else ""))
+    system = (f"Crank-Nicolson solution psi of a Gaussian packet (centre {q0:g}, width {w0:g}, momentum "
+              f"{k0 * hbar:g}) in V = {V}, m = {m:g}, hbar = {hbar:g}, box [{-L:g}, {L:g}]; p = |psi|^2, "
+              "F = hbar arg psi (a calibration of the solver, the differences and the kernel)")
+    rule = (f"nnqg.verify.judge on max |residual| over the sample points at dx = {', '.join(map(str, dxs))} "
+            f"(expected order {order:g}); sample points: density >= {thr:g} max and local wavenumber x coarsest "
+            f"dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence "
+            f"fails the same judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: "
+            "smallest eps at "
+            "which the judge fails on the same data with the residual shifted by eps dR/deps")
+    return NumericResult(max_residual=rmax, tolerance=tol, ok=ok, convergence=worst, where=where, details=details,
+                         system=system, rule=rule, power=power, inconclusive=inconclusive)
+
+
+# =============================================================================================== quantisation
+
+def gradient_kernel():
+    x, y = sp.symbols("x y", real=True)
+    hbar = sp.Symbol("hbar", positive=True)
+    A = sp.Function("a", real=True)(x, y)
+    B = sp.Function("b", real=True)(x, y)
+    g = phase_gradient(A, B, (x, y), hbar)
+    (gx, gy), _ = jet(sp.Tuple(*g), (A, B))
+    fs = {v.name: v for v in gx.free_symbols | gy.free_symbols}
+    return compile_residual([("F_x", gx), ("F_y", gy)],
+                            fields=[fs[n] for n in ("a", "b", "a_x", "a_y", "b_x", "b_y")], parameters=[hbar],
+                            name="schrodinger_phase_gradient")
+
+
+def phase_gradient_on_grid(kernel, gradient, psi: np.ndarray, h: float, hbar: float) -> tuple[np.ndarray, np.ndarray]:
+    """grad F from the sampled field: differences (``gradient``) of a = Re psi, b = Im psi through the kernel;
+    NaN at exact nodes (a = b = 0), so a loop through a node is reported as non-finite, never masked."""
+    a, b = psi.real.copy(), psi.imag.copy()
+    ax, ay = gradient(a, h, h)
+    bx, by = gradient(b, h, h)
+    ok = (a * a + b * b) > 0
+    out = np.full((2, psi.size), np.nan)
+    out[:, ok.ravel()] = kernel(a=a[ok], b=b[ok], a_x=ax[ok], a_y=ay[ok], b_x=bx[ok], b_y=by[ok], hbar=hbar)
+    return out[0].reshape(psi.shape), out[1].reshape(psi.shape)
+
+
+def _encloses(box: tuple[float, ...], c: tuple[float, float]) -> bool:
+    return box[0] < c[0] < box[1] and box[2] < c[1] < box[3]
+
+
+def quantisation_calibration(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
+    r"""circulation / quantum around each loop, at grid spacings h refined by 2; residual = distance of that
+    ratio from the nearest integer (max over windings and loops), expected to fall at order 2 (second-order
+    differences and trapezoid). Fact: the nearest integer equals the enclosed winding (0 outside). Power: the
+    quantum scaled by :math:`1+\varepsilon` (the ratio divided by it) until the judge fails."""
+    hbar = positive(inputs, "hbar_value")
+    quantum = float(inputs["circulation_quantum"](hbar))
+    if not (math.isfinite(quantum) and quantum != 0):
+        raise InvalidArgument(f"circulation_quantum: must give a finite non-zero value, got {quantum!r}")
+    Lh = positive(inputs, "domain_half_width")
+    c0 = tuple(float(c) for c in inputs["vortex_center"])
+    kernel = gradient_kernel()
+    hs = GRID_H_QUICK if ctx.quick else GRID_H_FULL
+    pts: list[tuple[float, float]] = []
+    integer_ok = True
+    table: dict[str, list[float]] = {}
+    worst_where = ""
+    ratios: list[np.ndarray] = []
+    for lev, h in enumerate(hs):
+        ctx.report(f"vortex grid h={h:g}", lev / len(hs))
+        xs = np.linspace(-Lh, Lh, int(round(2 * Lh / h)) + 1)
+        X, Y = np.meshgrid(xs, xs, indexing="ij")
+        worst = 0.0
+        lev_ratios = []
+        for n in inputs["windings"]:
+            n = int(n)
+            z = (X - c0[0]) + 1j * (Y - c0[1]) * (1 if n >= 0 else -1)
+            psi = z ** abs(n) * np.exp(-(X**2 + Y**2))
+            vx, vy = phase_gradient_on_grid(kernel, inputs["gradient"], psi, h, hbar)
+            for box in inputs["loops"]:
+                ratio = inputs["circulation"](vx, vy, xs, xs, tuple(float(v) for v in box)) / quantum
+                lev_ratios.append(ratio)
+                table.setdefault(f"n={n} loop={tuple(box)}", []).append(ratio)
+                d = abs(ratio - round(ratio)) if math.isfinite(ratio) else float("nan")
+                expected = n if _encloses(box, c0) else 0
+                if lev == len(hs) - 1 and (not math.isfinite(ratio) or round(ratio) != expected):
+                    integer_ok = False
+                if not d <= worst:
+                    worst = d
+                    worst_where = f"n={n}, loop={tuple(box)}"
+        pts.append((h, worst))
+        ratios.append(np.array(lev_ratios))
+    quantity = "distance of circulation/quantum from an integer vs h"
+    conv = Convergence(quantity, 2.0, tuple(pts))
+    j = judge(conv)
+    facts = (("circulation/quantum rounds to the enclosed winding (0 for loops without the node)", integer_ok),)
+
+    def fails(eps: float) -> bool:  # the ratio with the quantum scaled by (1 + eps)
+        scaled = [r / (1 + eps) for r in ratios]
+        dist = tuple((h, float(np.max(np.abs(r - np.round(r))))) for h, r in zip(hs, scaled))
+        return not judge(Convergence(quantity, 2.0, dist)).ok
+
+    power = first_failure(fails)
+    return NumericResult(max_residual=j.max_residual, tolerance=j.tolerance, ok=j.ok and integer_ok,
+                         convergence=conv, where=f"{j.reason}; worst {worst_where}",
+                         details={"circulation_over_quantum": table, "h_levels": list(hs), "quantum": quantum},
+                         facts=facts,
+                         system="the vortex states psi = (z - z0)^n exp(-|z|^2), n = " +
+                                ", ".join(str(int(n)) for n in inputs["windings"]) +
+                                ", sampled on grids (a calibration of the phase-gradient kernel and the loop "
+                                "integral)",
+                         rule=f"nnqg.verify.judge on the distance of circulation/quantum from an integer at h = "
+                              f"{', '.join(f'{h:g}' for h in hs)} (expected order 2), and the nearest integer = "
+                              "the enclosed winding",
+                         power={"quantum of circulation x (1 + eps)": power})
+
+
+# ====================================================================================== Wallstrom counterexample
+
+def wallstrom_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: MadelungSymbols, p: sp.Expr,
+                          F: sp.Expr, alpha: sp.Expr, omega: sp.Symbol,
+                          pairs: Callable[[float, float], tuple[sp.Expr, sp.Expr]]) -> NumericResult:
+    r"""The Madelung residual of the flow on grids h refined by 2 (order 2 expected), and the circulation.
+
+    F is multivalued, so it is sampled in two charts: :math:`\theta_A = \mathrm{atan2}(y, x)` (cut on the negative
+    x axis) used at x >= 0, :math:`\theta_B = \mathrm{atan2}(-y,-x) + \pi` (cut on the positive x axis) used at
+    x < 0; central differences never straddle the cut of the chart they use (r >= annulus minimum > 2h).
+    Time derivatives: central differences at t = +-h. Facts: the residual converges to 0 (judge), and
+    circulation / (2 pi hbar) of the sampled grad F stays away from every integer by more than 100 times its
+    discretisation error (estimated as the change between the two finest levels)."""
+    hbar, m = positive(inputs, "hbar_value"), positive(inputs, "m_value")
+    om = positive(inputs, "omega")
+    eps = sp.Symbol("epsilon", real=True)
+    C, Q = pairs(1, 1)
+    Cq, Qq = pairs(1, 1 + eps)
+    d0 = lambda e: sp.diff(e, eps).subs(eps, 0)
+    exprs = [("continuity", C), ("hamilton_jacobi", Q), ("dC_quantum", d0(Cq)), ("dQ_quantum", d0(Qq))]
+    jets, _ = jet(sp.Tuple(*[e for _, e in exprs]), (s.p, s.F))
+    names = {v.name: v for e in jets for v in e.free_symbols}
+    field_order = ("q1", "q2", "p", "p_t", "p_q1", "p_q2", "p_q1q1", "p_q2q2", "F_t", "F_q1", "F_q2",
+                   "F_q1q1", "F_q2q2")
+    fields = [names[n] for n in field_order if n in names]
+    params = [v for v in (s.hbar, s.m, omega) if v.name in names]
+    kernel = compile_residual([(lab, e) for (lab, _), e in zip(exprs, jets)], fields=fields, parameters=params,
+                              name="schrodinger_wallstrom_2d")
+    num = {s.hbar: hbar, s.m: m, omega: om}
+    t, (x, y) = s.t, s.q
+    p_f = sp.lambdify((t, x, y), p.subs(num), "numpy")
+    FA = F.subs(num)
+    FB = FA.xreplace({sp.atan2(y, x): sp.atan2(-y, -x) + sp.pi})
+    FA_f, FB_f = sp.lambdify((t, x, y), FA, "numpy"), sp.lambdify((t, x, y), FB, "numpy")
+    Lh = positive(inputs, "domain_half_width")
+    r0, r1 = (float(v) for v in inputs["annulus"])
+    hs = GRID_H_QUICK if ctx.quick else GRID_H_FULL
+    R: dict[str, list[np.ndarray]] = {"continuity": [], "hamilton_jacobi": []}
+    G: dict[str, list[np.ndarray]] = {"continuity": [], "hamilton_jacobi": []}
+    circ_n: list[float] = []
+    for lev, h in enumerate(hs):
+        ctx.report(f"Wallstrom flow h={h:g}", lev / len(hs))
+        xs = np.linspace(-Lh, Lh, int(round(2 * Lh / h)) + 1)
+        X, Y = np.meshgrid(xs, xs, indexing="ij")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            P = p_f(0.0, X, Y)
+            pt = (p_f(h, X, Y) - p_f(-h, X, Y)) / (2 * h)
+            Fs = {}
+            for lab, Ff in (("A", FA_f), ("B", FB_f)):
+                F0 = Ff(0.0, X, Y)
+                Fx, Fy = inputs["gradient"](F0, h, h)
+                Fxx = np.zeros_like(F0)
+                Fxx[1:-1, :] = (F0[2:, :] - 2 * F0[1:-1, :] + F0[:-2, :]) / h**2
+                Fyy = np.zeros_like(F0)
+                Fyy[:, 1:-1] = (F0[:, 2:] - 2 * F0[:, 1:-1] + F0[:, :-2]) / h**2
+                Ft = (Ff(h, X, Y) - Ff(-h, X, Y)) / (2 * h)
+                Fs[lab] = (Fx, Fy, Fxx, Fyy, Ft)
+            use_a = X >= 0
+            Fx, Fy, Fxx, Fyy, Ft = (np.where(use_a, a_, b_) for a_, b_ in zip(Fs["A"], Fs["B"]))
+            px, py = inputs["gradient"](P, h, h)
+            pxx = np.zeros_like(P)
+            pyy = np.zeros_like(P)
+            pxx[1:-1, :] = (P[2:, :] - 2 * P[1:-1, :] + P[:-2, :]) / h**2
+            pyy[:, 1:-1] = (P[:, 2:] - 2 * P[:, 1:-1] + P[:, :-2]) / h**2
+        Rr = np.hypot(X, Y)
+        # sample on the coarsest grid's points (nested grids) inside the annulus
+        stride = int(round(hs[0] / h))
+        sel = np.zeros_like(Rr, bool)
+        sel[::stride, ::stride] = True
+        sel &= (Rr >= r0) & (Rr <= r1)
+        jets_ = {"q1": X, "q2": Y, "p": P, "p_t": pt, "p_q1": px, "p_q2": py, "p_q1q1": pxx, "p_q2q2": pyy,
+                 "F_t": Ft, "F_q1": Fx, "F_q2": Fy, "F_q1q1": Fxx, "F_q2q2": Fyy}
+        vals = {f.name: jets_[f.name][sel] for f in fields}
+        vals.update({v.name: num[v] for v in params})
+        out = kernel(**vals)
+        for k, lab in enumerate(("continuity", "hamilton_jacobi")):
+            R[lab].append(out[k])
+            G[lab].append(out[2 + k])
+        circ_n.append(inputs["circulation"](Fx, Fy, xs, xs, tuple(float(v) for v in inputs["loop"]))
+                      / (2 * np.pi * hbar))
+    studies = [Convergence(f"{lab} residual on the flow vs h", 2.0,
+                           tuple((h, float(np.max(np.abs(r))) if np.all(np.isfinite(r)) else float("nan"))
+                                 for h, r in zip(hs, R[lab]))) for lab in R]
+    ok_res, rmax, tol, reason, worst = judge_all(studies)
+    n_fin = circ_n[-1]
+    err = abs(circ_n[-1] - circ_n[-2])
+    dist = abs(n_fin - round(n_fin)) if math.isfinite(n_fin) else float("nan")
+    non_integer = math.isfinite(dist) and dist > 100 * err
+    facts = (("numeric Madelung residual converges to 0 at order 2", ok_res),
+             (f"numeric circulation/(2 pi hbar) = {n_fin:.6f} is {dist:.3g} from an integer, "
+              f"> 100 x its discretisation error {err:.2g}", non_integer))
+    power = {"quantum potential x (1 + eps)": deterministic_power(
+                 [(c.quantity, 2.0, hs, R[lab], G[lab]) for c, lab in zip(studies, R)]),
+             "circulation/(2 pi hbar) distance from an integer": 100 * err}
+    return NumericResult(max_residual=rmax, tolerance=tol, ok=ok_res and non_integer, convergence=worst,
+                         where=reason, facts=facts,
+                         details={"studies": [c.to_json() for c in studies], "circulation_over_2pi_hbar": circ_n,
+                                  "alpha": str(alpha), "h_levels": list(hs)},
+                         system=f"Wallstrom's flow p = r^(2|a|) exp(-m w r^2/hbar), F = hbar a theta - E t, a = "
+                                f"{alpha}, sampled on grids (a constructed Madelung solution without a "
+                                "single-valued psi)",
+                         rule="nnqg.verify.judge on max |residual| in the annulus (expected order 2); the sampled "
+                              "circulation/(2 pi hbar) farther from every integer than 100 x its change between "
+                              "the two finest grids",
+                         power=power)
+
+
+__all__ = ["EQUIV_DX_FULL", "EQUIV_DX_QUICK", "GRID_H_FULL", "GRID_H_QUICK", "central_time_difference", "minus",
+           "phase_difference",
+           "deterministic_power", "equivalence_calibration", "first_failure", "equivalence_grids", "gradient_kernel", "judge_all",
+           "phase_gradient_on_grid", "positive", "quantisation_calibration", "second_differences",
+           "wallstrom_calibration"]
