@@ -43,9 +43,10 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from numba import njit
 
 from nnqg.derivations import InvalidArgument
+
+from ._jitcache import njit_cached
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def _positive(**kw: float) -> None:
 # Simulation
 # ----------------------------------------------------------------------------------------------------------------
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
     m = b.shape[0]
     s = (x - g0) / dx
@@ -142,7 +143,7 @@ def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
     return (1.0 - w) * b[j] + w * b[j + 1]
 
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
                b_now: np.ndarray, b_next: np.ndarray) -> None:
     for i in range(q.shape[0]):
@@ -154,7 +155,7 @@ def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float,
         q[i] = x + 0.5 * (f0 + f1) * h + noise
 
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _euler_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
                 b_now: np.ndarray) -> None:
     for i in range(q.shape[0]):
