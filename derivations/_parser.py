@@ -119,7 +119,8 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str) -> 
                 raise _Reject(f"the number {literal!r} is not a plain decimal number (hexadecimal, octal, binary "
                               f"and '_' separators are not accepted; write it in decimal digits)")
             if isinstance(v, int) and abs(v) > 10**15:
-                raise _Reject(f"the integer {v} is too large")
+                raise _Reject(f"the integer {literal} has more than 15 digits; write it as a power (10**19) or in "
+                              f"e-notation (1e19), which are exact too")
             return _in_range(sp.Rational(literal), literal)
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):

@@ -164,9 +164,14 @@ def _console():
 
     import os
 
-    con = Console(stderr=False, highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1, the code of a FAILED claim: main() says what happened
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    con = _Console(stderr=False, highlight=False)
     if not con.is_terminal and "COLUMNS" not in os.environ:
-        con = Console(stderr=False, highlight=False, width=160)
+        con = _Console(stderr=False, highlight=False, width=160)
     return con
 
 
