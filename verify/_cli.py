@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write a self-contained HTML report (MathML equations, inline SVG figures) here")
     v.add_argument("--quick", action="store_true", help="smaller numeric checks (CI, a first look)")
     v.add_argument("--timings", action="store_true", help="add wall-clock seconds to the report")
-    v.add_argument("--symbolic-only", action="store_true", help="skip the numeric checks")
+    v.add_argument("--symbolic-only", action="store_true",
+                   help="derivations only: skip the calibrations and the learning experiments")
+    v.add_argument("--no-learning", action="store_true",
+                   help="skip the learning experiments (their part is reported NOT TESTED)")
+    v.add_argument("--verbose", action="store_true", help="print every claim's reason under the table")
     v.add_argument("--potential", default=None, metavar="EXPR",
                    help="run the Madelung/Schrodinger claims on a user potential V(q), e.g. 'q**2/2 + q**4/10'")
     # Further commands live in their own modules, verify/_cmd_<name>.py, each with
@@ -196,7 +200,7 @@ def _cmd_derive(claim_id: str, latex: bool) -> int:
     from ._registry import get_claim
 
     c = get_claim(claim_id)
-    res = c.symbolic(c.default_inputs())
+    res = c.derivation(c.default_inputs())
     out = _console()
     out.print(f"[bold]{c.id}[/bold]  (paper section {c.section})\n{c.statement}\n")
     for i, s in enumerate(res.steps, 1):
@@ -217,7 +221,6 @@ def _cmd_derive(claim_id: str, latex: bool) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from nnqg.numerics import KERNEL_STATS
 
@@ -250,23 +253,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             ctx = NumericContext(seed=args.seed, quick=args.quick, progress=progress)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                v = run_claim(c, ctx, overrides.get(c.id), numeric=not args.symbolic_only)
+                v = run_claim(c, ctx, overrides.get(c.id), calibration=not args.symbolic_only,
+                              learning=not (args.symbolic_only or args.no_learning))
             verdicts.append(v)
             prog.advance(task)
             if not out.is_terminal:
-                out.print(f"{v.status:10s} {c.id}", markup=False)
-    t = Table(title=f"nnqg verify (seed {args.seed}{', quick' if args.quick else ''})")
-    for col in ("claim", "status", "symbolic", "max residual", "tolerance", "order (obs/exp)", "reason"):
-        t.add_column(col, overflow="fold")
-    colour = {"PASSED": "green", "REPRODUCED": "cyan", "FAILED": "red", "NONFINITE": "magenta"}
-    for v in verdicts:
-        n = v.numeric
-        conv = n.convergence if n is not None else None
-        t.add_row(v.claim.id, f"[{colour[v.status]}]{v.status}[/]", "exact 0" if v.symbolic.ok else "NOT 0",
-                  "-" if n is None else f"{n.max_residual:.3g}", "-" if n is None else f"{n.tolerance:.3g}",
-                  "-" if conv is None else f"{conv.observed_order:.2f}/{conv.expected_order:g}",
-                  v.reason)
-    out.print(t)
+                out.print(f"{c.id}: {v.headline}", markup=False)
+    print_verdicts(out, verdicts, title=f"nnqg verify (seed {args.seed}{', quick' if args.quick else ''})",
+                   verbose=args.verbose)
     from ._runner import SYMBOLIC_STATS
 
     out.print(f"cache: derivations {SYMBOLIC_STATS['reused']} reused, {SYMBOLIC_STATS['derived']} derived; "
@@ -285,6 +279,53 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         out.print(f"HTML report written to {args.html}")
     bad = [v for v in verdicts if v.status in (FAILED, NONFINITE)]
     return EXIT_FAIL if bad else EXIT_OK
+
+
+#: colours of part statuses in the terminal
+COLOUR = {"PASSED": "green", "EXACT": "green", "SUPPORTED": "green", "REPRODUCED": "cyan", "FAILED": "red",
+          "NOT SUPPORTED": "bold red", "NONFINITE": "magenta", "INCONCLUSIVE": "yellow", "NOT RUN": "dim",
+          "NOT TESTED": "dim"}
+
+
+def print_verdicts(out, verdicts, *, title: str, verbose: bool = False) -> None:
+    """The verdict table: one short row per claim, its three parts side by side (fits 80 columns); then the
+    reasons: every claim's with ``verbose``, otherwise those of parts that are not plainly fine."""
+    from rich import box
+    from rich.table import Table
+
+    from ._model import EXACT, NOT_SUPPORTED, NOT_TESTED, PASSED, SUPPORTED
+
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("claim", no_wrap=True)
+    for col in ("derivation", "calibration", "learning"):
+        t.add_column(col, no_wrap=True)
+    for v in verdicts:
+        cells = [v.derivation_status, v.calibration_status, v.learning_status]
+        if v.claim.counterexample and v.calibration_status == PASSED:
+            cells[1] = v.status  # REPRODUCED
+        t.add_row(v.claim.id, *(f"[{COLOUR.get(x, 'white')}]{x}[/]" for x in cells))
+    out.print(t)
+    notes = []
+    for v in verdicts:
+        show = verbose or v.derivation_status != EXACT or v.calibration_status not in (PASSED, "NOT RUN") \
+            or v.learning_status not in (SUPPORTED, NOT_TESTED)
+        if not show:
+            continue
+        lines = [f"[bold]{v.claim.id}[/]: {v.headline}"]
+        if verbose or v.status not in (PASSED, "REPRODUCED"):
+            lines.append(f"  program: {v.status}: {v.reason}")
+        if v.learning is not None and (verbose or v.learning_status != NOT_TESTED):
+            col = COLOUR.get(v.learning_status, "white")
+            lines.append(f"  learning [{col}]{v.learning_status}[/]: {v.learning.reason}")
+        elif verbose:
+            lines.append(f"  learning: {v.claim.learning_note}")
+        notes.append("\n".join(lines))
+    if notes:
+        out.print("\n".join(notes), highlight=False)
+    n_nots = sum(v.learning_status == NOT_SUPPORTED for v in verdicts)
+    if n_nots:
+        out.print(f"[bold red]{n_nots} claim(s) NOT SUPPORTED by their learning experiment[/]: a scientific "
+                  "result, reported above; it does not change the exit code.", highlight=False)
 
 
 if __name__ == "__main__":

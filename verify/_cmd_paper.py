@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 verdicts.append(run_claim(c, NumericContext(seed=args.seed, quick=args.quick),
-                                          numeric=not args.symbolic_only))
+                                          calibration=not args.symbolic_only))
         report = build_report(verdicts, seed=args.seed, quick=args.quick)
         records = records_from_verdicts(verdicts, report)
     for r in records:

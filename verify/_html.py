@@ -194,7 +194,9 @@ td.claim { min-width: 11rem; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 code { font-size: 0.92em; }
 .status { font-weight: bold; padding: 0.05rem 0.4rem; border-radius: 0.25rem; color: #fff; white-space: nowrap; }
-.PASSED { background: #2e7d32; } .REPRODUCED { background: #00838f; } .FAILED { background: #c62828; }
+.PASSED, .SUPPORTED, .EXACT { background: #2e7d32; } .REPRODUCED { background: #00838f; }
+.FAILED, .NOT-SUPPORTED { background: #c62828; } .INCONCLUSIVE { background: #b26a00; }
+.NOT-RUN, .NOT-TESTED { background: #616161; }
 .NONFINITE { background: #8e24aa; }
 math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden; padding: 0.35rem 0;
        font-size: 1.1rem; }
@@ -227,7 +229,7 @@ def _breakable(cid: str) -> str:
 
 
 def _status(s: str) -> str:
-    return f'<span class="status {_e(s)}">{_e(s)}</span>'
+    return f'<span class="status {_e(s.replace(" ", "-"))}">{_e(s)}</span>'
 
 
 def _anchor(cid: str) -> str:
@@ -235,18 +237,16 @@ def _anchor(cid: str) -> str:
 
 
 def verdict_table_html(records: Sequence[ClaimRecord]) -> str:
-    """The verdict table (one row per claim, linking to its section)."""
+    """The verdict table: one row per claim (linking to its section), its three parts side by side."""
     rows = []
     for r in records:
-        e = r.entry
-        conv = e.get("convergence") or {}
-        order = "&#8211;" if not conv else f"{_num(conv.get('observed_order'))} / {_num(conv.get('expected_order'))}"
         rows.append(f'<tr><td class="claim"><a href="#{_anchor(r.claim.id)}"><code>{_breakable(r.claim.id)}</code></a></td>'
-                    f"<td>{_status(r.status)}</td><td>{'exact 0' if e.get('symbolic_ok') else 'NOT 0'}</td>"
-                    f'<td class="num">{_num(e.get("max_residual"))}</td><td class="num">{_num(e.get("tolerance"))}</td>'
-                    f'<td class="num">{order}</td><td class="reason">{_e(e.get("reason", ""))}</td></tr>')
-    return ('<table class="verdicts"><thead><tr><th>claim</th><th>status</th><th>symbolic</th><th>max residual</th>'
-            "<th>tolerance</th><th>order (obs / exp)</th><th>reason</th></tr></thead><tbody>\n"
+                    f"<td>{_e((r.entry.get('derivation') or {}).get('status', '?'))}</td>"
+                    f"<td>{_status(r.cal.get('status', 'NOT RUN'))}</td>"
+                    f"<td>{_status(r.learn.get('status', 'NOT TESTED'))}</td>"
+                    f'<td class="reason">{_e(r.entry.get("headline", ""))}</td></tr>')
+    return ('<table class="verdicts"><thead><tr><th>claim</th><th>derivation</th><th>calibration</th>'
+            "<th>learning evidence</th><th>in words</th></tr></thead><tbody>\n"
             + "\n".join(rows) + "\n</tbody></table>")
 
 
@@ -275,19 +275,26 @@ def symbolic_html(claim: Claim, sym: SymbolicResult) -> str:
 
 
 def numeric_html(rec: ClaimRecord, figures: bool = True) -> str:
-    """Residual, tolerance, observed order and the convergence figure (inline SVG) of one claim."""
-    c, e = rec.claim, rec.entry
-    out = ["<h4>Numeric verdict</h4>"]
-    if c.numeric is None:
-        return out[0] + "<p>No numeric check registered; the verdict is symbolic.</p>"
-    if e.get("max_residual") is None:
-        return out[0] + "<p>The numeric check was not run for this report (symbolic-only run).</p>"
+    """The calibration (residual, tolerance, observed order, power, the convergence figure as inline SVG) and the
+    learning evidence of one claim."""
+    c, e = rec.claim, rec.cal
+    out = ["<h4>Calibration (constructed solutions)</h4>"]
+    if e.get("status", "NOT RUN") == "NOT RUN" or e.get("max_residual") is None:
+        out.append(f"<p>Not run: {_e(e.get('reason', c.calibration_note))}.</p>")
+        return "\n".join(out) + learning_html(rec)
+    if e.get("system"):
+        out.append(f"<p>System: {_e(e['system'])}.</p>")
     conv = e.get("convergence")
-    s = f"Maximum residual {_num(e.get('max_residual'))}, tolerance {_num(e.get('tolerance'))}"
+    s = (f"{_status(e.get('status', '?'))} Maximum residual {_num(e.get('max_residual'))}, tolerance "
+         f"{_num(e.get('tolerance'))}")
     if conv:
         s += (f"; observed order {_num(conv.get('observed_order'))} (expected {_num(conv.get('expected_order'))}) "
               f"over {len(conv.get('points', []))} refinements of {_e(conv.get('quantity', 'h'))}")
     out.append(f"<p>{s}.</p>")
+    if e.get("rule"):
+        out.append(f"<p>Rule: {_e(e['rule'])}.</p>")
+    for k, v in sorted((e.get("power") or {}).items()):
+        out.append(f"<p>Power: {_e(k)} detected from {_num(v)}.</p>")
     if e.get("where"):
         out.append(f"<p>Where: {_e(e['where'])}.</p>")
     if figures and conv and conv.get("points"):
@@ -295,6 +302,22 @@ def numeric_html(rec: ClaimRecord, figures: bool = True) -> str:
         out.append(f"<figure>{svg}<figcaption>Residual against refinement ({_e(conv.get('quantity', 'h'))}), "
                    "log-log; dashed: the expected slope through the finest point; triangle: the tolerance."
                    "</figcaption></figure>")
+    return "\n".join(out) + learning_html(rec)
+
+
+def learning_html(rec: ClaimRecord) -> str:
+    """The learning evidence of one claim: verdict, system, measured distances, controls."""
+    e = rec.learn
+    out = ["<h4>Learning evidence</h4>",
+           f"<p>{_status(e.get('status', 'NOT TESTED'))} {_e(e.get('reason', ''))}.</p>"]
+    if e.get("status", "NOT TESTED") != "NOT TESTED":
+        out.append(f"<p>System: {_e(e.get('system', ''))}. Measured: {_e(e.get('quantity', ''))}; threshold "
+                   f"{_num(e.get('threshold'))} at {_num(e.get('sigmas'))} standard errors; smallest distance "
+                   f"detected {_num(e.get('power'))}.</p>")
+        if e.get("controls"):
+            out.append("<ul>" + "".join(f"<li>{_e(m.get('label', ''))}: {_num(m.get('distance'))} &#177; "
+                                        f"{_num(m.get('se'))}, {_status(m.get('status', ''))}</li>"
+                                        for m in e["controls"]) + "</ul>")
     return "\n".join(out)
 
 
@@ -306,7 +329,7 @@ def claim_section_html(rec: ClaimRecord) -> str:
            + ("; registered counterexample" if c.counterexample else "") + f".</em> {_e(c.statement)}</p>"]
     if c.assumptions:
         out.append("<h4>Assumptions</h4><ul>" + "".join(f"<li>{_e(a)}</li>" for a in c.assumptions) + "</ul>")
-    out.append(symbolic_html(c, rec.symbolic))
+    out.append(symbolic_html(c, rec.derivation))
     out.append(numeric_html(rec))
     out.append(f"<p><strong>Verdict</strong> {_status(rec.status)} {_e(e.get('reason', ''))}. "
                f"Source hash <code>{_e(str(e.get('source_hash', ''))[:16])}</code>.</p>")
@@ -331,7 +354,7 @@ def html_page(records: Sequence[ClaimRecord], report: Mapping[str, Any]) -> str:
         "<title>nnqg verify report</title>", f"<style>{_CSS}</style></head><body>",
         "<header><h1>nnqg verify: Towards a theory of quantum gravity from neural networks</h1>",
         f"<p>Seed {_e(info.seed)}, {'quick' if info.quick else 'full'} size profile"
-        + ("" if info.numeric else ", symbolic checks only") + f"; {vers}.</p>",
+        + ("" if info.calibration else ", symbolic checks only") + f"; {vers}.</p>",
         f"<p>{_e(summary)}</p></header>",
         "<h2>Verdicts</h2>", verdict_table_html(records),
     ]
@@ -357,7 +380,7 @@ def write_html(verdicts: Sequence[Verdict], report_dict: Mapping[str, Any], path
 
 def claim_repr_html(claim: Claim) -> str:
     """``Claim._repr_html_``: statement, assumptions and the derivation with the default inputs (MathML)."""
-    sym = claim.symbolic(claim.default_inputs())
+    sym = claim.derivation(claim.default_inputs())
     return (f"<div><p><code>{_e(claim.id)}</code> (section {_e(claim.section)}): {_e(claim.statement)}</p>"
             + ("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
                else "") + symbolic_html(claim, sym) + "</div>")
@@ -383,11 +406,12 @@ class ReportView:
         return verdict_table_html(records_from_verdicts(self.verdicts, self.report))
 
     def _repr_latex_(self) -> str:
-        rows = [r"\text{%s} & \text{%s} & %s & %s" % (
-            e["id"].replace("_", r"\_"), e["status"], _latex_num(e.get("max_residual")),
-            _latex_num(e.get("tolerance"))) for e in self.report.get("claims", [])]
-        return ("$$\\begin{array}{llll}\\text{claim} & \\text{status} & \\text{residual} & \\text{tolerance} "
-                "\\\\ \\hline\n" + " \\\\\n".join(rows) + "\n\\end{array}$$")
+        rows = [r"\text{%s} & \text{%s} & \text{%s} & \text{%s}" % (
+            e["id"].replace("_", r"\_"), (e.get("derivation") or {}).get("status", "?"),
+            (e.get("calibration") or {}).get("status", "NOT RUN"), (e.get("learning") or {}).get("status", "NOT TESTED"))
+            for e in self.report.get("claims", [])]
+        return ("$$\\begin{array}{llll}\\text{claim} & \\text{derivation} & \\text{calibration} & "
+                "\\text{learning} \\\\ \\hline\n" + " \\\\\n".join(rows) + "\n\\end{array}$$")
 
     def page(self) -> str:
         return html_page(records_from_verdicts(self.verdicts, self.report), self.report)

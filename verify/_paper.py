@@ -381,13 +381,23 @@ class ClaimRecord:
     from a different version of the claim's source than the one whose derivation is printed."""
 
     claim: Claim
-    symbolic: SymbolicResult
+    derivation: SymbolicResult
     entry: Mapping[str, Any]
     stale: bool = False
 
     @property
     def status(self) -> str:
         return str(self.entry.get("status", "?"))
+
+    @property
+    def cal(self) -> Mapping[str, Any]:
+        """The report's calibration part (status, residual, tolerance, convergence, power, ...)."""
+        return self.entry.get("calibration") or {}
+
+    @property
+    def learn(self) -> Mapping[str, Any]:
+        """The report's learning-evidence part (status, measured distances, controls, ...)."""
+        return self.entry.get("learning") or {}
 
 
 @dataclass(frozen=True)
@@ -396,14 +406,14 @@ class RunInfo:
 
     seed: Any
     quick: bool
-    numeric: bool
+    calibration: bool
     versions: Mapping[str, str] = field(default_factory=dict)
 
 
 def run_info(report: Mapping[str, Any]) -> RunInfo:
     claims = report.get("claims", [])
-    numeric = any(c.get("max_residual") is not None for c in claims)
-    return RunInfo(seed=report.get("seed"), quick=bool(report.get("quick", False)), numeric=numeric,
+    numeric = any((c.get("calibration") or {}).get("status", "NOT RUN") != "NOT RUN" for c in claims)
+    return RunInfo(seed=report.get("seed"), quick=bool(report.get("quick", False)), calibration=numeric,
                    versions=dict(report.get("versions", {})))
 
 
@@ -416,7 +426,7 @@ def records_from_verdicts(verdicts: Sequence[Verdict], report: Mapping[str, Any]
         if entry is None:
             raise InvalidArgument(f"the report has no entry for claim {v.claim.id!r}; build it from the same "
                                   f"verdicts (nnqg.verify.build_report)")
-        out.append(ClaimRecord(v.claim, v.symbolic, entry, stale=entry.get("source_hash") != v.source_hash))
+        out.append(ClaimRecord(v.claim, v.derivation, entry, stale=entry.get("source_hash") != v.source_hash))
     return out
 
 
@@ -447,7 +457,7 @@ def records_from_report(report: Mapping[str, Any],
         if c is None:
             unknown.append(entry["id"])
             continue
-        sym = c.symbolic(c.default_inputs())
+        sym = c.derivation(c.default_inputs())
         out.append(ClaimRecord(c, sym, entry, stale=entry.get("source_hash") != claim_source_hash(c)))
     return out, unknown
 
@@ -492,25 +502,25 @@ def claim_tex(rec: ClaimRecord) -> str:
     if c.assumptions:
         out += [r"\paragraph{Assumptions.}", r"\begin{itemize}"]
         out += [rf"  \item {tex_escape(a)}" for a in c.assumptions] + [r"\end{itemize}", ""]
-    if rec.symbolic.steps:
+    if rec.derivation.steps:
         out += [r"\paragraph{Derivation.}", ""]
-        for i, s in enumerate(rec.symbolic.steps, 1):
+        for i, s in enumerate(rec.derivation.steps, 1):
             out.append(rf"\noindent Step {i}: {tex_escape(s.title)}"
                        + (f" ({tex_escape(s.note)})" if s.note else "") + ".")
             out += step_equations(s, f"eq:{c.id}:{i}")
             out.append("")
-    out += [r"\paragraph{Symbolic verdict.}", "exact" if rec.symbolic.ok else "not exact",
+    out += [r"\paragraph{Symbolic verdict.}", "exact" if rec.derivation.ok else "not exact",
             "(every check must reduce to the literal 0 under SymPy).", r"\begin{itemize}"]
-    for labl, expr in rec.symbolic.checks:
+    for labl, expr in rec.derivation.checks:
         if expr == 0:
             out.append(rf"  \item {tex_escape(labl)}: reduces to exactly $0$.")
         else:
             out.append(rf"  \item {tex_escape(labl)}: does \emph{{not}} reduce to $0$; the remainder is")
             out.append(equation_tex(expr, None))
-    for labl, v in rec.symbolic.facts:
+    for labl, v in rec.derivation.facts:
         shown = "shown" if v else r"\emph{not} shown"
         out.append(rf"  \item {tex_escape(labl)}: {shown}.")
-    if not rec.symbolic.checks and not rec.symbolic.facts:
+    if not rec.derivation.checks and not rec.derivation.facts:
         out.append(r"  \item (no symbolic check registered)")
     out += [r"\end{itemize}", ""]
     out += _numeric_tex(rec)
@@ -524,19 +534,24 @@ def claim_tex(rec: ClaimRecord) -> str:
 
 
 def _numeric_tex(rec: ClaimRecord) -> list[str]:
-    c, e = rec.claim, rec.entry
-    out = [r"\paragraph{Numeric verdict.}"]
-    if c.numeric is None:
-        return out + ["This claim has no numeric check registered; its verdict is symbolic.", ""]
-    if e.get("max_residual") is None:
-        return out + ["The numeric check was not run for this report (symbolic-only run).", ""]
-    sentence = rf"Maximum residual {tex_number(e.get('max_residual'))}, tolerance {tex_number(e.get('tolerance'))}"
+    c, e = rec.claim, rec.cal
+    out = [r"\paragraph{Calibration (constructed solutions).}"]
+    if e.get("status", "NOT RUN") == "NOT RUN" or e.get("max_residual") is None:
+        return out + [rf"Not run: {tex_escape(e.get('reason', c.calibration_note))}.", ""] + _learning_tex(rec)
+    if e.get("system"):
+        out.append(rf"System: {tex_escape(e['system'])}.")
+    sentence = (rf"\nnqgstatus{{{tex_escape(e.get('status', '?'))}}}. Maximum residual "
+                rf"{tex_number(e.get('max_residual'))}, tolerance {tex_number(e.get('tolerance'))}")
     conv = e.get("convergence")
     if conv:
         sentence += (rf"; observed order {tex_number(conv.get('observed_order'))} "
                      rf"(expected {tex_number(conv.get('expected_order'))}) over "
                      rf"{len(conv.get('points', []))} refinements of {tex_escape(conv.get('quantity', 'h'))}")
     out.append(sentence + ".")
+    if e.get("rule"):
+        out.append(rf"Rule: {tex_escape(e['rule'])}.")
+    for k, v in sorted((e.get("power") or {}).items()):
+        out.append(rf"Power: {tex_escape(k)} detected from {tex_number(v)}.")
     if e.get("where"):
         out.append(rf"Where: {tex_escape(e['where'])}.")
     out.append("")
@@ -548,28 +563,41 @@ def _numeric_tex(rec: ClaimRecord) -> list[str]:
                 rf"log-log; dashed: the expected slope {tex_number(conv.get('expected_order'))} through the "
                 rf"finest point; triangle: the tolerance.}}\label{{fig:{c.id}}}",
                 r"\end{figure}", ""]
-    return out
+    return out + _learning_tex(rec)
+
+
+def _learning_tex(rec: ClaimRecord) -> list[str]:
+    e = rec.learn
+    out = [r"\paragraph{Learning evidence.}",
+           rf"\nnqgstatus{{{tex_escape(e.get('status', 'NOT TESTED'))}}}: {tex_escape(e.get('reason', ''))}."]
+    if e.get("status", "NOT TESTED") != "NOT TESTED":
+        out.append(rf"System: {tex_escape(e.get('system', ''))}. Measured: {tex_escape(e.get('quantity', ''))}; "
+                   rf"threshold {tex_number(e.get('threshold'))} at {tex_number(e.get('sigmas'))} standard errors; "
+                   rf"smallest distance detected {tex_number(e.get('power'))}.")
+        for m in e.get("controls", []):
+            out.append(rf"{tex_escape(m.get('label', ''))}: {tex_number(m.get('distance'))} $\pm$ "
+                       rf"{tex_number(m.get('se'))}, {tex_escape(m.get('status', ''))}.")
+    return out + [""]
 
 
 def verdict_table_tex(records: Sequence[ClaimRecord]) -> str:
-    """A longtable of every claim: status, residual, tolerance, observed/expected order, section reference."""
+    """A longtable of every claim: the three parts (derivation, calibration, learning evidence), section."""
     rows = []
     for r in records:
-        e = r.entry
-        conv = e.get("convergence") or {}
-        order = "--" if not conv else f"{tex_number(conv.get('observed_order'))} / {tex_number(conv.get('expected_order'))}"
-        rows.append(rf"{tex_id(r.claim.id)} & \nnqgstatus{{{tex_escape(r.status)}}} & "
-                    rf"{tex_number(e.get('max_residual'))} & {tex_number(e.get('tolerance'))} & {order} & "
+        rows.append(rf"{tex_id(r.claim.id)} & {tex_escape((r.entry.get('derivation') or {}).get('status', '?'))} & "
+                    rf"\nnqgstatus{{{tex_escape(r.cal.get('status', 'NOT RUN'))}}} & "
+                    rf"\nnqgstatus{{{tex_escape(r.learn.get('status', 'NOT TESTED'))}}} & "
                     rf"\ref{{claim:{r.claim.id}}} \\")
     if not rows:
-        rows.append(r"\multicolumn{6}{l}{(no claims in this report)} \\")
+        rows.append(r"\multicolumn{5}{l}{(no claims in this report)} \\")
     return HEADER + "\n".join([
         r"{\small",
-        r"\begin{longtable}{@{}p{0.33\linewidth}lrrll@{}}",
-        r"\caption{Verdicts of every claim (status, finest residual, its tolerance, observed / expected "
-        r"convergence order).}\label{tab:verdicts}\\",
-        r"\toprule claim & status & residual & tolerance & order & \S \\ \midrule \endfirsthead",
-        r"\toprule claim & status & residual & tolerance & order & \S \\ \midrule \endhead",
+        r"\begin{longtable}{@{}p{0.36\linewidth}llll@{}}",
+        r"\caption{Every claim in three parts: the derivation (exact identities), the calibration (numerics on "
+        r"constructed solutions) and the learning evidence (the equation measured on a system that learns).}"
+        r"\label{tab:verdicts}\\",
+        r"\toprule claim & derivation & calibration & learning & \S \\ \midrule \endfirsthead",
+        r"\toprule claim & derivation & calibration & learning & \S \\ \midrule \endhead",
         r"\bottomrule \endfoot",
         *rows,
         r"\end{longtable}}", ""])
@@ -582,7 +610,7 @@ def run_tex(info: RunInfo) -> str:
     return HEADER + "\n".join([
         rf"\providecommand{{\nnqgSeed}}{{{tex_escape(str(info.seed))}}}",
         rf"All numbers come from one run of \texttt{{nnqg verify}} with seed {tex_escape(str(info.seed))}, "
-        rf"the {prof} size profile" + ("" if info.numeric else r", symbolic checks only (no numeric check was run)")
+        rf"the {prof} size profile" + ("" if info.calibration else r", symbolic checks only (no numeric check was run)")
         + rf", and {vers}.", ""])
 
 
@@ -590,7 +618,7 @@ def outcomes_tex(records: Sequence[ClaimRecord], unknown: Sequence[str] = ()) ->
     """What failed, what was reproduced as a counterexample, and what was not checked numerically."""
     failed = [r for r in records if r.status in (FAILED, NONFINITE)]
     repro = [r for r in records if r.status == REPRODUCED]
-    no_num = [r for r in records if r.entry.get("max_residual") is None]
+    no_num = [r for r in records if r.cal.get("status", "NOT RUN") == "NOT RUN"]
     out = [HEADER]
 
     def listing(rs: Sequence[ClaimRecord]) -> list[str]:
@@ -635,10 +663,10 @@ def write_paper(records: Sequence[ClaimRecord], report: Mapping[str, Any], out: 
     files: dict[str, bytes] = {"macros.tex": MACROS.encode()}
     for r in records:
         files[f"{r.claim.id}.tex"] = claim_tex(r).encode()
-        conv = r.entry.get("convergence")
+        conv = r.cal.get("convergence")
         if conv and conv.get("points"):
             files[f"fig-{file_stem(r.claim.id)}.pdf"] = convergence_figure(
-                conv, fmt="pdf", tolerance=as_float(r.entry.get("tolerance")), salt=r.claim.id)
+                conv, fmt="pdf", tolerance=as_float(r.cal.get("tolerance")), salt=r.claim.id)
     for part in PARTS:
         files[f"claims-{part}.tex"] = part_tex(part, records).encode()
     files["verdicts.tex"] = verdict_table_tex(records).encode()
@@ -766,13 +794,13 @@ def symbolic_latex(claim: Claim, sym: SymbolicResult, status: str | None = None)
 
 def claim_repr_latex(claim: Claim) -> str:
     """``Claim._repr_latex_``: the derivation with the claim's default inputs."""
-    return symbolic_latex(claim, claim.symbolic(claim.default_inputs()))
+    return symbolic_latex(claim, claim.derivation(claim.default_inputs()))
 
 
 def verdict_repr_latex(verdict: Verdict) -> str:
     """``Verdict._repr_latex_``: status, derivation, checks and the numeric residual."""
-    s = symbolic_latex(verdict.claim, verdict.symbolic, verdict.status)
-    n = verdict.numeric
+    s = symbolic_latex(verdict.claim, verdict.derivation, verdict.status)
+    n = verdict.calibration
     if n is not None:
         extra = _text(f"max residual {n.max_residual:.3g}, tolerance {n.tolerance:.3g}" + (
             f", observed order {n.convergence.observed_order:.3g} (expected {n.convergence.expected_order:g})"

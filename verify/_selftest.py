@@ -26,7 +26,7 @@ check cannot see (it changes an input the check never reads):
 >>> x = sp.Symbol("x")
 >>> toy = Claim(id="toy.square", section="-", statement="(x+1)^2 = x^2 + 2x + c", assumptions=(),
 ...             default_inputs=lambda: {"c": 1, "unused": 0},
-...             symbolic=lambda inp: SymbolicResult(checks=(("square", sp.expand((x + 1)**2 - x**2 - 2*x
+...             derivation=lambda inp: SymbolicResult(checks=(("square", sp.expand((x + 1)**2 - x**2 - 2*x
 ...                                                                               - inp["c"])),)),
 ...             mutations=lambda: {"c_is_2": {"c": 2}, "invisible": {"unused": 1}})
 >>> rep = run_selftest([toy], seed=1, quick=True)
@@ -159,10 +159,10 @@ def plant(m: Mutation, ctx: NumericContext) -> PlantedResult:
     """Run one mutant: symbolic-only first (cheap); the full claim only when the symbolic check does not fail."""
     t0 = time.perf_counter()
     try:
-        v = run_claim(m.claim, ctx, m.overrides, numeric=False)
+        v = run_claim(m.claim, ctx, m.overrides, calibration=False)
         stage = "symbolic"
-        if v.status != FAILED and m.claim.numeric is not None:
-            v = run_claim(m.claim, ctx, m.overrides, numeric=True)
+        if v.status != FAILED and m.claim.calibration is not None:
+            v = run_claim(m.claim, ctx, m.overrides, calibration=True)
             stage = "numeric"
     except Exception as exc:
         return PlantedResult(m.id, "ERROR", False, "error",

@@ -69,7 +69,7 @@ def symbolic_cached(claim: Claim, inputs: Mapping[str, Any]) -> SymbolicResult:
         SYMBOLIC_STATS["rebuilt"] += 1
         warnings.warn(f"symbolic cache file {path} is unusable ({exc}); re-deriving {claim.id}", CacheWarning,
                       stacklevel=2)
-    res = claim.symbolic(inputs)
+    res = claim.derivation(inputs)
     SYMBOLIC_STATS["derived"] += 1
     try:
         data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)

@@ -375,7 +375,7 @@ def _blowing_up_claim(cid: str, residual: float, conv_last: float) -> "Claim":
                              where="trajectory 3 blew up at step 412 (t = 4.12)")
 
     return Claim(id=cid, section="-", statement="toy trajectory", assumptions=(), default_inputs=lambda: {},
-                 symbolic=lambda inp: SymbolicResult(checks=(("identity", sp.S.Zero),)), numeric=numeric)
+                 derivation=lambda inp: SymbolicResult(checks=(("identity", sp.S.Zero),)), calibration=numeric)
 
 
 @pytest.mark.parametrize("residual, conv_last", [(float("nan"), 2.5e-4), (float("inf"), 2.5e-4),
@@ -396,7 +396,7 @@ def test_nonfinite_residual_is_its_own_verdict_with_where(residual: float, conv_
     rc, out, err = run_cli(["verify", "--quick", "--json", str(tmp_path / "r.json")])
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rc == 1 and rep["claims"][0]["status"] == NONFINITE and "PASSED" not in out
-    assert rep["claims"][0]["where"].startswith("trajectory 3 blew up")
+    assert rep["claims"][0]["calibration"]["where"].startswith("trajectory 3 blew up")
 
 
 @given(st.lists(st.sampled_from([0.5, -1.25, 3.0, float("nan"), float("inf"), -float("inf")]), min_size=1,

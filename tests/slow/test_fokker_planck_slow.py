@@ -16,7 +16,7 @@ CLAIM = get_claim("learning.fokker_planck")
 def test_claim_passes(quick: bool) -> None:
     v = run_claim(CLAIM, NumericContext(seed=1, quick=quick))
     assert v.status == PASSED, v.reason
-    n = v.numeric
+    n = v.calibration
     assert n is not None and n.convergence is not None
     # the reported quantities are there and finite
     assert np.isfinite(n.details["nelson_mismatch (reported, not a pass criterion)"]["relative_osmotic_residual"])
@@ -27,8 +27,8 @@ def test_claim_passes(quick: bool) -> None:
 def test_same_seed_same_numbers() -> None:
     a = run_claim(CLAIM, NumericContext(seed=5, quick=True))
     b = run_claim(CLAIM, NumericContext(seed=5, quick=True))
-    assert a.numeric is not None and b.numeric is not None
-    assert a.numeric.convergence == b.numeric.convergence
+    assert a.calibration is not None and b.calibration is not None
+    assert a.calibration.convergence == b.calibration.convergence
 
 
 @pytest.mark.parametrize("name", sorted(CLAIM.mutations()))
@@ -42,7 +42,7 @@ def test_numeric_part_alone_catches_every_mutation(name: str) -> None:
     """The numeric studies are independent evidence: each planted error fails them without the symbolic part."""
     inputs = CLAIM.default_inputs()
     inputs.update(CLAIM.mutations()[name])
-    r = CLAIM.numeric(NumericContext(seed=1, quick=True), inputs)  # type: ignore[misc]
+    r = CLAIM.calibration(NumericContext(seed=1, quick=True), inputs)  # type: ignore[misc]
     assert not r.ok, (name, r.where)
 
 

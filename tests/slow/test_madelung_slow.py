@@ -23,7 +23,7 @@ def test_full_profile_passes_within_a_minute(cid: str) -> None:
     v = run_claim(get_claim(cid), NumericContext(seed=0, quick=False))
     elapsed = time.perf_counter() - t0
     assert v.status == PASSED, v.reason
-    n = v.numeric
+    n = v.calibration
     assert n is not None and n.convergence is not None
     assert 0.5 <= n.convergence.observed_order <= 1.5
     assert "lag_study" in n.details and n.details["lag_study"]["ok"]
@@ -38,7 +38,7 @@ def test_full_profile_catches_every_mutation(cid: str) -> None:
     for name, override in c.mutations().items():
         inputs = c.default_inputs()
         inputs.update(override)
-        res = c.numeric(NumericContext(seed=0, quick=False), inputs)
+        res = c.calibration(NumericContext(seed=0, quick=False), inputs)
         assert not res.ok, (name, res.where)
 
 
@@ -57,14 +57,14 @@ def test_user_potential_runs_through_the_schrodinger_solver() -> None:
     c = get_claim("madelung.hamilton_jacobi")
     ov = potential_overrides("q**2/2 + q**4/10", [c])[c.id]
     v = run_claim(c, NumericContext(seed=0, quick=True), ov)
-    assert v.numeric is not None
-    assert "skipped" not in v.numeric.details, v.numeric.details
+    assert v.calibration is not None
+    assert "skipped" not in v.calibration.details, v.calibration.details
     assert v.status == PASSED, v.reason
     # the same potential with a planted mass error must fail numerically
     inputs = c.default_inputs()
     inputs.update(ov)
     inputs.update(c.mutations()["mass_factor_2"])
-    assert not c.numeric(NumericContext(seed=0, quick=True), inputs).ok
+    assert not c.calibration(NumericContext(seed=0, quick=True), inputs).ok
 
 
 def _affine_step(scheme: str, st, t: float, h: float) -> tuple[float, float, float]:

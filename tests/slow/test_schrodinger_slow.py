@@ -22,7 +22,7 @@ def test_full_profile(cid: str, status: str) -> None:
     v = run_claim(c, FULL)
     assert time.perf_counter() - t0 < 60
     assert v.status == status, v.reason
-    conv = v.numeric.convergence
+    conv = v.calibration.convergence
     assert len(conv.points) == 5 and abs(conv.observed_order - 2) < 0.1, conv
     # every refinement step, not only the fit, is second order
     r = np.array([p[1] for p in conv.points])
@@ -36,7 +36,7 @@ def test_full_profile_catches_every_planted_error(cid: str) -> None:
     c = get_claim(cid)
     for name, over in c.mutations().items():
         v = run_claim(c, FULL, over)
-        assert v.status == FAILED and not v.numeric.ok, (name, v.reason)
+        assert v.status == FAILED and not v.calibration.ok, (name, v.reason)
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ def test_full_profile(claim_id: str) -> None:
     claim = get_claim(claim_id)
     inputs = claim.default_inputs()
     t0 = time.perf_counter()
-    num = claim.numeric(FULL, inputs)
+    num = claim.calibration(FULL, inputs)
     seconds = time.perf_counter() - t0
     assert num.ok, num.where
     assert 1.8 < num.convergence.observed_order < 2.2
@@ -40,4 +40,4 @@ def test_every_mutation_fails_with_full_numerics(claim_id: str, name: str) -> No
     ov = claim.mutations()[name]
     v = run_claim(claim, FULL, ov)
     assert v.status == FAILED
-    assert v.numeric is not None and not v.numeric.ok
+    assert v.calibration is not None and not v.calibration.ok

@@ -123,17 +123,17 @@ def test_every_vacuum_mutation_breaks_its_own_solution():
 
 def test_field_equations_symbolic_passes_and_fails_on_wrong_lambda_coefficient():
     c = get_claim("einstein.field_equations")
-    assert c.symbolic(c.default_inputs()).ok
+    assert c.derivation(c.default_inputs()).ok
     inp = {**c.default_inputs(), **c.mutations()["action_R_minus_Lambda"]}
-    assert not c.symbolic(inp).ok
+    assert not c.derivation(inp).ok
 
 
 def test_field_equations_numeric_converges_at_order_2_and_fails_on_planted_errors():
     c = get_claim("einstein.field_equations")
-    res = c.numeric(CTX, c.default_inputs())
+    res = c.calibration(CTX, c.default_inputs())
     assert res.ok and abs(res.convergence.observed_order - 2) < 0.2
     for name in ("action_R_minus_Lambda", "einstein_trace_coefficient_1"):
-        bad = c.numeric(CTX, {**c.default_inputs(), **c.mutations()[name]})
+        bad = c.calibration(CTX, {**c.default_inputs(), **c.mutations()[name]})
         assert not bad.ok, name
 
 

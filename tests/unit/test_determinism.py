@@ -76,7 +76,7 @@ def test_same_seed_gives_byte_identical_report_and_latex(tmp_path: Path, extra: 
 
         other = json.loads((tmp_path / "seed2" / "r.json").read_text())
         mine = json.loads(runs["a"])
-        assert [c["max_residual"] for c in mine["claims"]] != [c["max_residual"] for c in other["claims"]]
+        assert [c["calibration"]["max_residual"] for c in mine["claims"]] != [c["calibration"]["max_residual"] for c in other["claims"]]
 
     # the LaTeX from each report, in parallel again
     procs = [_nnqg(["paper", "--report", "r.json", "--out", "tex"], tmp_path / f"cache-{n}", s, tmp_path / n)

@@ -35,7 +35,7 @@ def test_side_by_side_passes_on_the_default_network() -> None:
     c = get_claim("duality.report")
     v = run_claim(c, NumericContext(seed=1, quick=True))
     assert v.status == "PASSED", v.reason
-    d = v.numeric.details
+    d = v.calibration.details
     assert d["quantum side (trainable variables q)"]["status"] == "PASSED"
     assert d["gravitational side (non-trainable variables: neuron states)"]["status"] == "PASSED"
     assert d["network"]["weights_are_permutation"] is True

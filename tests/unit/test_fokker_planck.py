@@ -198,12 +198,12 @@ def test_claim_mutations_are_named_and_cover_required_errors() -> None:
 @pytest.mark.parametrize("name", ["drift_sign_flipped", "diffusion_factor_2", "diffusion_without_1_over_B",
                                   "dropped_derivatives_of_D"])
 def test_symbolic_check_catches_equation_mutations(name: str) -> None:
-    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), CLAIM.mutations()[name], numeric=False)
+    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), CLAIM.mutations()[name], calibration=False)
     assert v.status == FAILED, v.reason
 
 
 def test_claim_symbolic_passes() -> None:
-    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), numeric=False)
+    v = run_claim(CLAIM, NumericContext(seed=1, quick=True), calibration=False)
     assert v.status == PASSED, v.reason
 
 
@@ -211,4 +211,4 @@ def test_claim_bad_input_named() -> None:
     with pytest.raises(InvalidArgument, match="fp_scheme"):
         run_claim(CLAIM, NumericContext(seed=1, quick=True), {"fp_scheme": "spectral"})
     with pytest.raises(InvalidArgument, match="batch_size"):
-        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"batch_size": 0}, numeric=False)
+        run_claim(CLAIM, NumericContext(seed=1, quick=True), {"batch_size": 0}, calibration=False)

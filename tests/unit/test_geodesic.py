@@ -38,11 +38,11 @@ def test_conservation_passes_and_numeric_check_fails_on_a_wrong_christoffel_symb
     c = get_claim("geodesic.conservation")
     v = run_claim(c, CTX)
     assert v.status == PASSED, v.reason
-    assert v.numeric.convergence.observed_order > 0.8
+    assert v.calibration.convergence.observed_order > 0.8
     for name, ov in c.mutations().items():
         inp = {**c.default_inputs(), **ov}
-        assert not c.symbolic(inp).ok, name
-        res = c.numeric(CTX, inp)
+        assert not c.derivation(inp).ok, name
+        res = c.calibration(CTX, inp)
         assert not res.ok, name
 
 

@@ -32,7 +32,7 @@ def _verdicts(seed: int = 4) -> list:
     from nnqg.verify.claims.madelung import CLAIMS as MADELUNG
 
     ctx = NumericContext(seed=seed, quick=True)
-    return [run_claim(c, ctx, numeric=False) for c in MADELUNG] + [run_claim(c, ctx) for c in fake_claims()]
+    return [run_claim(c, ctx, calibration=False) for c in MADELUNG] + [run_claim(c, ctx) for c in fake_claims()]
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +83,12 @@ def test_page_is_self_contained_and_complete(page):
     assert text.count('<tr><td class="claim">') == len(verdicts)
     # one equation per component of every derivation step, plus one per non-zero check
     expected_math = sum(len(components(s.rhs.rhs if isinstance(s.rhs, sp.Equality) else s.rhs))
-                        for v in verdicts for s in v.symbolic.steps)
-    expected_math += sum(1 for v in verdicts for _, e in v.symbolic.checks if e != 0)
+                        for v in verdicts for s in v.derivation.steps)
+    expected_math += sum(1 for v in verdicts for _, e in v.derivation.checks if e != 0)
     assert p.tags["equation"] == expected_math
     assert p.tags["math"] > expected_math  # the long sum of the fake claims is broken into lines
     # one figure per numeric study in the report
-    assert p.tags["svg"] == sum(1 for e in report["claims"] if e.get("convergence"))
+    assert p.tags["svg"] == sum(1 for e in report["claims"] if e["calibration"].get("convergence"))
     for status in ("PASSED", "FAILED", "NONFINITE", "REPRODUCED"):
         assert f'class="status {status}"' in text
 
@@ -97,8 +97,9 @@ def test_numbers_come_from_the_report(page):
     path, _, report = page
     text = path.read_text()
     for e in report["claims"]:
-        if e["max_residual"] is not None and isinstance(e["max_residual"], float):
-            assert f"{e['max_residual']:.3g}" in text
+        mr = e["calibration"].get("max_residual")
+        if isinstance(mr, float):
+            assert f"{mr:.3g}" in text
     assert f"Seed {report['seed']}" in text and report["versions"]["sympy"] in text
 
 
@@ -126,7 +127,7 @@ def test_planted_error_shows_as_failed_with_its_remainder(tmp_path):
     from nnqg.verify.claims.madelung import CLAIMS
 
     claim = CLAIMS[0]
-    v = run_claim(claim, NumericContext(seed=1), claim.mutations()["mass_factor_2"], numeric=False)
+    v = run_claim(claim, NumericContext(seed=1), claim.mutations()["mass_factor_2"], calibration=False)
     rep = build_report([v], seed=1, quick=True)
     text = html_page(records_from_verdicts([v], rep), rep)
     assert v.status == "FAILED" and 'class="status FAILED"' in text
@@ -200,7 +201,7 @@ def test_chromium_renders_mathml_and_figures(page, tmp_path):
     assert r["rows"] == len(verdicts)
     assert r["math"] > 10 and r["mathSized"] == r["math"]
     assert r["frac"] > 10 and r["fracStacked"] == r["frac"], r
-    n_fig = sum(1 for e in report["claims"] if e.get("convergence"))
+    n_fig = sum(1 for e in report["claims"] if e["calibration"].get("convergence"))
     assert r["svg"] == n_fig and r["svgSized"] == n_fig
     shot = tmp_path / "shot.png"
     _chromium([f"--screenshot={shot}", "--window-size=1100,1400", path.as_uri()], tmp_path)

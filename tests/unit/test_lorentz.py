@@ -122,12 +122,12 @@ def wave_verdict():
 def test_wave_equation_passes_at_order_two(wave_verdict) -> None:
     v = wave_verdict
     assert v.status == PASSED, v.reason
-    conv = v.numeric.convergence
+    conv = v.calibration.convergence
     assert 1.8 < conv.observed_order < 2.2
     # the residual really shrinks: each halving of h divides it by about 4
     rs = [r for _, r in conv.points]
     assert all(3.0 < a / b < 5.0 for a, b in zip(rs, rs[1:]))
-    for key, d in v.numeric.details.items():
+    for key, d in v.calibration.details.items():
         if key.startswith("N="):
             assert d["weights_are_permutation"]
             assert d["discrete_dalembertian_defect"] < 1e-12
@@ -140,7 +140,7 @@ def test_wave_mutations_fail(name: str) -> None:
     assert run_claim(claim, CTX, ov).status == FAILED
     inputs = claim.default_inputs()
     inputs.update(ov)
-    num = claim.numeric(CTX, inputs)  # the numeric check catches every planted error on its own
+    num = claim.calibration(CTX, inputs)  # the numeric check catches every planted error on its own
     assert not num.ok
     assert num.convergence.observed_order < 1.0
 
@@ -173,17 +173,17 @@ def test_boost_invariance_passes() -> None:
     v = run_claim(get_claim("lorentz.boost_invariance"), CTX)
     assert v.status == PASSED, v.reason
     for D in ("1+1", "3+1"):
-        assert 1.8 < v.numeric.details[D]["observed_order"] < 2.2
+        assert 1.8 < v.calibration.details[D]["observed_order"] < 2.2
 
 
 @pytest.mark.parametrize("name", sorted(get_claim("lorentz.boost_invariance").mutations()))
 def test_boost_mutations_fail(name: str) -> None:
     claim = get_claim("lorentz.boost_invariance")
     ov = claim.mutations()[name]
-    v = run_claim(claim, CTX, ov, numeric=False)
-    assert v.status == FAILED and "symbolic" in v.reason
+    v = run_claim(claim, CTX, ov, calibration=False)
+    assert v.status == FAILED and "derivation" in v.reason
     inputs = claim.default_inputs()
     inputs.update(ov)
-    num = claim.numeric(CTX, inputs)
+    num = claim.calibration(CTX, inputs)
     assert not num.ok
     assert num.max_residual > 0.1  # an O(1) residual, not a round-off effect

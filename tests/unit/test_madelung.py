@@ -168,7 +168,7 @@ def test_jackknife_of_a_mean_is_the_classical_standard_error() -> None:
 def test_quick_numeric_passes_on_the_papers_inputs(cid: str) -> None:
     v = run_claim(get_claim(cid), NumericContext(seed=0, quick=True))
     assert v.status == PASSED, v.reason
-    n = v.numeric
+    n = v.calibration
     assert n is not None and n.convergence is not None
     assert n.convergence.observed_order > 0.5
     assert n.details["max_abs_z"] <= n.details["z_critical"]
@@ -186,8 +186,8 @@ def test_every_mutation_fails_and_the_numeric_part_catches_it(cid: str, name: st
     c = get_claim(cid)
     v = run_claim(c, NumericContext(seed=0, quick=True), c.mutations()[name])
     assert v.status == FAILED
-    assert v.numeric is not None and not v.numeric.ok, v.numeric.where
-    assert any(not ok for _, ok in v.numeric.facts)
+    assert v.calibration is not None and not v.calibration.ok, v.calibration.where
+    assert any(not ok for _, ok in v.calibration.facts)
 
 
 def test_numeric_rejects_bad_learning_parameters() -> None:
@@ -200,7 +200,7 @@ def test_two_dimensional_user_potential_skips_numerics_honestly() -> None:
     c = get_claim("madelung.continuity")
     v = run_claim(c, NumericContext(seed=0, quick=True),
                   {"potential": lambda qs: qs[0] ** 2 + qs[1] ** 2, "K_values": (2,)})
-    assert v.numeric is not None and "skipped" in v.numeric.details
+    assert v.calibration is not None and "skipped" in v.calibration.details
 
 
 def test_monte_carlo_rate_rule() -> None:

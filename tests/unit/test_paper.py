@@ -83,7 +83,7 @@ def _fake(cid: str, section: str, **kw) -> Claim:
     inputs.update(kw.pop("inputs", {}))
     return Claim(id=cid, section=section, statement=kw.pop("statement", f"Fake claim {cid}: 50% of x_1 & y^2."),
                  assumptions=("a fake assumption with an underscore_and {braces}",),
-                 default_inputs=lambda: dict(inputs), symbolic=_fake_symbolic, numeric=_fake_numeric,
+                 default_inputs=lambda: dict(inputs), derivation=_fake_symbolic, calibration=_fake_numeric,
                  modules=(__file__,), **kw)
 
 
@@ -101,7 +101,7 @@ def generate(out: Path, seed: int = 3) -> tuple[list, dict]:
     ctx = NumericContext(seed=seed, quick=True)
     from nnqg.verify.claims.madelung import CLAIMS as MADELUNG  # not the whole registry: keeps this fast
 
-    verdicts = [run_claim(c, ctx, numeric=False) for c in MADELUNG]
+    verdicts = [run_claim(c, ctx, calibration=False) for c in MADELUNG]
     verdicts += [run_claim(c, ctx) for c in fake_claims()]
     report = build_report(verdicts, seed=seed, quick=True)
     write_paper(records_from_verdicts(verdicts, report), report, out)
@@ -162,7 +162,7 @@ def test_files_per_claim_and_parts(generated):
         assert rf"\label{{claim:{v.claim.id}}}" in text
         assert v.status in text
         # every derivation step of the symbolic result is printed, in order
-        assert text.count(r"\noindent Step ") == len(v.symbolic.steps)
+        assert text.count(r"\noindent Step ") == len(v.derivation.steps)
     parts = {p: (out / f"claims-{p}.tex").read_text() for p in ("quantum", "gravity", "duality", "other")}
     assert "madelung.continuity.tex" in parts["quantum"]
     assert "fake.gravity_long_equations.tex" in parts["gravity"]
@@ -186,8 +186,10 @@ def test_numbers_and_statuses_from_the_report(generated):
     table = (out / "verdicts.tex").read_text()
     e = entries["fake.gravity_long_equations"]
     assert e["status"] == "PASSED"
-    mant = f"{e['max_residual']:.3g}".split("e")[0]
-    assert mant in (out / "fake.gravity_long_equations.tex").read_text() and mant in table
+    mant = f"{e['calibration']['max_residual']:.3g}".split("e")[0]
+    assert mant in (out / "fake.gravity_long_equations.tex").read_text()
+    # the table holds the three parts; the numbers are in the claim's section
+    assert r"\nnqgstatus{PASSED}" in table and r"\nnqgstatus{NOT TESTED}" in table
     assert entries["fake.duality_nonfinite"]["status"] == "NONFINITE"
     assert entries["fake.other_failing"]["status"] == "FAILED"
     outcomes = (out / "outcomes.tex").read_text()
@@ -202,7 +204,7 @@ def test_planted_error_reaches_the_paper(tmp_path):
     """A planted error (the claim's own mutation) turns the generated section to FAILED and prints the
     non-zero remainder of the check."""
     claim = select_claims("madelung.continuity")[0]
-    v = run_claim(claim, NumericContext(seed=1), claim.mutations()["mass_factor_2"], numeric=False)
+    v = run_claim(claim, NumericContext(seed=1), claim.mutations()["mass_factor_2"], calibration=False)
     rep = build_report([v], seed=1, quick=True)
     write_paper(records_from_verdicts([v], rep), rep, tmp_path)
     text = (tmp_path / "madelung.continuity.tex").read_text()
@@ -245,7 +247,7 @@ def test_cli_from_report_equals_cli_running(tmp_path):
 
 def test_stale_and_unknown_report_entries(tmp_path):
     claim = select_claims("madelung.continuity")[0]
-    v = run_claim(claim, NumericContext(seed=1), numeric=False)
+    v = run_claim(claim, NumericContext(seed=1), calibration=False)
     rep = build_report([v], seed=1, quick=True)
     rep["claims"][0]["source_hash"] = "0" * 64
     rep["claims"].append(dict(rep["claims"][0], id="gone.claim"))

@@ -151,10 +151,10 @@ def test_claim_baseline(cid: str, status: str) -> None:
     c = get_claim(cid)
     v = run_claim(c, QUICK)
     assert v.status == status, v.reason
-    assert v.symbolic.checks and all(e == 0 for _, e in v.symbolic.checks)
-    conv = v.numeric.convergence
+    assert v.derivation.checks and all(e == 0 for _, e in v.derivation.checks)
+    conv = v.calibration.convergence
     assert abs(conv.observed_order - 2) < 0.2, conv
-    assert v.numeric.max_residual <= v.numeric.tolerance
+    assert v.calibration.max_residual <= v.calibration.tolerance
 
 
 # which check each planted error must turn: "symbolic", "numeric" or both
@@ -175,12 +175,12 @@ def test_planted_error_fails_the_claim(cid: str, name: str) -> None:
     assert set(muts) == set(PLANTED[cid])
     v = run_claim(c, QUICK, muts[name])
     assert v.status == FAILED, v.reason
-    caught = {"symbolic"} if not v.symbolic.ok else set()
-    if v.numeric is not None and not v.numeric.ok:
+    caught = {"symbolic"} if not v.derivation.ok else set()
+    if v.calibration is not None and not v.calibration.ok:
         caught.add("numeric")
-    assert caught == PLANTED[cid][name], (caught, v.reason, v.numeric.where)
+    assert caught == PLANTED[cid][name], (caught, v.reason, v.calibration.where)
     if name == "first_order_stepper":  # caught by the observed order (~1), not by a threshold
-        assert v.numeric.convergence.observed_order < 1.3 and "order" in v.numeric.where
+        assert v.calibration.convergence.observed_order < 1.3 and "order" in v.calibration.where
 
 
 def test_user_potential_runs_through_both_checks() -> None:
@@ -188,17 +188,17 @@ def test_user_potential_runs_through_both_checks() -> None:
     over = potential_overrides("cos(q) + q**2/4", [c])[c.id]
     v = run_claim(c, QUICK, over)
     assert v.status == PASSED, v.reason
-    assert v.numeric.details["potential"] == "q**2/4 + cos(q)"
-    assert len(v.symbolic.checks) == 4  # K = 1 only for a potential written in q
+    assert v.calibration.details["potential"] == "q**2/4 + cos(q)"
+    assert len(v.derivation.checks) == 4  # K = 1 only for a potential written in q
 
 
 def test_two_dimensional_user_potential_is_symbolic_only() -> None:
     c = get_claim("schrodinger.equivalence")
     over = potential_overrides("q1**2 + q2**4", [c])[c.id]
-    v = run_claim(c, QUICK, over, numeric=False)
-    assert v.status == PASSED and all(e == 0 for _, e in v.symbolic.checks)
+    v = run_claim(c, QUICK, over, calibration=False)
+    assert v.status == PASSED and all(e == 0 for _, e in v.derivation.checks)
     with pytest.raises(InvalidArgument, match="potential"):  # the numeric check is 1-D; said before any work
-        c.numeric(QUICK, {**c.default_inputs(), **over})
+        c.calibration(QUICK, {**c.default_inputs(), **over})
 
 
 @pytest.mark.parametrize("text", ["sqrt(q)", "1/q"])
@@ -218,7 +218,7 @@ def test_vortex_off_centre_and_outside_loops() -> None:
     c = get_claim("schrodinger.quantisation")
     v = run_claim(c, QUICK, {"vortex_center": (sp.Rational(7, 10), sp.Rational(4, 5)), "windings": (-2,)})
     assert v.status == PASSED, v.reason
-    table = v.numeric.details["circulation_over_quantum"]
+    table = v.calibration.details["circulation_over_quantum"]
     assert round(table["n=-2 loop=(0.5, 1.5, 0.5, 1.5)"][-1]) == -2  # this loop now encloses the node
     assert round(table["n=-2 loop=(-0.5, 0.5, -0.5, 0.5)"][-1]) == 0
 

@@ -60,7 +60,7 @@ def _toy(mutations: dict[str, dict[str, Any]], cid: str = "toy.derivative", **in
         return d
 
     return Claim(id=cid, section="-", statement="toy", assumptions=(), default_inputs=defaults,
-                 symbolic=_toy_symbolic, numeric=_toy_numeric, mutations=lambda: mutations)
+                 derivation=_toy_symbolic, calibration=_toy_numeric, mutations=lambda: mutations)
 
 
 def test_caught_by_symbolic_check_skips_the_numeric_run() -> None:

@@ -19,7 +19,7 @@ def _numeric_with(claim_id: str, overrides: dict):
     claim = get_claim(claim_id)
     inputs = claim.default_inputs()
     inputs.update(overrides)
-    return claim.numeric(CTX, inputs)
+    return claim.calibration(CTX, inputs)
 
 
 # --- derivations ------------------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def test_null_rays_are_geodesics_of_the_optical_metric() -> None:
 def test_emergent_metric_passes() -> None:
     v = run_claim(get_claim("spacetime.emergent_metric"), CTX)
     assert v.status == PASSED, v.reason
-    d = v.numeric.details
+    d = v.calibration.details
     assert 1.8 < d["speed_study"]["observed_order"] < 2.2
     assert 1.8 < d["covariant_wave_study"]["observed_order"] < 2.2
     # the measured speeds really vary with x like the claimed c(x) (not a constant that happens to fit)
@@ -65,7 +65,7 @@ def test_emergent_metric_passes() -> None:
 def test_emergent_metric_mutations_fail(name: str) -> None:
     claim = get_claim("spacetime.emergent_metric")
     ov = claim.mutations()[name]
-    assert run_claim(claim, CTX, ov, numeric=False).status == FAILED
+    assert run_claim(claim, CTX, ov, calibration=False).status == FAILED
     num = _numeric_with("spacetime.emergent_metric", ov)  # the numeric check alone catches it too
     assert not num.ok
 
@@ -75,9 +75,9 @@ def test_emergent_metric_mutations_fail(name: str) -> None:
 def test_wave_packet_follows_the_null_geodesic() -> None:
     v = run_claim(get_claim("geodesic.wave_packet"), CTX)
     assert v.status == PASSED, v.reason
-    conv = v.numeric.convergence
+    conv = v.calibration.convergence
     assert 1.7 < conv.observed_order < 2.3
-    d = v.numeric.details
+    d = v.calibration.details
     assert d["level 0"]["travelled"] > 0.4  # the packet moved a good part of the ring
 
 
@@ -87,16 +87,16 @@ def test_wave_packet_numeric_catches_a_wrong_speed(name: str) -> None:
     that the packet does not follow them."""
     claim = get_claim("geodesic.wave_packet")
     ov = claim.mutations()[name]
-    assert run_claim(claim, CTX, ov, numeric=False).symbolic.ok
+    assert run_claim(claim, CTX, ov, calibration=False).derivation.ok
     v = run_claim(claim, CTX, ov)
-    assert v.status == FAILED and "numeric" in v.reason
+    assert v.status == FAILED and "calibration" in v.reason
 
 
 def test_wave_packet_wrong_sign_fails() -> None:
     claim = get_claim("geodesic.wave_packet")
     v = run_claim(claim, CTX, claim.mutations()["wrong_metric_sign"])
     assert v.status == FAILED and "Lorentzian" in v.reason
-    assert not v.numeric.ok
+    assert not v.calibration.ok
 
 
 def test_another_profile_passes_and_is_not_tuned_to_the_default() -> None:
@@ -118,11 +118,11 @@ def test_only_the_conformal_class_is_determined() -> None:
 def test_bad_inputs_are_named() -> None:
     claim = get_claim("spacetime.emergent_metric")
     with pytest.raises(InvalidArgument, match="metric g_tt"):
-        run_claim(claim, CTX, {"metric": ("-(1 + y)**2", "1")}, numeric=False)
+        run_claim(claim, CTX, {"metric": ("-(1 + y)**2", "1")}, calibration=False)
     with pytest.raises(InvalidArgument, match="network_speed"):
-        run_claim(claim, CTX, {"network_speed": "__import__('os')"}, numeric=False)
+        run_claim(claim, CTX, {"network_speed": "__import__('os')"}, calibration=False)
     with pytest.raises(InvalidArgument, match="metric"):
-        run_claim(claim, CTX, {"metric": ("-1",)}, numeric=False)
+        run_claim(claim, CTX, {"metric": ("-1",)}, calibration=False)
     with pytest.raises(InvalidArgument, match="courant"):
         _numeric_with("spacetime.emergent_metric", {"courant": 1.5})
     with pytest.raises(InvalidArgument, match="network_speed"):

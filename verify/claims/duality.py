@@ -107,7 +107,7 @@ def _symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     q_claim, q_over, g_claim, g_over = _sides(inputs)
     qi = {**q_claim.default_inputs(), **q_over}
     gi = {**g_claim.default_inputs(), **g_over}
-    qs, gs = q_claim.symbolic(qi), g_claim.symbolic(gi)
+    qs, gs = q_claim.derivation(qi), g_claim.derivation(gi)
     checks = tuple((f"quantum side ({q_claim.id}): {lab}", e) for lab, e in qs.checks) + \
         tuple((f"gravitational side ({g_claim.id}): {lab}", e) for lab, e in gs.checks)
     facts = tuple((f"quantum side: {lab}", v) for lab, v in qs.facts) + \
@@ -133,7 +133,7 @@ def _numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
     gv = run_claim(g_claim, sub("gravitational side", 0.7, 1.0), g_over)
     facts = ((f"quantum side ({q_claim.id}) {qv.status}", qv.status == "PASSED"),
              (f"gravitational side ({g_claim.id}) {gv.status}", gv.status == "PASSED"))
-    qn, gn = qv.numeric, gv.numeric
+    qn, gn = qv.calibration, gv.calibration
     # the headline residual is the worse of the two, each relative to its own tolerance
     ratios = [(n.max_residual / n.tolerance, n) for n in (qn, gn) if n is not None and n.tolerance > 0]
     worst = max(ratios, key=lambda t: t[0] if np.isfinite(t[0]) else np.inf)[1] if ratios else None
@@ -166,7 +166,7 @@ CLAIMS = [
         statement="One network, two descriptions: its trainable read-out obeys the Fokker-Planck (learning) "
                   "description and its neuron states the wave equation of an emergent Minkowski space-time; "
                   "both checked on the same network and reported side by side.",
-        assumptions=ASSUMPTIONS, default_inputs=default_inputs, symbolic=_symbolic, numeric=_numeric,
+        assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_symbolic, calibration=_numeric,
         mutations=_mutations,
         modules=(__file__, *(m for c in (*_learning.CLAIMS, *_lorentz.CLAIMS) for m in c.modules)),
     ),

@@ -232,7 +232,7 @@ CLAIMS = [
                      "boundary terms dropped; 16 pi G = 1 in the variation",
                      "numeric: central differences on a uniform grid, r in [3, 6], smooth non-solution A, B, "
                      "Lambda = 1/10"),
-        default_inputs=field_inputs, symbolic=field_symbolic, numeric=field_numeric, mutations=field_mutations,
+        default_inputs=field_inputs, derivation=field_symbolic, calibration=field_numeric, mutations=field_mutations,
         modules=(__file__,),
     ),
     Claim(
@@ -243,14 +243,14 @@ CLAIMS = [
                   "(G_mn = 8 pi T_mn).",
         assumptions=("G = c = 1, Gaussian units for the Maxwell field", "Kerr and Kerr-de Sitter in "
                      "Boyer-Lindquist coordinates"),
-        default_inputs=vacuum_inputs, symbolic=vacuum_symbolic, mutations=vacuum_mutations, modules=(__file__,),
+        default_inputs=vacuum_inputs, derivation=vacuum_symbolic, mutations=vacuum_mutations, modules=(__file__,),
     ),
     Claim(
         id="einstein.bianchi", section="8",
         statement="The contracted Bianchi identity nabla_m G^mn = 0 holds identically.",
         assumptions=("checked on generic families: static spherical A(r), B(r); dynamic spherical A, B, C of "
                      "(t, r); stationary axisymmetric f, w, k, l of (rho, z)",),
-        default_inputs=bianchi_inputs, symbolic=bianchi_symbolic, mutations=bianchi_mutations,
+        default_inputs=bianchi_inputs, derivation=bianchi_symbolic, mutations=bianchi_mutations,
         modules=(__file__,),
     ),
 ]

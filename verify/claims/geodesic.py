@@ -181,7 +181,7 @@ CLAIMS = [
         assumptions=("timelike curve (-g u u > 0)", "affine parameter for the textbook form; the general "
                      "parametrisation adds x'^m L'/L", "metrics: optical -c(x)^2 dt^2 + dx^2, static spherical "
                      "A(r), B(r), Schwarzschild"),
-        default_inputs=equation_inputs, symbolic=equation_symbolic, mutations=equation_mutations,
+        default_inputs=equation_inputs, derivation=equation_symbolic, mutations=equation_mutations,
         modules=(__file__,),
     ),
     Claim(
@@ -191,7 +191,7 @@ CLAIMS = [
                   "integrator's tolerance.",
         assumptions=("M = 1; eccentric inclined bound orbit r in ~[9.5, 20] M",
                      "scipy DOP853, atol = rtol/100; drift ~ rtol^q, q >= 0.8 expected"),
-        default_inputs=conservation_inputs, symbolic=conservation_symbolic, numeric=conservation_numeric,
+        default_inputs=conservation_inputs, derivation=conservation_symbolic, calibration=conservation_numeric,
         mutations=conservation_mutations, modules=(__file__,),
     ),
 ]

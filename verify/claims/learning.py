@@ -299,7 +299,7 @@ CLAIMS = [
         statement="An ensemble of networks trained by mini-batch SGD has a parameter density obeying "
                   "dp/dt = gamma div(p grad U) + sum_ij d_i d_j (D_ij(q) p), D = gamma^2 Sigma(q)/(2B) measured "
                   "from the per-example gradient covariance (Kramers-Moyal limit of the SGD step).",
-        assumptions=ASSUMPTIONS, default_inputs=default_inputs, symbolic=_symbolic, numeric=_numeric,
+        assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_symbolic, calibration=_numeric,
         mutations=_mutations,
         modules=(__file__, _sgd.__file__, _sgd.__file__.replace("_sgd.py", "_fp_solver.py"),
                  __import__("nnqg.derivations._fokker_planck", fromlist=["x"]).__file__),

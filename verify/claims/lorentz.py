@@ -310,16 +310,16 @@ CLAIMS = [
         statement="A network whose weight matrix is a shift (permutation) matrix, simulated by its activation "
                   "dynamics, has block-averaged states obeying the wave equation u_tt - c^2 u_xx = 0; the residual "
                   "shrinks with network size (measured order ~2).",
-        assumptions=WAVE_ASSUMPTIONS, default_inputs=wave_inputs, symbolic=_wave_symbolic,
-        numeric=_wave_numeric, mutations=_wave_mutations,
+        assumptions=WAVE_ASSUMPTIONS, default_inputs=wave_inputs, derivation=_wave_symbolic,
+        calibration=_wave_numeric, mutations=_wave_mutations,
         modules=_MODULES,
     ),
     Claim(
         id="lorentz.boost_invariance", section="5",
         statement="The wave equation and its action are invariant under Lorentz boosts in 1+1 and 3+1 dimensions "
                   "(exact); a boosted solution is still a solution (residual -> 0 at the finite-difference order).",
-        assumptions=BOOST_ASSUMPTIONS, default_inputs=boost_inputs, symbolic=_boost_symbolic,
-        numeric=_boost_numeric, mutations=_boost_mutations,
+        assumptions=BOOST_ASSUMPTIONS, default_inputs=boost_inputs, derivation=_boost_symbolic,
+        calibration=_boost_numeric, mutations=_boost_mutations,
         modules=_MODULES,
     ),
 ]

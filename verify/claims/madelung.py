@@ -545,8 +545,8 @@ CLAIMS = [
         statement="Varying the learning action in the free energy F gives the continuity equation "
                   "dp/dt + gamma div(p grad F) = 0, Madelung's continuity equation with m = 1/gamma.",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
-        symbolic=lambda inp: _symbolic(inp, "continuity"),
-        numeric=lambda ctx, inp: numeric_check(ctx, inp, "continuity"),
+        derivation=lambda inp: _symbolic(inp, "continuity"),
+        calibration=lambda ctx, inp: numeric_check(ctx, inp, "continuity"),
         mutations=lambda: {k: v for k, v in _mutations().items() if k != "fisher_sign_flipped"},
         modules=(__file__,),
     ),
@@ -556,8 +556,8 @@ CLAIMS = [
                   "dF/dt + (gamma/2)|grad F|^2 + V - (c/2) lap(sqrt p)/sqrt p = 0, i.e. Madelung's with Bohm's "
                   "quantum potential, hbar^2 = c/gamma.",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs,
-        symbolic=lambda inp: _symbolic(inp, "hamilton_jacobi"),
-        numeric=lambda ctx, inp: numeric_check(ctx, inp, "hamilton_jacobi"),
+        derivation=lambda inp: _symbolic(inp, "hamilton_jacobi"),
+        calibration=lambda ctx, inp: numeric_check(ctx, inp, "hamilton_jacobi"),
         mutations=_mutations, modules=(__file__,),
     ),
 ]

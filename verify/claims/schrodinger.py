@@ -562,7 +562,7 @@ CLAIMS = [
                   "+ V psi and back: Re(S/psi) = -(quantum Hamilton-Jacobi), Im(S/psi) = hbar/(2p) (continuity); "
                   "a Crank-Nicolson solution's |psi|^2 and hbar arg psi satisfy the Madelung pair at order 2.",
         assumptions=ASSUMPTIONS + ("default potential V = q^2/2 + q^4/10 (override with --potential)",),
-        default_inputs=equivalence_inputs, symbolic=_equivalence_symbolic, numeric=_equivalence_numeric,
+        default_inputs=equivalence_inputs, derivation=_equivalence_symbolic, calibration=_equivalence_numeric,
         mutations=_equivalence_mutations, modules=_MODULES,
     ),
     Claim(
@@ -571,7 +571,7 @@ CLAIMS = [
                   "(F = hbar arg psi) around any loop enclosing the node is 2 pi hbar n, n an integer "
                   "(0 for loops that do not enclose it).",
         assumptions=("F = hbar arg psi, psi single-valued",),
-        default_inputs=quantisation_inputs, symbolic=_quantisation_symbolic, numeric=_quantisation_numeric,
+        default_inputs=quantisation_inputs, derivation=_quantisation_symbolic, calibration=_quantisation_numeric,
         mutations=_quantisation_mutations, modules=_MODULES,
     ),
     Claim(
@@ -580,7 +580,7 @@ CLAIMS = [
                   "both Madelung equations for non-integer a, yet its circulation 2 pi hbar a is not quantised "
                   "and no single-valued psi exists: Madelung alone is weaker than Schrodinger.",
         assumptions=ASSUMPTIONS + ("alpha = 1/2 by default",),
-        default_inputs=wallstrom_inputs, symbolic=_wallstrom_symbolic, numeric=_wallstrom_numeric,
+        default_inputs=wallstrom_inputs, derivation=_wallstrom_symbolic, calibration=_wallstrom_numeric,
         counterexample=True, mutations=_wallstrom_mutations, modules=_MODULES,
     ),
 ]

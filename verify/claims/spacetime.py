@@ -386,8 +386,8 @@ CLAIMS = [
         statement="A network with position-dependent local couplings c(x) gives the optical metric "
                   "ds^2 = -c(x)^2 dt^2 + dx^2: its update tends to the metric's wave equation, and the local "
                   "propagation speed measured on the simulated network matches c(x).",
-        assumptions=ASSUMPTIONS, default_inputs=default_inputs, symbolic=_emergent_symbolic,
-        numeric=_emergent_numeric, mutations=_mutations, modules=_MODULES,
+        assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_emergent_symbolic,
+        calibration=_emergent_numeric, mutations=_mutations, modules=_MODULES,
     ),
     Claim(
         id="geodesic.wave_packet", section="7",
@@ -396,7 +396,7 @@ CLAIMS = [
                   "while it is resolved by more neurons (rate reported).",
         assumptions=ASSUMPTIONS + ("1+1 dimensions: the wave equation is conformally invariant, so wavelength "
                                    "does not enter; width and lattice spacing do",),
-        default_inputs=default_inputs, symbolic=_packet_symbolic, numeric=_packet_numeric,
+        default_inputs=default_inputs, derivation=_packet_symbolic, calibration=_packet_numeric,
         mutations=_mutations, modules=_MODULES,
     ),
 ]
