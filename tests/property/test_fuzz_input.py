@@ -30,6 +30,7 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hostile_files import FILE_KINDS, make_input  # tests/hostile_files.py (tests/ is on sys.path: conftest.py)
 from nnqg.derivations import InvalidArgument, parse_formula
 from nnqg.verify import all_claims
 from nnqg.verify._cli import main
@@ -223,16 +224,23 @@ def test_resource_bombs_are_refused_quickly(text: str) -> None:
 ALPHABET = string.printable + "αβγ−×÷²√∞ｑ\u200b\u00a0"
 
 
-@given(st.text(alphabet=ALPHABET, max_size=120))
-def test_random_text_parses_or_is_refused(text: str) -> None:
-    """Arbitrary text: either a SymPy expression in the allowed names, or InvalidArgument naming the input."""
+def parse_or_refusal(text: str) -> sp.Expr | None:
+    """The parsed formula, or None after checking that the refusal names the input in one paragraph."""
     COUNT["inputs"] += 1
     with bounded():
         try:
-            e = parse_formula(text, NAMES, what=WHAT)
+            return parse_formula(text, NAMES, what=WHAT)
         except InvalidArgument as exc:
-            assert names_input(str(exc), text), str(exc)
-            return
+            assert names_input(str(exc), text) and one_paragraph(str(exc)), str(exc)
+            return None
+
+
+@given(st.text(alphabet=ALPHABET, max_size=120))
+def test_random_text_parses_or_is_refused(text: str) -> None:
+    """Arbitrary text: either a SymPy expression in the allowed names, or InvalidArgument naming the input."""
+    e = parse_or_refusal(text)
+    if e is None:
+        return
     assert isinstance(e, sp.Expr) and {s.name for s in e.free_symbols} <= set(NAMES)
     assert not e.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
 
@@ -256,13 +264,9 @@ def _formula() -> st.SearchStrategy[str]:
 @given(_formula())
 def test_grammatical_formulas_parse_or_are_refused_cleanly(text: str) -> None:
     """Well-formed formulas in the allowed grammar: a real expression, or a clean refusal (e.g. 1/0)."""
-    COUNT["inputs"] += 1
-    with bounded():
-        try:
-            e = parse_formula(text, NAMES, what=WHAT)
-        except InvalidArgument as exc:
-            assert names_input(str(exc), text) and one_paragraph(str(exc)), str(exc)
-            return
+    e = parse_or_refusal(text)
+    if e is None:
+        return
     assert {s.name for s in e.free_symbols} <= set(NAMES)
 
 
@@ -510,15 +514,9 @@ def _printable_and_exact(expr: sp.Expr) -> None:
 
 @given(big_constants())
 def test_big_constants_are_refused_or_printed_as_floats(text: str) -> None:
-    COUNT["inputs"] += 1
-    with bounded():
-        try:
-            e = parse_formula(text, NAMES, what=WHAT)
-        except InvalidArgument as exc:
-            assert names_input(str(exc), text), str(exc)
-            assert "float64 range" in str(exc) or "more than 15 digits" in str(exc), str(exc)
-            return
-    _printable_and_exact(e)
+    e = parse_or_refusal(text)
+    if e is not None:
+        _printable_and_exact(e)
 
 
 @given(st.lists(big_constants(), min_size=1, max_size=4))
@@ -548,52 +546,13 @@ def test_big_constants_compile_and_agree_with_sympy(texts: list[str]) -> None:
 
 # --- input files of every type (item 2's bounded reader, seen from the CLI) ----------------------------------
 
-FILE_KINDS = ["directory", "fifo", "/dev/zero", "/dev/urandom", "/dev/null", "dangling symlink", "symlink loop",
-              "sparse 5 MiB", "binary garbage", "latin-1", "empty", "missing", "socket"]
-
-
-def _make_input(kind: str, d: Path, junk: bytes) -> Path:
-    import socket
-
-    p = d / "input.toml"
-    if kind == "directory":
-        p.mkdir()
-    elif kind == "fifo":
-        os.mkfifo(p)
-    elif kind.startswith("/dev/"):
-        p.symlink_to(kind)
-    elif kind == "dangling symlink":
-        p.symlink_to(d / "nowhere")
-    elif kind == "symlink loop":
-        p.symlink_to(d / "loop.toml")
-        (d / "loop.toml").symlink_to(p)
-    elif kind == "sparse 5 MiB":
-        with open(p, "wb") as fh:
-            fh.truncate(5 * 2**20)
-    elif kind == "binary garbage":
-        p.write_bytes(b"\xff\xfe" + junk)
-    elif kind == "latin-1":
-        p.write_bytes(b"name = '\xe9'\n" + junk.replace(b"\n", b" "))
-    elif kind == "empty":
-        p.write_bytes(b"")
-    elif kind == "socket":
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.bind(str(p))
-        except OSError:
-            p.write_bytes(b"\0")
-        finally:
-            s.close()
-    return p
-
-
 @given(st.sampled_from(FILE_KINDS), st.sampled_from(["curvature", "sweep", "paper"]), st.binary(max_size=64))
 def test_cli_refuses_input_files_of_every_type(kind: str, command: str, junk: bytes) -> None:
     import tempfile
 
     COUNT["inputs"] += 1
     with tempfile.TemporaryDirectory() as d:
-        p = _make_input(kind, Path(d), junk)
+        p = make_input(kind, Path(d), junk)
         argv = {"curvature": ["curvature", str(p)], "sweep": ["sweep", str(p), "--out", f"{d}/out"],
                 "paper": ["paper", "--report", str(p), "--out", f"{d}/out"]}[command]
         rc, out, err = run_cli(argv)

@@ -30,9 +30,29 @@ NAMES = {"q": Q, "q1": sp.Symbol("q1", real=True), "q2": sp.Symbol("q2", real=Tr
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
+class Hang(BaseException):
+    """Raised by SIGALRM when an in-process run does not finish: the test fails instead of stalling."""
+
+
+@contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    import signal
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_cli(argv: list[str], seconds: float = 120) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
+    with bounded(seconds), redirect_stdout(out), redirect_stderr(err):
         try:
             rc = main(argv)
         except SystemExit as exc:
@@ -40,12 +60,19 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def _cap_memory() -> None:
+    """A runaway child (the bombs of the issue took 5.6 GB) gets a MemoryError at 8 GiB of address space."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, 8 * 2**30))
+
+
 def nnqg(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
          timeout: float = 600) -> subprocess.CompletedProcess:
     e = {**os.environ, "COLUMNS": "200", **(env or {})}
     e = {k: v for k, v in e.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "nnqg.verify._cli", *args], env=e, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, preexec_fn=_cap_memory)
 
 
 def clean_error(p: subprocess.CompletedProcess | tuple[int, str, str], *needles: str) -> None:
@@ -183,7 +210,7 @@ def test_curvature_symbolic_work_is_bounded(tmp_path: Path) -> None:
     """A dense 4-D metric of exponentials and sines (minutes of exact algebra) under a 1 s budget."""
     m = tmp_path / "dense.toml"
     m.write_text(DENSE)
-    p = nnqg(["curvature", str(m)], env={"NNQG_SYMBOLIC_SECONDS": "1"}, timeout=300)
+    p = nnqg(["curvature", str(m)], env={"NNQG_SYMBOLIC_SECONDS": "1"}, timeout=120)
     clean_error(p, "metric file", str(m), "NNQG_SYMBOLIC_SECONDS")
 
 
