@@ -34,9 +34,12 @@ def _verify(cache: Path, report: Path) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
-def _flip_bits(path: Path, rng: random.Random, n: int = 2) -> list[tuple[int, int]]:
+def _flip_bits(path: Path, rng: random.Random, n: int = 2, middle: bool = False) -> list[tuple[int, int]]:
+    """Flip ``n`` random bits (``middle``: in the middle half of the file, the bulk of numba's machine code,
+    where an unchecked cache would not notice)."""
     b = bytearray(path.read_bytes())
-    flips = [(rng.randrange(len(b)), rng.randrange(8)) for _ in range(n)]
+    lo, hi = (len(b) // 4, 3 * len(b) // 4) if middle else (0, len(b))
+    flips = [(rng.randrange(lo, hi), rng.randrange(8)) for _ in range(n)]
     for i, bit in flips:
         b[i] ^= 1 << bit
     path.write_bytes(bytes(b))
@@ -58,14 +61,15 @@ def _damaged_run(clean: tuple[Path, bytes], tmp_path: Path, kind: str, damage) -
     shutil.copytree(cache0, cache)
     files = sorted(cache.glob(KINDS[kind][1]))
     assert files, f"no {kind} file in the cache: {sorted(str(f.relative_to(cache)) for f in cache.rglob('*'))}"
-    for f in files:
-        damage(f)
+    damaged = [f for f in files if damage(f) is not False]  # damage() returns False for a file it left alone
     p = _verify(cache, tmp_path / "r.json")
     assert p.returncode == 0, (kind, p.returncode, p.stderr[-3000:])  # -11/-6: a segfault or an LLVM abort
     assert "Traceback" not in p.stderr, p.stderr[-3000:]
-    assert KINDS[kind][0] in p.stderr, (kind, p.stderr[-3000:])  # detected, and said so
+    assert KINDS[kind][0] in p.stderr, (kind, p.stderr[-3000:])  # detected, and said so ...
+    missed = [f.name for f in damaged if f.name not in p.stderr]
+    assert not missed, (missed, p.stderr[-3000:])  # ... for every damaged file
     assert (tmp_path / "r.json").read_bytes() == report0  # the same report as a clean run, byte for byte
-    return p.stderr, files
+    return p.stderr, damaged
 
 
 def _all_sealed_files_hold(cache: Path) -> None:
@@ -79,8 +83,19 @@ def _all_sealed_files_hold(cache: Path) -> None:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_two_flipped_bits_in_each_kind_of_cache_file(clean: tuple[Path, bytes], tmp_path: Path, kind: str) -> None:
     rng = random.Random(f"flip {kind}")
-    _damaged_run(clean, tmp_path, kind, lambda f: _flip_bits(f, rng))
+    _damaged_run(clean, tmp_path, kind, lambda f: _flip_bits(f, rng, middle=kind == ".nbc"))
     _all_sealed_files_hold(tmp_path / "cache")
+
+
+def test_a_flipped_bit_in_a_kernel_header_is_detected(clean: tuple[Path, bytes], tmp_path: Path) -> None:
+    """'#' -> '"' in the first line: the comment becomes code (a SyntaxError on import if only the body were
+    hashed)."""
+    def edit(f: Path) -> None:
+        b = bytearray(f.read_bytes())
+        b[0] ^= 1
+        f.write_bytes(bytes(b))
+
+    _damaged_run(clean, tmp_path, "kernel .py", edit)
 
 
 def test_a_changed_constant_in_machine_code_is_detected(clean: tuple[Path, bytes], tmp_path: Path) -> None:
@@ -198,5 +213,5 @@ def test_many_random_corruptions(clean: tuple[Path, bytes], tmp_path: Path) -> N
         one = rng.choice(sorted(cache0.glob(KINDS[kind][1])))
         rel = one.relative_to(cache0)
         _damaged_run(clean, d, kind, lambda f, rel=rel: _flip_bits(f, rng) if f.relative_to(d / "cache") == rel
-                     else None)
+                     else False)
         shutil.rmtree(d)

@@ -52,11 +52,14 @@ def bounded(seconds: float) -> Iterator[None]:
 
 def run_cli(argv: list[str], seconds: float = 120) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    with bounded(seconds), redirect_stdout(out), redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = int(exc.code) if exc.code is not None else 0
+    try:
+        with bounded(seconds), redirect_stdout(out), redirect_stderr(err):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:
+                rc = int(exc.code) if exc.code is not None else 0
+    except Hang as exc:
+        pytest.fail(f"nnqg {' '.join(argv)[:200]}: {exc}")
     return rc, out.getvalue(), err.getvalue()
 
 
@@ -356,12 +359,18 @@ def _report_with_cache(env: dict[str, str], tmp_path: Path, name: str) -> subpro
                 cwd=tmp_path / name)
 
 
+@pytest.fixture(scope="module")
+def good_report(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    d = tmp_path_factory.mktemp("good")
+    ok = _report_with_cache({"NNQG_CACHE_DIR": str(d / "cache")}, d, "run")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    return (d / "run" / "r.json").read_bytes()
+
+
 @pytest.mark.parametrize("kind", ["regular file", "/dev/null", "read-only folder", "under a read-only folder",
                                   "read-only home"])
-def test_unusable_cache_folder_falls_back_to_a_temporary_cache(kind: str, tmp_path: Path,
+def test_unusable_cache_folder_falls_back_to_a_temporary_cache(kind: str, tmp_path: Path, good_report: bytes,
                                                                request: pytest.FixtureRequest) -> None:
-    ok = _report_with_cache({"NNQG_CACHE_DIR": str(tmp_path / "good")}, tmp_path, "good")
-    assert ok.returncode == 0, ok.stderr[-2000:]
     env: dict[str, str | None]
     if kind == "regular file":
         (tmp_path / "f").write_text("x")
@@ -379,7 +388,7 @@ def test_unusable_cache_folder_falls_back_to_a_temporary_cache(kind: str, tmp_pa
     p = _report_with_cache(env, tmp_path, "bad")  # type: ignore[arg-type]
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
     assert "CacheWarning" in p.stderr and "temporary cache" in p.stderr, p.stderr[-3000:]
-    assert (tmp_path / "bad" / "r.json").read_bytes() == (tmp_path / "good" / "r.json").read_bytes()
+    assert (tmp_path / "bad" / "r.json").read_bytes() == good_report
     tmp_cache = p.stderr.split("temporary cache '", 1)[1].split("'", 1)[0]
     assert not Path(tmp_cache).exists()  # removed at exit
 
@@ -387,12 +396,16 @@ def test_unusable_cache_folder_falls_back_to_a_temporary_cache(kind: str, tmp_pa
 @pytest.mark.parametrize("xdg", ["", "relative/cache"])
 def test_empty_or_relative_xdg_cache_home_is_ignored(xdg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) \
         -> None:
-    from nnqg.numerics._cachedir import configured_root
+    """The XDG spec: an empty or relative XDG_CACHE_HOME is ignored (it used to put the cache in the current
+    folder)."""
+    from nnqg.numerics import cache_dir
 
     monkeypatch.delenv("NNQG_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", xdg)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert configured_root() == tmp_path / ".cache" / "nnqg"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert cache_dir() == tmp_path / "home" / ".cache" / "nnqg" / "kernels"
+    assert not (tmp_path / "nnqg").exists() and not (tmp_path / "relative").exists()
 
 
 @pytest.mark.parametrize("argv", [
