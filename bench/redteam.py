@@ -55,7 +55,8 @@ class Case:
     expect: str = "any"  # "any" (0/1/2), "2" (refusal / environment fault), "warn" (exit 0/1 with a CacheWarning)
     env: dict[str, str | None] = field(default_factory=dict)
     setup: Callable[[Path], None] | None = None  # prepares files in the case's own folder
-    cache: str = "warm"  # "warm": a private copy of the warm cache; "shared": the shared warm cache
+    cache: str = "warm"  # "warm": a private copy of the warm cache; "shared": the shared warm cache;
+    # "pristine" (cache corruption): a private copy of the cache exactly as the clean run left it
     corrupt: Callable[[Path], bool] | None = None  # damages the cache copy; False if nothing was damaged
     closed_stdout: bool = False
     timeout: float = TIME_LIMIT
@@ -202,11 +203,12 @@ def _edit_constant(cache: Path) -> bool:
 
 
 def cache_cases(rng: random.Random, quick: bool) -> list[Case]:
-    cases = [Case("cache corruption", "1.0 -> 1.000001 in madelung_1d .nbc", CACHE_ARGV, corrupt=_edit_constant)]
+    cases = [Case("cache corruption", "1.0 -> 1.000001 in madelung_1d .nbc", CACHE_ARGV, corrupt=_edit_constant,
+                  cache="pristine")]
     for i in range(12 if quick else 56):
         kind = rng.choice(sorted(KINDS))
         cases.append(Case("cache corruption", f"2 bits in a {kind} (#{i})", CACHE_ARGV,
-                          corrupt=_flip(kind, rng.randrange(2**32))))
+                          corrupt=_flip(kind, rng.randrange(2**32)), cache="pristine"))
     return cases
 
 
@@ -238,7 +240,10 @@ def run_case(case: Case, pythonpath: str | None, warm: Path, clean_report: bytes
             case.setup(d)
         env = {**os.environ, "COLUMNS": "200", "NNQG_SYMBOLIC_SECONDS": SYMBOLIC_SECONDS,
                "PYTHONPATH": pythonpath or ""}
-        if case.cache == "warm" or case.corrupt:
+        if case.cache == "pristine":
+            shutil.copytree(warm.with_name(warm.name + "-pristine"), d / "cache")
+            env["NNQG_CACHE_DIR"] = str(d / "cache")
+        elif case.cache == "warm":
             shutil.copytree(warm, d / "cache")
             env["NNQG_CACHE_DIR"] = str(d / "cache")
         elif case.cache == "shared":
@@ -325,6 +330,7 @@ def campaign(label: str, pythonpath: str | None, cases: list[Case], jobs: int, m
         if p.returncode not in (0, 1):
             raise SystemExit(f"{label}: the clean run failed ({p.returncode}): {p.stderr[-2000:]}")
     clean = (work / f"clean-{label}" / "r.json").read_bytes()
+    shutil.copytree(warm, warm.with_name(warm.name + "-pristine"))  # only what the clean run reads
     with ThreadPoolExecutor(jobs) as ex:
         futures = [ex.submit(run_case, c, pythonpath, warm, clean, max_rss, work) for c in cases]
         out = []

@@ -1,9 +1,11 @@
-r"""A time and memory budget for symbolic work on a user's formula, ending in a clear error instead of a hang.
+r"""Bounded symbolic work on a user's formula: a time and memory budget, ending in a clear error, not a hang.
 
 Exact algebra on an accepted formula can still explode (a polynomial of degree 64 in two variables has 2,145
 terms; nested transcendental functions multiply under differentiation). :func:`budget` runs a block under a
 wall-clock limit and a limit on how much the process's resident memory may grow, and turns either into
-:class:`BudgetExceeded` (an :class:`~nnqg.derivations.InvalidArgument`: exit 2 with a message naming the work).
+:class:`BudgetExceeded`; SymPy giving up on the input inside the block (``NotImplementedError``, a
+``RecursionError``, a polynomial-domain error) becomes :class:`UnworkableFormula`. Both are
+:class:`~nnqg.derivations.InvalidArgument`: exit 2 with a message naming the work, never a traceback.
 
 How: a periodic ``SIGALRM`` (every :data:`TICK` s, ``setitimer``) checks the clock and the resident set size
 (``/proc/self/statm``; elsewhere the peak from ``getrusage``) and raises an exception derived from
@@ -40,7 +42,11 @@ DEFAULT_MEMORY_MB = 2048.0
 TICK = 0.1
 
 
-class BudgetExceeded(InvalidArgument):
+class UnworkableFormula(InvalidArgument):
+    """Exact algebra on a user's formula could not be carried out (SymPy gave up, or a budget ran out)."""
+
+
+class BudgetExceeded(UnworkableFormula):
     """Symbolic work on a user's input ran out of its time or memory budget."""
 
 
@@ -59,6 +65,13 @@ class _Budget:
     rss0: int
 
 
+def _give_ups() -> tuple[type[BaseException], ...]:
+    from sympy.polys.polyerrors import BasePolynomialError
+
+    return (NotImplementedError, RecursionError, BasePolynomialError)
+
+
+_GIVE_UPS = _give_ups()
 _active: list[_Budget] = []
 _outer: dict[str, Any] = {}
 
@@ -99,6 +112,10 @@ def budget(what: str, *, seconds: float | None = None, memory_mb: float | None =
         raise BudgetExceeded(_message(b, stop.why)) from None
     except MemoryError:
         raise BudgetExceeded(_message(b, "memory")) from None
+    except _GIVE_UPS as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise UnworkableFormula(f"{what}: SymPy cannot carry it out on this input ({type(exc).__name__}: "
+                                f"{first}); simplify the formula") from None
     finally:
         _active.remove(b)
         if outermost:

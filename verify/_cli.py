@@ -93,9 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
             return rc
     except NnqgError as exc:
-        from nnqg.derivations._budget import BudgetExceeded
+        from nnqg.derivations._budget import UnworkableFormula
 
-        prefix = f"--potential {args.potential!r}: " if isinstance(exc, BudgetExceeded) and \
+        prefix = f"--potential {args.potential!r}: " if isinstance(exc, UnworkableFormula) and \
             getattr(args, "potential", None) is not None else ""
         sys.stderr.write(f"nnqg: error: {prefix}{exc}\n")
         return EXIT_USAGE

@@ -178,6 +178,22 @@ def test_budget_is_a_no_op_off_the_main_thread() -> None:
     assert done == [True]
 
 
+def test_sympy_giving_up_is_an_input_error() -> None:
+    from nnqg.derivations._budget import UnworkableFormula
+
+    with pytest.raises(UnworkableFormula, match="collecting: SymPy cannot carry it out .*NotImplementedError"):
+        with budget("collecting", seconds=30):
+            raise NotImplementedError("Improve MV Derivative support in collect")
+
+
+def test_cli_potential_sympy_cannot_derive() -> None:
+    """Found by bench/redteam.py: SymPy's collect() raised NotImplementedError in the Hamilton-Jacobi derivation
+    (a traceback, exit 1); now exit 2 naming --potential."""
+    text = "cosh(exp(tanh(sin(cosh(sin(cos(tanh(q))))))))"
+    clean_error(run_cli(["verify", "--symbolic-only", "--claims", "madelung.hamilton_jacobi", "--potential", text]),
+                f"--potential {text!r}", "SymPy cannot carry it out")
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "inf", "nan"])
 def test_budget_limits_from_the_environment_are_validated(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NNQG_SYMBOLIC_SECONDS", value)
