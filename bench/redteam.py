@@ -91,7 +91,7 @@ def formula_cases(rng: random.Random, quick: bool) -> list[Case]:
     injections = ["__import__('os').system('touch /tmp/nnqg-redteam-pwned')", "eval('1')", "q.__class__",
                   "(lambda: 0)()", "globals()", "sin(q, x=1)", "[q]", "q if q else 1", "open('/etc/passwd')",
                   "getattr(q, '__class__')", "().__class__.__bases__[0].__subclasses__()", "breakpoint()",
-                  "f'{q}'", "b'q'", "q; q", "\x1b[2Jq", "q\x00", "ｑ**2", "q**2 /* c */", "q @ q"]
+                  "f'{q}'", "b'q'", "q; q", "\x1b[2Jq", "q\x01", "ｑ**2", "q**2 /* c */", "q @ q"]
     texts += [("injections", t) for t in (injections[:8] if quick else injections)]
     cases = []
     for cat, t in texts:
@@ -305,6 +305,13 @@ def run_case(case: Case, pythonpath: str | None, warm: Path, clean_report: bytes
         shutil.rmtree(d, ignore_errors=True)
 
 
+def _guarded(case: Case, *args: object) -> Outcome:
+    try:
+        return run_case(case, *args)  # type: ignore[arg-type]
+    except Exception as exc:  # the harness's own failure (e.g. an argument a process cannot be given)
+        return Outcome(case.category, case.name, None, 0.0, "not applicable", f"harness: {exc!r}")
+
+
 def package_at(ref: str, work: Path) -> str:
     """The nnqg package as of git revision ``ref``, laid out for PYTHONPATH (the layout pyproject maps)."""
     src = work / "src"
@@ -332,7 +339,7 @@ def campaign(label: str, pythonpath: str | None, cases: list[Case], jobs: int, m
     clean = (work / f"clean-{label}" / "r.json").read_bytes()
     shutil.copytree(warm, warm.with_name(warm.name + "-pristine"))  # only what the clean run reads
     with ThreadPoolExecutor(jobs) as ex:
-        futures = [ex.submit(run_case, c, pythonpath, warm, clean, max_rss, work) for c in cases]
+        futures = [ex.submit(_guarded, c, pythonpath, warm, clean, max_rss, work) for c in cases]
         out = []
         for i, f in enumerate(futures, 1):
             o = f.result()
