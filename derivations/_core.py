@@ -24,12 +24,17 @@ import sympy as sp
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a derivation: ``lhs = rhs`` (or just ``rhs`` when ``lhs`` is None), with a title."""
+    r"""One step of a derivation: ``lhs = rhs`` (or just ``rhs`` when ``lhs`` is None), with a title.
+
+    ``indices`` names the index values of a matrix or array ``rhs`` (the coordinates of a metric, say), so a
+    component prints as :math:`g_{t r}` rather than by position; a square matrix with ``indices`` and no
+    ``lhs`` is a metric and prints as its line element :math:`ds^2 = g_{ab}\,dx^a dx^b`."""
 
     title: str
     rhs: sp.Basic
     lhs: sp.Basic | None = None
     note: str = ""
+    indices: tuple[sp.Basic, ...] = ()
 
     def latex(self) -> str:
         r = sp.latex(self.rhs)

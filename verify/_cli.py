@@ -1,4 +1,4 @@
-"""The ``nnqg`` command line.
+"""nnqg: check by machine the claims of Vanchurin, "Towards a theory of quantum gravity from neural networks".
 
 Exit codes: 0 every selected claim PASSED (or a registered counterexample REPRODUCED); 1 any FAILED or
 NONFINITE; 2 a usage or input error (a message naming the bad input, never a traceback).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import sys
 import time
 import warnings
@@ -23,8 +24,34 @@ MAX_SEED = 2**63 - 1
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 already; keep its message, no traceback
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"nnqg: error: {message}\n")
+        sys.stderr.write(f"nnqg: error: {message}{_did_you_mean(message)}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def _did_you_mean(message: str) -> str:
+    """A close match for a mistyped command or choice (``nnqg verfy`` -> did you mean 'verify'?)."""
+    import difflib
+
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if not m:
+        return ""
+    choices = re.findall(r"'([^']*)'", m.group(2)) or [c.strip() for c in m.group(2).split(",")]
+    close = difflib.get_close_matches(m.group(1), choices, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+#: shown under every command's help: what the exit status means
+EXIT_CODES = """exit codes:
+  0  every selected claim PASSED (or a registered counterexample REPRODUCED)
+  1  a derivation or calibration FAILED or was NONFINITE: the program's own checks failed
+     (a learning verdict, even NOT SUPPORTED, never changes the exit code)
+  2  a usage or input error: the message names the input and the fix"""
+
+_FORMAT = argparse.RawDescriptionHelpFormatter
+
+
+def _epilog(*examples: str, codes: str = EXIT_CODES) -> str:
+    return "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + codes
 
 
 def _seed(text: str) -> int:
@@ -40,18 +67,45 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nnqg", description=__doc__.split("\n")[0] if __doc__ else None)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from nnqg import __version__
 
-    sub.add_parser("claims", help="list every registered claim")
+    p = _Parser(prog="nnqg", description=__doc__.split("\n")[0] if __doc__ else None, formatter_class=_FORMAT,
+                epilog=_epilog("nnqg verify --seed 1 --json r.json      # every claim, full size",
+                               "nnqg verify --quick --claims 'madelung.*'",
+                               "nnqg derive madelung.continuity --latex",
+                               "nnqg paper --pdf                         # the paper, built with latexmk",
+                               "nnqg COMMAND --help                      # a command's options"))
+    p.add_argument("--version", action="version", version=f"nnqg {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    d = sub.add_parser("derive", help="print a claim's derivation step by step")
-    d.add_argument("claim_id")
-    d.add_argument("--latex", action="store_true", help="print LaTeX instead of pretty-printed SymPy")
+    sub.add_parser("claims", help="list every registered claim", formatter_class=_FORMAT,
+                   description="List every registered claim: id, theory section, statement, assumptions.",
+                   epilog=_epilog("nnqg claims", codes="exit codes:\n  0  always"))
 
-    v = sub.add_parser("verify", help="run the symbolic and numeric checks")
+    d = sub.add_parser("derive", help="print a claim's derivation step by step", formatter_class=_FORMAT,
+                       description="Print a claim's derivation step by step and its checks (exact identities).",
+                       epilog=_epilog("nnqg derive madelung.continuity",
+                                      "nnqg derive einstein.field_equations --latex > derivation.tex",
+                                      codes="exit codes:\n  0  every identity reduces to 0\n  1  an identity "
+                                            "does not\n  2  an unknown claim id"))
+    d.add_argument("claim_id", metavar="CLAIM_ID", help="a claim id, as listed by `nnqg claims`")
+    d.add_argument("--latex", action="store_true",
+                   help="print LaTeX (one align environment in the paper's notation, amsmath only) instead of "
+                        "pretty-printed SymPy")
+
+    v = sub.add_parser("verify", help="run the checks: derivation, calibration, learning evidence",
+                       formatter_class=_FORMAT,
+                       description="Run every selected claim: its derivation (exact identities), its calibration "
+                                   "(numerics on constructed solutions) and its learning experiment; print a table "
+                                   "of the three parts and, with --json/--html, write the report.",
+                       epilog=_epilog("nnqg verify --seed 1 --json r.json",
+                                      "nnqg verify --quick --html report.html",
+                                      "nnqg verify --claims 'madelung.*,schrodinger.*' --potential 'q**2/2 + q**4/10'",
+                                      "nnqg verify --symbolic-only      # derivations only, a few seconds"))
     v.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
-    v.add_argument("--seed", type=_seed, default=1)
+    v.add_argument("--seed", type=_seed, default=1,
+                   help="seed of every random stream of the numeric parts (default: 1); the same seed gives the "
+                        "same report, byte for byte")
     v.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
     v.add_argument("--html", type=Path, default=None, metavar="PATH",
                    help="write a self-contained HTML report (MathML equations, inline SVG figures) here")
@@ -85,7 +139,16 @@ def _command_modules() -> list:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # bare `nnqg`: the whole help (stdout), and exit 2 like any call without a command
+        build_parser().print_help()
+        sys.stderr.write("nnqg: error: give a COMMAND (listed above)\n")
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
+    if args.command is None:  # options but no command (e.g. `nnqg --seed 1`)
+        build_parser().print_usage(sys.stderr)
+        sys.stderr.write("nnqg: error: give a COMMAND (nnqg --help lists them)\n")
+        return EXIT_USAGE
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -201,16 +264,18 @@ def _cmd_derive(claim_id: str, latex: bool) -> int:
 
     c = get_claim(claim_id)
     res = c.derivation(c.default_inputs())
+    if latex:  # plain text to paste: no colours, no wrapping
+        from ._paper import derivation_align
+
+        sys.stdout.write(derivation_align(c, res))
+        return EXIT_OK if res.ok else EXIT_FAIL
     out = _console()
-    out.print(f"[bold]{c.id}[/bold]  (paper section {c.section})\n{c.statement}\n")
+    out.print(f"[bold]{c.id}[/bold]  (docs/theory.md, section {c.section})\n{c.statement}\n")
     for i, s in enumerate(res.steps, 1):
         out.print(f"[bold]Step {i}. {s.title}[/bold]" + (f"  ({s.note})" if s.note else ""))
-        if latex:
-            out.print(s.latex(), markup=False)
-        else:
-            body = sp.pretty(s.rhs, use_unicode=True) if s.lhs is None else \
-                sp.pretty(sp.Eq(s.lhs, s.rhs, evaluate=False), use_unicode=True)
-            out.print(body, markup=False)
+        body = sp.pretty(s.rhs, use_unicode=True) if s.lhs is None else \
+            sp.pretty(sp.Eq(s.lhs, s.rhs, evaluate=False), use_unicode=True)
+        out.print(body, markup=False)
         out.print()
     for lab, e in res.checks:
         out.print(f"check {lab}: " + ("0 (exact)" if e == 0 else f"NOT ZERO: {e}"), markup=False)
@@ -220,7 +285,7 @@ def _cmd_derive(claim_id: str, latex: bool) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from nnqg.numerics import KERNEL_STATS
 
@@ -241,14 +306,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     out = _console()
     verdicts = []
     t0 = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal) as prog:
-        task = prog.add_task("verifying", total=len(claims))
-        for c in claims:
-            prog.update(task, description=f"{c.id}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}/{task.total}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=out, transient=True,
+                  disable=not out.is_terminal) as prog:
+        task = prog.add_task("verifying", total=len(claims), done=0)
+        for k, c in enumerate(claims):
+            prog.update(task, description=f"{c.id}", completed=k, done=k)
 
-            def progress(what: str, frac: float, _c=c) -> None:
-                prog.update(task, description=f"{_c.id}: {what} ({100 * frac:.0f}%)")
+            def progress(what: str, frac: float, _c=c, _k=k) -> None:
+                # the bar advances inside a claim too, so the remaining time is estimated all along
+                frac = min(max(float(frac), 0.0), 1.0)
+                prog.update(task, description=f"{_c.id}: {what} ({100 * frac:.0f}%)", completed=_k + frac)
 
             ctx = NumericContext(seed=args.seed, quick=args.quick, progress=progress)
             with warnings.catch_warnings():
@@ -256,7 +324,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 v = run_claim(c, ctx, overrides.get(c.id), calibration=not args.symbolic_only,
                               learning=not (args.symbolic_only or args.no_learning))
             verdicts.append(v)
-            prog.advance(task)
+            prog.update(task, completed=k + 1, done=k + 1)
             if not out.is_terminal:
                 out.print(f"{c.id}: {v.headline}", markup=False)
     print_verdicts(out, verdicts, title=f"nnqg verify (seed {args.seed}{', quick' if args.quick else ''})",

@@ -17,13 +17,23 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("curvature", help="curvature of a metric from a TOML file; check a field equation")
+    from ._cli import _FORMAT, _epilog
+
+    p = subparsers.add_parser(
+        "curvature", help="curvature of a metric from a TOML file; check a field equation", formatter_class=_FORMAT,
+        description="Exact curvature (Christoffel symbols, Ricci, Einstein tensor) of a metric given in a TOML "
+                    "file; with --check, whether it solves a field equation exactly.",
+        epilog=_epilog("nnqg curvature examples/metrics/schwarzschild.toml --check ricci_flat",
+                       "nnqg curvature examples/metrics/reissner_nordstrom.toml --check einstein --latex",
+                       codes="exit codes:\n  0  computed (and the checked equation holds)\n  1  the checked "
+                             "equation does not hold\n  2  a usage or input error (a bad metric file names its "
+                             "entry)"))
     p.add_argument("metric_file", metavar="METRIC.toml")
     p.add_argument("--check", choices=("ricci_flat", "einstein_lambda", "einstein"), default=None,
                    help="ricci_flat: R_ab = 0; einstein_lambda: G_ab + Lambda g_ab = 0; einstein: "
                         "G_ab + Lambda g_ab = 8 pi T_ab with [stress_energy]")
     p.add_argument("--latex", action="store_true", help="print the tensors as LaTeX")
-    p.add_argument("--seed", type=int, default=0, help="seed of the witness points")
+    p.add_argument("--seed", type=int, default=0, help="seed of the witness points (default: 0)")
 
 
 def _show(e: sp.Expr, latex: bool) -> str:

@@ -17,12 +17,17 @@ EXIT_OK, EXIT_FAIL = 0, 1
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from ._cli import _seed
 
+    from ._cli import _FORMAT, _epilog
+
     p = subparsers.add_parser("selftest", help="plant known errors in every claim and check each is caught",
-                              description=__doc__.split("\n")[0])
+                              description=__doc__.split("\n")[0].replace("``", ""), formatter_class=_FORMAT,
+                              epilog=_epilog("nnqg selftest --quick", "nnqg selftest --claims 'einstein.*' --json s.json",
+                                             codes="exit codes:\n  0  every planted error was caught\n  1  one was "
+                                                   "not (a check that cannot say no)\n  2  a usage or input error"))
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the JSON result here")
     p.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
     p.add_argument("--quick", action="store_true", help="run the numeric checks at their quick size")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--seed", type=_seed, default=1, help="seed of the numeric parts (default: 1)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,13 +23,16 @@ from typing import Any, Mapping, Sequence
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from nnqg.derivations import InvalidArgument
 
-from ._figures import as_float, convergence_figure
+from ._figures import as_float, convergence_figure, learning_figure
 from ._model import FAILED, NONFINITE, REPRODUCED, Claim, SymbolicResult, Verdict
-from ._paper import PARTS, ClaimRecord, components, group_terms, part_of, records_from_verdicts, run_info, \
-    signed_terms, tex_width
+from ._latex import Term, Terms, components, group_terms, signed_terms, tex_width
+from ._paper import PART_TITLES, PARTS, ClaimRecord, _is_words, _words, file_stem, part_of, records_from_verdicts, \
+    run_info, step_equations
+from ._prose import check_families, prose_html, statement_tex, strip_implementation, tex_text_html
 from ._report import atomic_write_text
 
 _LATEX_UNICODE = {"nabla": "\u2207", "partial": "\u2202", "oint": "\u222e", "int": "\u222b", "hbar": "\u210f",
@@ -114,6 +117,19 @@ class PaperMathMLPrinter(MathMLPresentationPrinter):
             row.appendChild(par)
         return row
 
+    def parenthesize(self, item: Any, level: int, strict: bool = False) -> Any:
+        """A derivative of a field is one factor: no parentheses around it in a product (SymPy's MathML printer
+        adds them, the LaTeX printer does not)."""
+        if isinstance(item, sp.Derivative) and isinstance(item.expr, (AppliedUndef, sp.Symbol)) \
+                and level < PRECEDENCE["Pow"]:  # the base of a power keeps them: (d_q p)^2
+            return self._print(item)
+        return super().parenthesize(item, level, strict)
+
+    def _print_Named(self, sym: Any) -> Any:
+        mi = self.dom.createElement("mi")
+        mi.appendChild(self.dom.createTextNode(_unicode_name(sym._tex)))
+        return mi
+
     def _print_Symbol(self, sym: sp.Symbol, style: str = "plain") -> Any:
         name = sym.name
         if name == "hbar":
@@ -125,10 +141,32 @@ class PaperMathMLPrinter(MathMLPresentationPrinter):
         return super()._print_Symbol(sym, style)
 
 
+def _suffix_mathml(suffix: str) -> str:
+    """The differentials of a line-element term (``dt^{2}``, ``d\\theta\\, d\\phi``) as MathML."""
+    out = []
+    for m in re.finditer(r"d(\\[A-Za-z]+|[A-Za-z])(?:\^\{(\d)\})?", suffix):
+        var = html.escape(_unicode_name(m.group(1)))
+        base = f"<mi>d</mi><mi>{var}</mi>"
+        out.append(f"<msup><mrow>{base}</mrow><mn>{m.group(2)}</mn></msup>" if m.group(2) else f"<mrow>{base}</mrow>")
+    return "".join(out)
+
+
+def _term_mathml(t: Term) -> str:
+    c = "" if t.coeff == 1 else mathml(t.coeff)
+    if isinstance(t.coeff, sp.Add):
+        c = f"<mrow><mo>(</mo>{c}<mo>)</mo></mrow>"
+    return c + _suffix_mathml(t.suffix)
+
+
 def mathml(expr: Any) -> str:
     """Presentation MathML (the inner content, no ``<math>``) of a SymPy object, in the paper's notation."""
     if isinstance(expr, str):  # a step stated in words: text, never parsed
         return f"<mtext>{html.escape(expr)}</mtext>"
+    if isinstance(expr, Term):
+        return _term_mathml(expr)
+    if isinstance(expr, Terms):
+        return "".join((f"<mo>{_MO['-']}</mo>" if t.sign == "-" else ("<mo>+</mo>" if i else ""))
+                       + _term_mathml(t) for i, t in enumerate(expr))
     out = PaperMathMLPrinter().doprint(expr if isinstance(expr, sp.Basic) else sp.sympify(expr, strict=True))
     return out.replace("<mo>-</mo>", "<mo>&#8722;</mo>")  # a minus sign, not a hyphen
 
@@ -146,7 +184,7 @@ def mathml_block(rhs: Any, lhs: Any | None = None, suffix: str = "") -> str:
     """
     left = "" if lhs is None else (lhs if isinstance(lhs, str) and lhs.startswith("<") else mathml(
         sp.Symbol(lhs) if isinstance(lhs, str) else lhs)) + "<mo>=</mo>"
-    terms = signed_terms(rhs) if isinstance(rhs, (sp.Basic, str)) else [("", rhs, "")]
+    terms = signed_terms(rhs) if isinstance(rhs, (sp.Basic, str, Terms)) else [("", rhs, "")]
     lines = group_terms([tex_width(f"{sg} {tex}") for sg, _, tex in terms], HTML_LINE_BUDGET)
     if len(lines) == 1:
         body = [f"{left}{mathml(rhs)}{suffix}"]
@@ -163,20 +201,30 @@ def mathml_block(rhs: Any, lhs: Any | None = None, suffix: str = "") -> str:
 _MO = {"+": "+", "-": "&#8722;"}
 
 
+def _lhs_mathml(lhs_tex: str | None) -> str | None:
+    """The left-hand side the paper prints (LaTeX of a symbol with an optional index) as MathML."""
+    if lhs_tex is None:
+        return None
+    m = re.fullmatch(r"(.*?)_\{([^{}]*)\}", lhs_tex)
+    if m and not m.group(1).startswith("\\left("):
+        base, idx = m.group(1), m.group(2)
+        return f"<msub><mi>{html.escape(_unicode_name(base))}</mi><mi>{html.escape(_unicode_name(idx))}</mi></msub>"
+    m = re.fullmatch(r"\\left\((.*)\\right\)_\{([^{}]*)\}", lhs_tex)
+    if m:
+        return (f"<msub><mrow><mo>(</mo><mi>{html.escape(_unicode_name(m.group(1)))}</mi><mo>)</mo></mrow>"
+                f"<mi>{html.escape(_unicode_name(m.group(2)))}</mi></msub>")
+    if lhs_tex == "ds^{2}":
+        return "<msup><mrow><mi>d</mi><mi>s</mi></mrow><mn>2</mn></msup>"
+    return f"<mi>{html.escape(_unicode_name(lhs_tex))}</mi>"
+
+
 def step_blocks(step: Any) -> list[str]:
-    """The MathML of one derivation step, one block per component of a matrix or tuple."""
-    lhs, rhs = step.lhs, step.rhs
-    if isinstance(rhs, sp.Equality):
-        lhs, rhs = rhs.lhs, rhs.rhs
-    out = []
-    for idx, comp in components(rhs):
-        if idx:
-            base = mathml(lhs) if lhs is not None else "<mo>[</mo><mo>&#8901;</mo><mo>]</mo>"
-            left = f"<msub><mrow>{base}</mrow><mn>{html.escape(idx)}</mn></msub>"
-            out.append(mathml_block(comp, left))
-        else:
-            out.append(mathml_block(comp, lhs))
-    return out
+    """The MathML of one derivation step: the same equations as the paper (a metric as its line element, other
+    matrices per component labelled by their index names)."""
+    if step.lhs is not None and not isinstance(step.rhs, (sp.MatrixBase, sp.NDimArray, tuple, list)) \
+            and not isinstance(step.rhs, sp.Equality):
+        return [mathml_block(step.rhs, step.lhs)]
+    return [mathml_block(rhs, _lhs_mathml(lhs)) for lhs, rhs in step_equations(step, "")]
 
 
 # --------------------------------------------------------------------------------------------------- the page
@@ -205,11 +253,13 @@ div.eq { margin: 0.2rem 0; } math.cont { padding-left: 3em; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #444; }
 .note { color: #8a4b00; }
-"""
+""" + "\n"
+#: inline math of the prose (also in Jupyter, where the page's style sheet is absent)
+_MATH_CSS = ('span.m { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", serif; '
+             "font-style: italic; white-space: nowrap; }")
+_CSS += _MATH_CSS + "\n"
 
-_PART_TITLES = {"quantum": "The quantum half: trainable variables",
-                "gravity": "The gravitational half: non-trainable variables",
-                "duality": "The duality", "other": "Other claims"}
+_PART_TITLES = PART_TITLES
 
 
 def _e(s: Any) -> str:
@@ -256,18 +306,24 @@ def symbolic_html(claim: Claim, sym: SymbolicResult) -> str:
     if sym.steps:
         out.append("<h4>Derivation</h4><ol class=\"steps\">")
         for s in sym.steps:
-            title = _e(s.title) + (f" ({_e(s.note)})" if s.note else "")
+            title = prose_html(strip_implementation(s.title)) + (f" ({prose_html(s.note)})" if s.note else "")
+            if _is_words(s):
+                out.append(f'<li><p class="step-title">{title}: {prose_html(_words(s))}.</p></li>')
+                continue
             out.append(f'<li><p class="step-title">{title}</p>' + "".join(step_blocks(s)) + "</li>")
         out.append("</ol>")
-    out.append(f"<h4>Symbolic verdict: {'exact' if sym.ok else 'not exact'}</h4><ul>")
+    fams = check_families(sym.checks, sym.facts)
+    out.append(f"<h4>Checks: {len(sym.checks)} identities, {len(sym.facts)} facts "
+               f"({'all exact' if sym.ok else 'not all exact'})</h4><ul>")
+    for f in fams:
+        where = "; ".join(prose_html(i) for i in f.instances[:4]) + (
+            f"; {len(f.instances)} cases in all" if len(f.instances) > 4 else "")
+        status = ("shown" if f.fact else "0") if f.ok else "<strong>fails</strong>"
+        out.append(f"<li>{prose_html(f.text)}: {status} ({f.n}{': ' + where if where else ''})</li>")
     for lab, e in sym.checks:
-        if e == 0:
-            out.append(f"<li>{_e(lab)}: reduces to exactly 0</li>")
-        else:
-            out.append(f"<li>{_e(lab)}: does <strong>not</strong> reduce to 0; remainder "
-                       + mathml_block(e) + "</li>")
-    for lab, v in sym.facts:
-        out.append(f"<li>{_e(lab)}: {'shown' if v else '<strong>not</strong> shown'}</li>")
+        if e != 0:
+            out.append(f"<li>{prose_html(strip_implementation(lab))}: does <strong>not</strong> reduce to 0; "
+                       "remainder " + mathml_block(e) + "</li>")
     if not sym.checks and not sym.facts:
         out.append("<li>(no symbolic check registered)</li>")
     out.append("</ul>")
@@ -280,10 +336,10 @@ def numeric_html(rec: ClaimRecord, figures: bool = True) -> str:
     c, e = rec.claim, rec.cal
     out = ["<h4>Calibration (constructed solutions)</h4>"]
     if e.get("status", "NOT RUN") == "NOT RUN" or e.get("max_residual") is None:
-        out.append(f"<p>Not run: {_e(e.get('reason', c.calibration_note))}.</p>")
+        out.append(f"<p>{_status('NOT RUN')} {prose_html(e.get('reason', c.calibration_note))}.</p>")
         return "\n".join(out) + learning_html(rec)
     if e.get("system"):
-        out.append(f"<p>System: {_e(e['system'])}.</p>")
+        out.append(f"<p>System: {prose_html(e['system'])}.</p>")
     conv = e.get("convergence")
     s = (f"{_status(e.get('status', '?'))} Maximum residual {_num(e.get('max_residual'))}, tolerance "
          f"{_num(e.get('tolerance'))}")
@@ -292,16 +348,16 @@ def numeric_html(rec: ClaimRecord, figures: bool = True) -> str:
               f"over {len(conv.get('points', []))} refinements of {_e(conv.get('quantity', 'h'))}")
     out.append(f"<p>{s}.</p>")
     if e.get("rule"):
-        out.append(f"<p>Rule: {_e(e['rule'])}.</p>")
+        out.append(f"<p>Decision rule: {prose_html(e['rule'])}.</p>")
     for k, v in sorted((e.get("power") or {}).items()):
-        out.append(f"<p>Power: {_e(k)} detected from {_num(v)}.</p>")
+        out.append(f"<p>Power: {prose_html(k)} is detected from {_num(v)}.</p>")
     if e.get("where"):
-        out.append(f"<p>Where: {_e(e['where'])}.</p>")
+        out.append(f"<p>Details: {prose_html(e['where'])}.</p>")
     if figures and conv and conv.get("points"):
         svg = convergence_figure(conv, fmt="svg", tolerance=as_float(e.get("tolerance")), salt=c.id).decode()
-        out.append(f"<figure>{svg}<figcaption>Residual against refinement ({_e(conv.get('quantity', 'h'))}), "
-                   "log-log; dashed: the expected slope through the finest point; triangle: the tolerance."
-                   "</figcaption></figure>")
+        out.append(f"<figure>{svg}<figcaption>Calibration: {prose_html(conv.get('quantity', 'residual'))}, "
+                   "log-log; dashed: the expected slope through the finest point; the red bar marks the tolerance "
+                   "at the finest level.</figcaption></figure>")
     return "\n".join(out) + learning_html(rec)
 
 
@@ -309,15 +365,24 @@ def learning_html(rec: ClaimRecord) -> str:
     """The learning evidence of one claim: verdict, system, measured distances, controls."""
     e = rec.learn
     out = ["<h4>Learning evidence</h4>",
-           f"<p>{_status(e.get('status', 'NOT TESTED'))} {_e(e.get('reason', ''))}.</p>"]
+           f"<p>{_status(e.get('status', 'NOT TESTED'))} {prose_html(e.get('reason', ''))}.</p>"]
     if e.get("status", "NOT TESTED") != "NOT TESTED":
-        out.append(f"<p>System: {_e(e.get('system', ''))}. Measured: {_e(e.get('quantity', ''))}; threshold "
-                   f"{_num(e.get('threshold'))} at {_num(e.get('sigmas'))} standard errors; smallest distance "
-                   f"detected {_num(e.get('power'))}.</p>")
-        if e.get("controls"):
-            out.append("<ul>" + "".join(f"<li>{_e(m.get('label', ''))}: {_num(m.get('distance'))} &#177; "
-                                        f"{_num(m.get('se'))}, {_status(m.get('status', ''))}</li>"
-                                        for m in e["controls"]) + "</ul>")
+        out.append(f"<p>Learning system: {prose_html(e.get('system', ''))}. Measured: "
+                   f"{prose_html(e.get('quantity', ''))}; threshold {_num(e.get('threshold'))} at "
+                   f"{_num(e.get('sigmas'))} standard errors; the smallest distance declared NOT SUPPORTED at "
+                   f"these sizes is {_num(e.get('power'))}."
+                   + (f" Pre-registration: {prose_html(e['preregistration'])}." if e.get("preregistration") else "")
+                   + "</p>")
+        rows = [(m, "measured") for m in e.get("measured", [])] + [(m, "control") for m in e.get("controls", [])]
+        if rows:
+            out.append('<table class="verdicts"><thead><tr><th>measurement</th><th>distance</th><th>SE</th>'
+                       "<th>verdict</th></tr></thead><tbody>" + "".join(
+                           f"<tr><td>{prose_html(m.get('label', ''))}</td><td class=\"num\">{_num(m.get('distance'))}"
+                           f"</td><td class=\"num\">{_num(m.get('se'))}</td><td>"
+                           f"{_status(m.get('status', '') or '--')}</td></tr>" for m, _ in rows) + "</tbody></table>")
+            svg = learning_figure(e, fmt="svg", salt="learning-" + rec.claim.id).decode()
+            out.append(f"<figure>{svg}<figcaption>Learning evidence: each distance with its error bar "
+                       f"({_num(e.get('sigmas'))} standard errors) and the threshold (dashed).</figcaption></figure>")
     return "\n".join(out)
 
 
@@ -325,13 +390,15 @@ def claim_section_html(rec: ClaimRecord) -> str:
     c, e = rec.claim, rec.entry
     out = [f'<section class="claim" id="{_anchor(c.id)}">',
            f"<h3><code>{_e(c.id)}</code> {_status(rec.status)}</h3>",
-           f"<p><em>PHYSICS.md section {_e(c.section)}"
-           + ("; registered counterexample" if c.counterexample else "") + f".</em> {_e(c.statement)}</p>"]
+           f"<p><em>{_e(rec.headline)}. Theory: docs/theory.md, section {_e(c.section)}"
+           + ("; registered counterexample" if c.counterexample else "") + f".</em></p>",
+           f"<p><strong>Claim.</strong> {tex_text_html(statement_tex(c.id, c.statement))}</p>"]
     if c.assumptions:
-        out.append("<h4>Assumptions</h4><ul>" + "".join(f"<li>{_e(a)}</li>" for a in c.assumptions) + "</ul>")
+        out.append("<h4>Assumptions</h4><ul>" + "".join(f"<li>{prose_html(a)}</li>" for a in c.assumptions)
+                   + "</ul>")
     out.append(symbolic_html(c, rec.derivation))
     out.append(numeric_html(rec))
-    out.append(f"<p><strong>Verdict</strong> {_status(rec.status)} {_e(e.get('reason', ''))}. "
+    out.append(f"<p><strong>Verdict</strong> {_status(rec.status)} {prose_html(e.get('reason', ''))}. "
                f"Source hash <code>{_e(str(e.get('source_hash', ''))[:16])}</code>.</p>")
     if rec.stale:
         out.append('<p class="note">The report entry was produced from a different version of this claim\'s '
@@ -346,8 +413,14 @@ def html_page(records: Sequence[ClaimRecord], report: Mapping[str, Any]) -> str:
     vers = ", ".join(f"{_e(k)} {_e(v)}" for k, v in sorted(info.versions.items()))
     bad = [r for r in records if r.status in (FAILED, NONFINITE)]
     repro = [r for r in records if r.status == REPRODUCED]
-    summary = (f"{len(records)} claims: {len(records) - len(bad) - len(repro)} passed, {len(bad)} failed or "
-               f"non-finite, {len(repro)} registered counterexample(s) reproduced.")
+    learn: dict[str, int] = {}
+    for r in records:
+        st = str(r.learn.get("status", "NOT TESTED"))
+        learn[st] = learn.get(st, 0) + 1
+    summary = (f"{len(records)} claims. The program's checks (derivation and calibration): "
+               f"{len(records) - len(bad) - len(repro)} passed, {len(bad)} failed or non-finite, {len(repro)} "
+               f"registered counterexample(s) reproduced. Learning evidence: "
+               + ", ".join(f"{n} {st}" for st, n in sorted(learn.items())) + ".")
     body = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -381,9 +454,10 @@ def write_html(verdicts: Sequence[Verdict], report_dict: Mapping[str, Any], path
 def claim_repr_html(claim: Claim) -> str:
     """``Claim._repr_html_``: statement, assumptions and the derivation with the default inputs (MathML)."""
     sym = claim.derivation(claim.default_inputs())
-    return (f"<div><p><code>{_e(claim.id)}</code> (section {_e(claim.section)}): {_e(claim.statement)}</p>"
-            + ("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
-               else "") + symbolic_html(claim, sym) + "</div>")
+    return (f"<div><p><code>{_e(claim.id)}</code> (docs/theory.md, section {_e(claim.section)}): "
+            f"{tex_text_html(statement_tex(claim.id, claim.statement))}</p>"
+            + ("<ul>" + "".join(f"<li>{prose_html(a)}</li>" for a in claim.assumptions) + "</ul>" if claim.assumptions
+               else "") + f'<style>{_MATH_CSS}</style>' + symbolic_html(claim, sym) + "</div>")
 
 
 def verdict_repr_html(verdict: Verdict) -> str:

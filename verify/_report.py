@@ -47,31 +47,30 @@ def write_report(report: dict[str, Any], path: Path) -> None:
 
 
 def check_output_path(path: Path, what: str) -> None:
-    """Refuse, before any work, an output path that is not a (new or existing) regular file in a writable
-    directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node when run
-    as root), a path whose folder cannot be created, or a name too long for the file system once the temporary
-    name of the atomic write (``.NAME.XXXXXXXX.tmp``) is added."""
+    """Refuse, before any work, an output path that is not a (new or existing) regular file in an existing,
+    writable directory: a directory, a device such as /dev/full (an atomic rename would *replace* the device node
+    when run as root), a path whose folder does not exist (it is not created), or a name too long for the file
+    system once the temporary name of the atomic write (``.NAME.XXXXXXXX.tmp``) is added."""
     from nnqg.derivations import InvalidArgument
 
     p = Path(path)
-    if str(path) == "":
-        raise InvalidArgument(f"{what} '': give a file name, e.g. {what} {_example(what)}")
     try:
-        _check_name_length(p, what)
-        if p.is_dir():
+        if str(path) == "" or p.is_dir():
             raise InvalidArgument(f"{what} {str(path)!r} is a directory; give a file name, e.g. {what} "
                                   f"{_example(what)}")
         if p.exists() and not p.is_file():
             raise InvalidArgument(f"{what} {str(path)!r} exists and is not a regular file (a device, socket or "
                                   f"pipe); give a file name, e.g. {what} {_example(what)}")
         parent = p.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
+        if not parent.exists():  # no silent mkdir -p: a typo in a folder name must not create a tree of folders
+            raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} does not exist; create it "
+                                  f"first or give a file in an existing folder, e.g. {what} {_example(what)}")
         if not parent.is_dir():
             raise InvalidArgument(f"{what} {str(path)!r}: {str(parent)!r} is not a directory")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise InvalidArgument(f"{what} {str(path)!r}: the folder {str(parent)!r} is not writable")
-    except OSError as exc:  # a symlink loop, a folder that cannot be searched, ...
+        _check_name_length(p, what)
+    except OSError as exc:  # a name too long for stat, a symlink loop, a folder that cannot be searched, ...
         raise InvalidArgument(f"{what} {str(path)!r} cannot be used ({exc.strerror or exc})") from None
 
 
@@ -100,11 +99,8 @@ _TMP_EXTRA = len("..12345678.tmp")
 def _check_name_length(p: Path, what: str) -> None:
     from nnqg.derivations import InvalidArgument
 
-    folder = p.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
     try:
-        name_max = os.pathconf(folder, "PC_NAME_MAX")
+        name_max = os.pathconf(p.parent, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):
         name_max = 255
     n = len(os.fsencode(p.name))

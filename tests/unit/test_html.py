@@ -18,7 +18,8 @@ import sympy as sp
 from nnqg.derivations import InvalidArgument
 from nnqg.verify import NumericContext, build_report, run_claim
 from nnqg.verify._html import ReportView, claim_repr_html, html_page, mathml, verdict_repr_html, write_html
-from nnqg.verify._paper import claim_repr_latex, components, records_from_verdicts, verdict_repr_latex
+from nnqg.verify._paper import _is_words, claim_repr_latex, records_from_verdicts, step_equations, \
+    verdict_repr_latex
 
 from test_paper import fake_claims  # the same fake claims as the paper tests (tests/unit is on sys.path)
 
@@ -81,9 +82,10 @@ def test_page_is_self_contained_and_complete(page):
     assert len(p.sections) == len(verdicts)
     # table: one row per claim
     assert text.count('<tr><td class="claim">') == len(verdicts)
-    # one equation per component of every derivation step, plus one per non-zero check
-    expected_math = sum(len(components(s.rhs.rhs if isinstance(s.rhs, sp.Equality) else s.rhs))
-                        for v in verdicts for s in v.derivation.steps)
+    # the paper's equations (a metric as its line element, a symmetric matrix's upper triangle), no equation for
+    # a step stated in words, plus one per non-zero check
+    expected_math = sum(len(step_equations(s, "")) for v in verdicts for s in v.derivation.steps
+                        if not _is_words(s))
     expected_math += sum(1 for v in verdicts for _, e in v.derivation.checks if e != 0)
     assert p.tags["equation"] == expected_math
     assert p.tags["math"] > expected_math  # the long sum of the fake claims is broken into lines
@@ -132,6 +134,7 @@ def test_planted_error_shows_as_failed_with_its_remainder(tmp_path):
     text = html_page(records_from_verdicts([v], rep), rep)
     assert v.status == "FAILED" and 'class="status FAILED"' in text
     assert "does <strong>not</strong> reduce to 0; remainder <div class=\"eq\"><math" in text
+    assert "<strong>fails</strong>" in text
 
 
 def test_html_path_that_is_a_directory(tmp_path):
@@ -144,7 +147,7 @@ def test_jupyter_reprs(page):
     from nnqg.verify.claims.madelung import CLAIMS
 
     shown = claim_repr_html(CLAIMS[0])
-    assert "<math" in shown and html.escape(CLAIMS[0].statement[:20]) in shown
+    assert "<math" in shown and "Varying the learning action" in shown
     lat = claim_repr_latex(CLAIMS[0])
     assert lat.startswith("$$\\begin{aligned}") and "\\partial_{q}" in lat
     assert "<svg" in verdict_repr_html(verdicts[2]) and "status" in verdict_repr_html(verdicts[2])
@@ -220,3 +223,20 @@ def test_probe_detects_markup_that_is_not_rendered_as_math(page, tmp_path):
     proc = _chromium(["--dump-dom", probe.as_uri()], tmp_path)
     r = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', proc.stdout).group(1)))
     assert r["frac"] > 0 and r["fracStacked"] < r["frac"]
+
+
+def test_derivatives_are_not_parenthesised_in_products():
+    """gamma d_q F d_q p prints as three factors, not gamma (d_q F)(d_q p); a power keeps its parentheses."""
+    t, q = sp.symbols("t q", real=True)
+    p, F = sp.Function("p")(t, q), sp.Function("F")(t, q)
+    out = mathml(sp.Symbol("gamma") * sp.Derivative(p, q) * sp.Derivative(F, q))
+    assert "<mo>(</mo>" not in out and out.count("&#8706;") == 2
+    assert "<mo>(</mo>" in mathml(sp.Derivative(p, q) ** 2)
+
+
+def test_prose_in_the_page_is_html_math(page):
+    path, _, _ = page
+    text = path.read_text()
+    # the madelung assumptions: hbar^2 = c/gamma as math, not ASCII
+    assert '<span class="m">ħ<sup>2</sup> = c/γ</span>' in text
+    assert "hbar^2" not in text and "PHYSICS.md" not in text

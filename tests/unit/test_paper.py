@@ -18,8 +18,10 @@ from nnqg.derivations import Step
 from nnqg.verify import Claim, Convergence, NumericContext, NumericResult, SymbolicResult, build_report, judge, \
     run_claim, select_claims, write_report
 from nnqg.verify._cli import main
-from nnqg.verify._paper import LINE_BUDGET, add_terms, break_terms, build_pdf, check_log, equation_tex, \
-    load_report, paper_latex, records_from_report, records_from_verdicts, tex_escape, tex_width, write_paper
+from nnqg.verify._latex import LINE_WIDTH, iter_lines, layout
+from nnqg.verify._paper import build_pdf, check_log, equation_tex, load_report, paper_latex, records_from_report, \
+    records_from_verdicts, tex_escape, tex_width, write_paper
+from nnqg.verify._paper_build import pdf_words
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_TEX = REPO / "paper" / "main.tex"
@@ -46,7 +48,7 @@ def long_sum() -> sp.Expr:
 
 
 def long_product() -> sp.Expr:
-    """One term, no top-level sum: only \\nnqgfit keeps it inside the margin."""
+    """One term, no top-level sum, no sum worth naming inside: broken between its factors."""
     q = _sym()["q"]
     return sp.Mul(*[(q + k) for k in range(1, 26)], evaluate=False)
 
@@ -57,7 +59,8 @@ def _fake_symbolic(inputs) -> SymbolicResult:
     metric = sp.Matrix([[-f, 0], [0, 1 / f]])
     steps = (
         Step("A long sum of derivatives", long_sum(), sp.Symbol("S")),
-        Step("Schwarzschild-de Sitter metric, per component", metric, sp.Symbol("g")),
+        Step("Schwarzschild-de Sitter metric (a line element)", metric, indices=(s["t"], s["q"])),
+        Step("A matrix per component", sp.Matrix([[s["gamma"], 1], [1, s["m"]]]), sp.Symbol("C")),
         Step("A Christoffel symbol", sp.Eq(sp.Symbol("Gamma^q_tt"), sp.diff(f, s["q"]) * f / 2)),
         Step("An unbreakable product", long_product(), sp.Symbol("P"), note="one term"),
         Step("Quantum constants", s["hbar"] ** 2 / (2 * s["m"]), sp.Symbol("c")),
@@ -131,17 +134,34 @@ def test_paper_notation():
 
 def test_broken_lines_reassemble_the_unbroken_equation():
     expr = long_sum()
-    lines = break_terms(add_terms(expr))
-    assert len(lines) > 2
-    assert all(tex_width(ln) <= LINE_BUDGET + 1e-9 for ln in lines)
-    joined = " ".join(ln.removeprefix("{}") for ln in lines)
+    lay = layout(expr, "S")
+    assert len(lay.lines) > 2 and not lay.definitions
+    assert all(tex_width(ln) <= LINE_WIDTH for ln in lay.lines)
+    joined = " ".join(lay.lines)
     assert re.sub(r"\s+", "", joined) == re.sub(r"\s+", "", paper_latex(expr))
 
 
-def test_equation_lines_all_fitted():
+def test_a_wide_term_gets_named_subexpressions_that_substitute_back():
+    """One term too wide for a line: its widest sums are named X_k and defined below; substituting the
+    definitions back gives the original expression, and every printed line fits."""
+    s = _sym()
+    big = sp.Add(*[s["q"] ** k * s["gamma"] ** (k % 3) for k in range(30)])
+    term = big / (1 + sp.Add(*[s["m"] ** k / (k + 2) for k in range(25)])) * sp.sqrt(s["p"])
+    lay = layout(term, "T")
+    assert lay.definitions
+    for ln in list(lay.lines) + [x for _, d in lay.definitions for x in d]:
+        assert tex_width(ln) <= LINE_WIDTH, ln
+    from nnqg.verify._latex import _abstract, _name
+
+    new, defs = _abstract(term, LINE_WIDTH - 8, 1)
+    assert sp.simplify(new.xreplace(dict(defs)) - term) == 0
+
+
+def test_equation_lines_all_fitted_and_numbered_once():
     tex = equation_tex(long_sum(), "S", label="eq:x")
-    body = tex.split("\\begin{split}\n")[1].split("\n\\end{split}")[0].split(" \\\\\n")
-    assert len(body) > 2 and all(r"\nnqgfit{" in ln for ln in body)
+    body = tex.split("\\begin{align}\n")[1].split("\n\\end{align}")[0].split(" \\\\\n")
+    assert len(body) > 2 and all(r"\nnqgfit[" in ln for ln in body)
+    assert all(ln.endswith(r"\notag") for ln in body[:-1]) and body[-1].endswith(r"\label{eq:x}")
 
 
 def test_tex_escape_specials():
@@ -161,8 +181,15 @@ def test_files_per_claim_and_parts(generated):
         text = (out / f"{v.claim.id}.tex").read_text()
         assert rf"\label{{claim:{v.claim.id}}}" in text
         assert v.status in text
-        # every derivation step of the symbolic result is printed, in order
-        assert text.count(r"\noindent Step ") == len(v.derivation.steps)
+    # every derivation step of the symbolic result is printed, in order; the fakes share one derivation, so it is
+    # printed once and the others refer to it
+    first = [v for v in verdicts if v.claim.id.startswith("fake.")][0]
+    text = (out / f"{first.claim.id}.tex").read_text()
+    assert text.count(r"\textit{Step ") == len(first.derivation.steps)
+    for v in verdicts:
+        if v.claim.id.startswith("fake.") and v is not first:
+            t = (out / f"{v.claim.id}.tex").read_text()
+            assert "not repeated" in t and rf"\ref{{claim:{first.claim.id}}}" in t and r"\textit{Step " not in t
     parts = {p: (out / f"claims-{p}.tex").read_text() for p in ("quantum", "gravity", "duality", "other")}
     assert "madelung.continuity.tex" in parts["quantum"]
     assert "fake.gravity_long_equations.tex" in parts["gravity"]
@@ -209,7 +236,7 @@ def test_planted_error_reaches_the_paper(tmp_path):
     write_paper(records_from_verdicts([v], rep), rep, tmp_path)
     text = (tmp_path / "madelung.continuity.tex").read_text()
     assert v.status == "FAILED" and r"\nnqgstatus{FAILED}" in text
-    assert r"does \emph{not} reduce to $0$" in text
+    assert r"\emph{fails} for" in text and "The remainder of" in text
     assert "madelung.\\allowbreak{}continuity" in (tmp_path / "outcomes.tex").read_text().split("Reproduced")[0]
 
 
@@ -322,20 +349,39 @@ def ink_outside_text_block(pdf: Path, tmp: Path, pages: int = 3, dpi: int = 40) 
     return bad
 
 
+def smallest_type(pdf: Path) -> tuple[float, float]:
+    """(the smallest word height, the body text's height) of a PDF's text layer, in points."""
+    from collections import Counter
+
+    words = pdf_words(pdf)
+    body = Counter(round(w.height, 1) for w in words).most_common(1)[0][0]
+    return min(w.height for w in words), body
+
+
+#: the smallest type the paper sets on purpose is a second-level script (5 pt in a 10 pt body, half the body);
+#: \nnqgfit may shrink a line to 0.9 of its size: anything smaller was scaled below the body's \small
+SCRIPT_FLOOR = 0.5 * 0.9
+
+
+def _build(out: Path, tmp: Path, name: str = "build") -> object:
+    return build_pdf(out, MAIN_TEX, tmp / name, timeout=300, draft_figures=True)
+
+
 @NEED_TEX
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
 def test_generated_latex_compiles_cleanly(generated, tmp_path):
     out, verdicts, _ = generated
-    res = build_pdf(out, MAIN_TEX, tmp_path / "build", timeout=300)
+    res = _build(out, tmp_path)
     assert res.returncode == 0, res.errors
-    assert not res.errors and not res.undefined, (res.errors, res.undefined)
+    assert not res.errors and not res.undefined, (res.errors, res.undefined)  # no undefined reference or citation
     assert not res.overfull, res.overfull
-    # one (sub)section per claim, labelled by its id
     aux = (tmp_path / "build" / "main.aux").read_text()
     for v in verdicts:
         assert f"\\newlabel{{claim:{v.claim.id}}}" in aux
-    assert aux.count("{toc}{\\contentsline {subsection}") == len(verdicts)
-    # the rendered pages are readable: nothing right of the text block
+    assert "\\bibcite{vanchurin2022quantumgravity}" in aux  # the paper being checked is cited
+    # no text below the smallest script size: nothing was shrunk below the body's \small
+    smallest, body = smallest_type(res.pdf)
+    assert 8.0 < body < 9.5 and smallest >= SCRIPT_FLOOR * body - 0.05, (smallest, body)
     pages = tmp_path / "pages"
     pages.mkdir()
     assert ink_outside_text_block(res.pdf, pages) == []
@@ -343,20 +389,53 @@ def test_generated_latex_compiles_cleanly(generated, tmp_path):
 
 @NEED_TEX
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) not installed")
-def test_overflow_without_fitting_is_caught(generated, tmp_path):
-    """Planted error: switch off \\nnqgfit. The unbreakable product then overflows the margin and both the log
-    check and the rendered-page check catch it."""
+def test_checks_catch_an_unbroken_or_shrunk_equation(generated, tmp_path):
+    """Planted errors: (a) a long sum set on one line overflows the margin: the log check and the rendered page
+    catch it; (b) the same line shrunk to fit (the old \resizebox without a floor) gives type far below the
+    script size: the glyph check catches it."""
     out, _, _ = generated
-    planted = tmp_path / "gen"
-    shutil.copytree(out, planted)
-    macros = (planted / "macros.tex").read_text()
-    (planted / "macros.tex").write_text(macros + "\\renewcommand{\\nnqgfit}[2][]{#2}\n")
-    res = build_pdf(planted, MAIN_TEX, tmp_path / "build", timeout=300)
-    assert res.returncode == 0
-    assert res.overfull
+    line = "\\begin{equation}\\nnqgfit[0.8]{" + paper_latex(long_sum()) + "}\\end{equation}\n"
+    a = tmp_path / "a"
+    shutil.copytree(out, a)
+    target = next(a.glob("fake.gravity*.tex"))
+    target.write_text(target.read_text() + line)
+    res = _build(a, tmp_path, "ba")
+    assert res.returncode == 0 and res.overfull
     pages = tmp_path / "pages"
     pages.mkdir()
     assert ink_outside_text_block(res.pdf, pages, pages=99)
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    (b / "macros.tex").write_text((b / "macros.tex").read_text() + "\\makeatletter\\renewcommand{\\nnqgfit}[2][0.8]"
+                                  "{\\resizebox{#1\\linewidth}{!}{$\\displaystyle #2$}}\\makeatother\n")
+    res = _build(b, tmp_path, "bb")
+    assert res.returncode == 0
+    smallest, body = smallest_type(res.pdf)
+    assert smallest < SCRIPT_FLOOR * body - 0.05
+
+
+def test_generated_latex_sets_no_small_type(generated):
+    """The LaTeX itself: no resizing or small type outside \nnqgfit (whose floor is 0.9), and every display line
+    fits the line by the width estimate, so \nnqgfit never has to shrink it much."""
+    out, _, _ = generated
+    macros = (out / "macros.tex").read_text()
+    assert r"\ifdim\nnqg@w<0.9\wd\nnqg@box \nnqg@w=0.9\wd\nnqg@box \fi" in macros
+    for f in out.glob("*.tex"):
+        if f.name == "macros.tex":
+            continue
+        text = f.read_text()
+        assert not re.search(r"\\(resizebox|scalebox|tiny|scriptsize|footnotesize)\b", text), f.name
+        for ln in iter_lines(text):
+            assert tex_width(ln) <= LINE_WIDTH + 1e-9, (f.name, ln[:80])
+
+
+def test_no_equation_holds_only_words_and_no_positional_indices(generated):
+    out, _, _ = generated
+    text = "\n".join(f.read_text() for f in out.glob("*.tex"))
+    assert not re.search(r"\\nnqgfit\[[0-9.]+\]\{\\text\{[^}]*\}\}", text)  # words are sentences, not equations
+    assert r"\left[\,\cdot\,\right]" not in text and "PHYSICS.md" not in text
+    assert "ds^{2} &=" in text and "C_{12}" in text and "C_{21}" not in text  # a symmetric matrix: upper triangle
+    assert "No claim of this part is registered yet" not in text
 
 
 @pytest.mark.slow

@@ -45,7 +45,8 @@ def vacuum_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         worst = sp.S.Zero if res.holds else res.nonzero[0].expression
         checks.append((f"{sol.metric.name}: {res.equation} ({res.path})", worst))
         # no timings in the steps: reports must be identical for the same inputs
-        steps.append(Step(f"{sol.metric.name}: {res.describe(timing=False)}", sp.ImmutableMatrix(sol.metric.g)))
+        steps.append(Step(f"{sol.metric.name}: {res.describe(timing=False)}", sp.ImmutableMatrix(sol.metric.g),
+                          indices=tuple(sol.metric.coords)))
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
 
 
@@ -86,7 +87,7 @@ def bianchi_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         for b, d in enumerate(div):
             e = sp.S.Zero if prep.algebra.is_zero(d) else prep.to_sympy(d)
             checks.append((f"{m.name}: nabla_a G^a_{m.coords[b]} ({prep.path})", e))
-        steps.append(Step(f"{m.name}: metric", sp.ImmutableMatrix(m.g)))
+        steps.append(Step(f"{m.name}: metric", sp.ImmutableMatrix(m.g), indices=tuple(m.coords)))
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
 
 

@@ -25,6 +25,7 @@ from nnqg.derivations._geodesic import christoffel_textbook, conserved_along, ge
     length_functional_equations, length_vs_textbook, schwarzschild_invariants
 
 from .._convergence import judge
+from .._latex import Named, paper_latex
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 
@@ -76,13 +77,29 @@ def equation_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
                         worst = d
         checks.append((f"{m.name}: engine Christoffel symbols minus textbook formula", worst))
         if not steps:
-            der = length_functional_equations(m, inputs["functional"])
-            steps = [Step("Length functional", der.lagrangian, sp.Symbol("L")),
-                     *[Step(f"Euler-Lagrange equation for x^{m.coords[b]}", e)
-                       for b, e in enumerate(der.euler_lagrange)],
-                     *[Step(f"Geodesic equation (affine): du^{m.coords[k]}/ds", a)
-                       for k, a in enumerate(geodesic_equations(m).accelerations)]]
+            steps = _equation_steps(m, inputs["functional"])
     return SymbolicResult(checks=tuple(checks), steps=tuple(steps))
+
+
+def _equation_steps(m: Metric, functional) -> list[Step]:
+    """The derivation as printed: velocities u^a = dx^a/ds and accelerations du^a/ds under their own names (the
+    jet symbols u_t, w_t of the engine are upper-index quantities)."""
+    der = length_functional_equations(m, functional)
+    names = {c.name: paper_latex(c) for c in m.coords}
+    shown = {sp.Symbol(f"u_{c}", real=True): Named(f"u^{c}", f"u^{{{t}}}") for c, t in names.items()}
+    shown.update({sp.Symbol(f"w_{c}", real=True): Named(f"du^{c}/ds", rf"\frac{{du^{{{t}}}}}{{ds}}")
+                  for c, t in names.items()})
+    s = sp.Symbol("s", real=True)
+    curve = [sp.Function(f"X_{c.name}", real=True)(s) for c in m.coords]
+    on_jets = {X.diff(s): shown[sp.Symbol(f"u_{c.name}", real=True)] for X, c in zip(curve, m.coords)}
+    lagrangian = der.lagrangian.xreplace(on_jets).xreplace(dict(zip(curve, m.coords)))
+    return [Step("Length functional", lagrangian, sp.Symbol("L")),
+            *[Step(f"Euler-Lagrange equation for x^{c.name}", e.xreplace(shown),
+                   Named(f"E_{c.name}", rf"\mathcal{{E}}_{{{names[c.name]}}}"))
+              for c, e in zip(m.coords, der.euler_lagrange)],
+            *[Step(f"Geodesic equation (affine parameter s), component {c.name}", a.xreplace(shown),
+                   shown[sp.Symbol(f"w_{c.name}", real=True)])
+              for c, a in zip(m.coords, geodesic_equations(m).accelerations)]]
 
 
 def equation_mutations() -> dict[str, dict[str, Any]]:

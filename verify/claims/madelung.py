@@ -475,7 +475,7 @@ def _lag_study(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list
     pts = []
     for ci, case in enumerate(cases):
         ker = _kernels_for(inputs, case.potential, prof.test_functions, which == "hamilton_jacobi")
-        ctx.report(f"lag study, {case.name}", 0.9)
+        ctx.report(f"lag study, {case.name} ({ci + 1} of {len(cases)})", 0.9 + 0.1 * ci / len(cases))
         rng = ctx.rng(0x1A6, ci)
         by_step = dict(zip(steps, simulate(case.sample0(rng, prof.lag_N), case.drift, case.nu, prof.lag_h, steps,
                                            rng)))

@@ -46,7 +46,7 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import quad, solve_ivp
 
-from nnqg.derivations import InvalidArgument, is_zero, jet, parse_formula
+from nnqg.derivations import InvalidArgument, Step, is_zero, jet, parse_formula
 from nnqg.derivations import _lorentz as _dl
 from nnqg.derivations._lorentz import geodesic_accelerations, laplace_beltrami, network_continuum_limit, \
     null_ray_defects, wave_operator, wave_residual
@@ -55,6 +55,8 @@ from nnqg.numerics import _network as _nn
 from nnqg.numerics._network import advance, coupled_weights, simulate
 
 from .._convergence import judge
+from .._latex import Named
+from ..learning import spacetime as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 T_SYM, X_SYM = sp.symbols("t x", real=True)
@@ -173,7 +175,15 @@ def _emergent_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     d = limit - stated
     d_el = wave_operator(g, (T_SYM, X_SYM), phi) - laplace_beltrami(g, (T_SYM, X_SYM), phi)
     lorentz, _ = _lorentzian(g)
+    steps = (Step("Claimed metric (input)", sp.ImmutableMatrix(g), indices=(T_SYM, X_SYM)),
+             Step("Network update over tau^2, Taylor-expanded in h with tau = r h: the h^0 term", limit,
+                  Named("mathcalN_0", r"\mathcal{N}_0")),
+             Step("... and the h^1 term (vanishes: the update is second-order consistent)", first,
+                  Named("mathcalN_1", r"\mathcal{N}_1")),
+             Step("Wave equation of the claimed metric (Euler-Lagrange of its action, normalised)", stated,
+                  Named("Box_gphi/gtt", r"\Box_g \phi / g^{tt}")))
     return SymbolicResult(
+        steps=steps,
         checks=(("network update as h -> 0 minus box_g phi / g^tt of the claimed metric",
                  sp.S.Zero if is_zero(d) else sp.simplify(d)),
                 ("O(h) term of the network update (second-order consistency)",
@@ -297,7 +307,15 @@ def _packet_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
         checks.append((f"generic metric: Euler-Lagrange geodesic equation minus Christoffel form ({m})",
                        sp.S.Zero if is_zero(e) else e))
     lorentz, _ = _lorentzian(g)
-    return SymbolicResult(checks=tuple(checks),
+    u, acc = geodesic_accelerations(g, (T_SYM, X_SYM))
+    shown = {ui: Named(f"u^{c}", f"u^{{{c}}}") for ui, c in zip(u, "tx")}
+    steps = (Step("Claimed metric (input)", sp.ImmutableMatrix(g), indices=(T_SYM, X_SYM)),
+             *[Step(f"Geodesic equation (Euler-Lagrange of the energy functional), component {c}",
+                    a.xreplace(shown), Named(f"du^{c}/ds", rf"\frac{{du^{{{c}}}}}{{ds}}"))
+               for c, a in zip("tx", acc)],
+             Step("Null rays dx/dt = +-c(x), c = sqrt(-g_tt/g_xx), inserted: the defects below vanish",
+                  sp.sqrt(-g[0, 0] / g[1, 1]), Named("c(x)", "c(x)")))
+    return SymbolicResult(checks=tuple(checks), steps=steps,
                           facts=((f"metric Lorentzian (-g_tt/g_xx > 0) at {RING_SAMPLES} points of the ring",
                                   lorentz),))
 
@@ -388,6 +406,7 @@ CLAIMS = [
                   "propagation speed measured on the simulated network matches c(x).",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_emergent_symbolic,
         calibration=_emergent_numeric, mutations=_mutations, modules=_MODULES,
+        learning=_learning.metric_evidence,
     ),
     Claim(
         id="geodesic.wave_packet", section="7",
@@ -397,6 +416,7 @@ CLAIMS = [
         assumptions=ASSUMPTIONS + ("1+1 dimensions: the wave equation is conformally invariant, so wavelength "
                                    "does not enter; width and lattice spacing do",),
         default_inputs=default_inputs, derivation=_packet_symbolic, calibration=_packet_numeric,
+        learning=_learning.geodesic_evidence,
         mutations=_mutations, modules=_MODULES,
     ),
 ]
