@@ -6,6 +6,17 @@ in :data:`FUNCTIONS`. Anything else (attributes, subscripts, lambdas, comprehens
 dunder names, huge exponents, deep nesting) is rejected with :class:`InvalidArgument` naming the input.
 ``eval``, ``sympify`` and ``parse_expr`` are never called on the raw string: all three evaluate Python.
 
+Numbers mean exactly what is written: decimal literals only (``12``, ``0.5``, ``1e-3``, ``2.5E+4``), each read as
+the exact rational it denotes (``0.1`` is 1/10); hexadecimal, octal, binary, ``1_000`` and ``#`` comments, which
+Python would accept and silently reinterpret or drop, are refused, and so is any number outside float64's normal
+range (``0 < |x| < 1e-300`` or ``|x| > 1e300``: ``1e-400`` would become 0 in the numeric checks).
+
+Size limits, so that exact algebra on an accepted formula stays bounded: at most :data:`MAX_LENGTH` characters,
+:data:`MAX_NODES` syntax nodes and :data:`MAX_DEPTH` levels of nesting; exponents at most :data:`MAX_EXPONENT` in
+size; total degree at most :data:`MAX_DEGREE` (powers multiply: ``((q+1)**64)**64`` has degree 4096; a function
+value such as ``sin(q)`` counts as one variable); functions nested at most :data:`MAX_FUNCTION_DEPTH` deep. Work
+that still explodes is stopped by :func:`nnqg.derivations._budget.budget`.
+
 >>> q = sp.Symbol("q", real=True)
 >>> parse_formula("q**2/2 + sin(q)", {"q": q}, what="--potential")
 q**2/2 + sin(q)
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from typing import Callable, Mapping
 
 import sympy as sp
@@ -35,6 +47,12 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_EXPONENT = 64
 MAX_NODES = 500
+MAX_DEGREE = 64
+MAX_FUNCTION_DEPTH = 8
+#: smallest and largest non-zero magnitude of a number (float64's normal range, rounded inwards)
+MIN_MAGNITUDE, MAX_MAGNITUDE = sp.Rational(1, 10**300), sp.Integer(10) ** 300
+#: a decimal literal: digits, an optional fraction, an optional exponent (no 0x/0o/0b, no underscores)
+_DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 _BINOPS = {ast.Add: sp.Add, ast.Sub: None, ast.Mult: sp.Mul, ast.Div: None, ast.Pow: sp.Pow}
 
@@ -73,6 +91,8 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str,
     if not text.isascii():
         bad = next(c for c in text if not c.isascii())
         raise fail(f"it contains the non-ASCII character {bad!r} (U+{ord(bad):04X})")
+    if "#" in text:
+        raise fail("'#' is not allowed (a Python comment would silently drop the rest of the formula)")
     if text.count("(") > MAX_DEPTH or text.count("[") or text.count("{"):
         # ast.parse itself can exhaust the C stack on pathological nesting; refuse before parsing.
         if text.count("[") or text.count("{"):
@@ -99,13 +119,14 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str,
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise _Reject(f"the constant {v!r} is not a real number")
-            if isinstance(v, float):
-                if not math.isfinite(v):
-                    raise _Reject(f"the number {v!r} is not finite")
-                return sp.Rational(repr(v)) if abs(v) < 1e15 else sp.Float(v)
-            if abs(v) > 10**15:
-                raise _Reject(f"the integer {v} is too large")
-            return sp.Integer(v)
+            literal = ast.get_source_segment(text, node) or ""
+            if not _DECIMAL.fullmatch(literal):
+                raise _Reject(f"the number {literal!r} is not a plain decimal number (hexadecimal, octal, binary "
+                              f"and '_' separators are not accepted; write it in decimal digits)")
+            if isinstance(v, int) and abs(v) > 10**15:
+                raise _Reject(f"the integer {literal} has more than 15 digits; write it as a power (10**19) or in "
+                              f"e-notation (1e19), which are exact too")
+            return _in_range(sp.Rational(literal), literal)
         if isinstance(node, ast.Name):
             if node.id.startswith("_"):
                 raise _Reject(f"the name {node.id!r} is not allowed")
@@ -173,10 +194,58 @@ def parse_formula(text: object, names: Mapping[str, sp.Basic], *, what: str,
         raise fail(f"it could not be built ({type(exc).__name__})") from None
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise fail("it evaluates to an infinity or NaN")
-    for num in expr.atoms(sp.Number):
-        if abs(num) > sp.Float("1e300"):
-            raise fail("it contains a number beyond the float64 range (|x| > 1e300)")
+    try:
+        for num in expr.atoms(sp.Number):
+            _in_range(num, str(sp.N(num, 3)))
+        _bounded(expr)
+    except _Reject as exc:
+        raise fail(str(exc)) from None
     return expr
+
+
+def _in_range(num: sp.Number, shown: str) -> sp.Number:
+    """``num`` unless it lies outside float64's normal range (a tiny number would become 0 numerically)."""
+    a = abs(num)
+    if a > MAX_MAGNITUDE:
+        raise _Reject(f"the number {shown} is beyond the float64 range (|x| > 1e300)")
+    if a != 0 and a < MIN_MAGNITUDE:
+        raise _Reject(f"the number {shown} is below the float64 range (0 < |x| < 1e-300; it would become 0 in "
+                      f"the numeric checks)")
+    return num
+
+
+def _bounded(expr: sp.Expr) -> None:
+    """Refuse a total degree above :data:`MAX_DEGREE` or functions nested deeper than :data:`MAX_FUNCTION_DEPTH`.
+
+    The degree is that of the expression as a polynomial in its symbols and function values (each function value,
+    e.g. ``sin(q)``, counts as one more variable of degree 1; a power ``b**e`` with a number ``e`` has degree
+    ``|e| deg(b)``, fractional ``e`` included)."""
+    def visit(e: sp.Basic, fdepth: int) -> sp.Rational:
+        if e.is_Atom:
+            return sp.S.Zero if e.is_number else sp.S.One
+        if isinstance(e, sp.Function):
+            if fdepth + 1 > MAX_FUNCTION_DEPTH:
+                raise _Reject(f"functions are nested more than {MAX_FUNCTION_DEPTH} deep")
+            for a in e.args:
+                visit(a, fdepth + 1)
+            return sp.S.One
+        if e.is_number:
+            for a in e.args:  # e.g. sqrt(2)*pi: degree 0; only function nesting matters inside
+                visit(a, fdepth)
+            return sp.S.Zero
+        if isinstance(e, sp.Pow) and e.exp.is_number:
+            d = abs(sp.Rational(str(e.exp))) * visit(e.base, fdepth) if e.exp.is_Rational else \
+                abs(sp.Rational(float(e.exp))) * visit(e.base, fdepth)
+        elif isinstance(e, sp.Mul):
+            d = sum((visit(a, fdepth) for a in e.args), sp.S.Zero)
+        else:  # Add, and anything else: the largest degree of its parts
+            d = max((visit(a, fdepth) for a in e.args), default=sp.S.Zero)
+        if d > MAX_DEGREE:
+            raise _Reject(f"its total degree is {d}, above the limit of {MAX_DEGREE} (powers multiply: "
+                          f"(b**m)**n has degree m*n)")
+        return d
+
+    visit(expr, 0)
 
 
 def _finite_real(e: sp.Expr) -> sp.Expr:
@@ -186,13 +255,22 @@ def _finite_real(e: sp.Expr) -> sp.Expr:
     if not isinstance(e, sp.Basic) or not e.is_number:
         return e
     try:
-        v = complex(e.evalf(15))
+        ev = e.evalf(15)
+        v = complex(ev)
     except (TypeError, ValueError, OverflowError, ArithmeticError):
-        raise _Reject(f"the constant {e} cannot be evaluated to a real number") from None
+        raise _Reject(f"the constant {_shown(e)} cannot be evaluated to a real number") from None
+    if ev.is_real and ev != 0 and abs(ev) < MIN_MAGNITUDE:  # exp(-1000): would be 0 in float64
+        raise _Reject(f"the constant {_shown(e)} is below the float64 range (about {sp.N(ev, 3)}; it would become 0 in "
+                      f"the numeric checks)")
     if not (math.isfinite(v.real) and math.isfinite(v.imag)):
-        raise _Reject(f"the constant {e} is infinite, NaN or beyond the float64 range")
+        raise _Reject(f"the constant {_shown(e)} is infinite, NaN or beyond the float64 range")
     if v.imag != 0.0:
-        raise _Reject(f"the constant {e} is not real (it is {v:.6g})")
+        raise _Reject(f"the constant {_shown(e)} is not real (it is {v:.6g})")
     if abs(v.real) > 1e300:
-        raise _Reject(f"the constant {e} is beyond the float64 range (|x| > 1e300)")
+        raise _Reject(f"the constant {_shown(e)} is beyond the float64 range (|x| > 1e300)")
     return e
+
+
+def _shown(e: sp.Expr) -> str:
+    t = str(e)
+    return t if len(t) <= 40 else f"{sp.N(e, 3)}"

@@ -4,15 +4,20 @@ Given residual expressions :math:`R_k(a_1, \dots, a_n; c_1, \dots, c_m)` in *fie
 (arrays, one value per point) and *parameter* symbols :math:`c_j` (scalars), :func:`compile_residual` writes a
 real Python module: common subexpressions eliminated by :func:`sympy.cse`, printed by SymPy's
 ``PythonCodePrinter`` (``math`` functions, which numba compiles natively), one fused loop over the points inside an
-``@njit(cache=True)`` function, writing into a preallocated ``out[k, i]``. The module carries a provenance header
-(source hash, SymPy/numba/nnqg versions, a sha256 of its own body), so
+``@njit`` function (:func:`~nnqg.numerics._jitcache.njit_cached`), writing into a preallocated ``out[k, i]``. The
+module carries a provenance header (source hash, SymPy/numba/nnqg versions, and a sha256 of every other line of
+the file, header included), so
 
-* a second run finds the file, checks the body hash and imports it from the verified text (never from a
-  ``.pyc``); the one signature the wrapper passes is compiled eagerly, so numba's on-disk cache (``.nbi`` index,
-  ``.nbc`` machine code next to the file, in ``__pycache__``) is consulted here and LLVM is skipped;
-  ``STATS`` counts what happened (files generated/reused/rebuilt, machine code loaded/compiled);
-* a truncated or edited kernel file is detected, rebuilt, and a :class:`KernelCacheWarning` says so; an unreadable
-  numba cache file is deleted and the kernel recompiled, with the same warning;
+* a second run finds the file, checks the hash and imports it from the verified text (never from a
+  ``.pyc``); the one signature the wrapper passes is compiled eagerly, so numba's machine code, cached by
+  :mod:`nnqg.numerics._jitcache` (sealed ``.nbi`` index and ``.nbc`` files in ``<cache root>/jit/``), is
+  checked and loaded here and LLVM is skipped; ``STATS`` counts what happened (files generated/reused/rebuilt,
+  machine code loaded/compiled/rebuilt);
+* a truncated or edited kernel file, or machine code that fails its seal, is detected, rebuilt, and a
+  :class:`KernelCacheWarning` says so; the run then computes exactly what a run on a clean cache computes. A
+  numba compile error is reported as one (naming the kernel file), never taken for a corrupt cache;
+* integers and rationals beyond 2**53 are printed as float literals (numba's integers are 64-bit, and the kernel
+  computes in float64 anyway), so ``2**64*q`` compiles;
 * files are written to a temporary name and renamed (atomic on POSIX), so two processes compiling the same kernel
   at once both end with a complete file; Ctrl-C is held back while a kernel is written and compiled, so an
   interrupt never leaves a half-written kernel or a numba temporary file behind.
@@ -28,7 +33,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import sys
 import threading
@@ -44,39 +48,49 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from nnqg.derivations import EquationSet, InvalidArgument, NnqgError
 
+from . import _jitcache
 from ._atomic import atomic_write_text
+from ._cachedir import KernelCacheWarning, cache_subdir
 
-GENERATOR_VERSION = "2"  # 2: error_model="numpy" (IEEE inf/NaN, no ZeroDivisionError)
+# 2: error_model="numpy" (IEEE inf/NaN, no ZeroDivisionError); 3: sealed machine-code cache, big integers as floats
+GENERATOR_VERSION = "3"
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {}
 #: counts of what happened in this process, for the "reused the cache" message of `nnqg verify`:
 #: kernel *files* generated / reused / rebuilt (corrupt or stale), and numba machine code loaded from numba's
-#: on-disk cache (``jit_reused``), compiled by LLVM (``jit_compiled``), or recompiled because numba's cache files
-#: were unreadable (``jit_rebuilt``).
+#: on-disk cache (``jit_reused``), compiled by LLVM (``jit_compiled``), or recompiled because a cached file failed
+#: its seal (``jit_rebuilt``).
 STATS = {"generated": 0, "reused": 0, "rebuilt": 0, "jit_reused": 0, "jit_compiled": 0, "jit_rebuilt": 0}
 
 
-class KernelCacheWarning(UserWarning):
-    """A cached kernel file was corrupt or stale and has been regenerated."""
-
-
 def cache_dir() -> Path:
-    """``$NNQG_CACHE_DIR`` or ``~/.cache/nnqg`` (``$XDG_CACHE_HOME`` honoured); kernels live in ``kernels/``."""
-    env = os.environ.get("NNQG_CACHE_DIR")
-    if env:
-        root = Path(env)
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nnqg"
-    d = root / "kernels"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """The folder of generated kernel modules, ``kernels/`` in the cache root (``$NNQG_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/nnqg`` or ``~/.cache/nnqg``; see :mod:`nnqg.numerics._cachedir`)."""
+    return cache_subdir("kernels")
+
+
+#: the largest integer a float64 holds exactly; beyond it numba's int64 literals overflow or round anyway
+_EXACT_INT = 2**53
 
 
 class _Printer(PythonCodePrinter):
-    """Python printer with bare ``math`` names numba understands; refuses anything it cannot print."""
+    """Python printer with bare ``math`` names numba understands; refuses anything it cannot print.
+
+    Integers and rationals with a part beyond 2**53 become float literals (the correctly rounded value): numba
+    types an integer literal as int64 and refuses ``2**64`` ("Int value is too large")."""
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:  # names are sanitised by the caller
         return super()._print_Symbol(expr)
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        v = int(expr)
+        return repr(float(v)) if abs(v) > _EXACT_INT else super()._print_Integer(expr)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        p, q = int(expr.p), int(expr.q)
+        if abs(p) > _EXACT_INT or q > _EXACT_INT:
+            return repr(p / q)  # Python's int / int is correctly rounded
+        return super()._print_Rational(expr)
 
 
 def _versions() -> dict[str, str]:
@@ -136,7 +150,9 @@ def _generate_source(name: str, labels: Sequence[str], exprs: Sequence[sp.Expr],
     lines = [
         "import math",
         "",
-        "from numba import njit, prange",
+        "from numba import prange",
+        "",
+        "from nnqg.numerics._jitcache import njit_cached",
         "",
         f"NAME = {name!r}",
         f"SOURCE_HASH = {source_hash!r}",
@@ -147,7 +163,8 @@ def _generate_source(name: str, labels: Sequence[str], exprs: Sequence[sp.Expr],
         "",
         # error_model="numpy": x/0 is inf or NaN as in IEEE 754 (and NumPy), so a blow-up shows up as a
         # non-finite residual (verdict NONFINITE) instead of a ZeroDivisionError deep inside a numeric check.
-        f"@njit(cache=True, fastmath=False, error_model='numpy', parallel={parallel!r})",
+        # njit_cached: numba's machine code cached in nnqg's cache folder, every file sealed with its sha256
+        f"@njit_cached(fastmath=False, error_model='numpy', parallel={parallel!r})",
         f"def kernel({sig}):",
         "    " + code[0],
         "    " + code[1],
@@ -156,22 +173,29 @@ def _generate_source(name: str, labels: Sequence[str], exprs: Sequence[sp.Expr],
         "",
     ]
     text = "\n".join(lines)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    header = (
+    head = (
         "# Generated by nnqg from a SymPy expression; do not edit (regenerated when the hash below mismatches).\n"
         f"# source_hash: {source_hash}\n"
         f"# sympy: {versions['sympy']}  numba: {versions['numba']}  nnqg: {versions['nnqg']}  "
         f"generator: {GENERATOR_VERSION}\n"
-        f"# body_sha256: {digest}\n"
     )
-    return header + text
+    return head + _DIGEST + hashlib.sha256((head + text).encode()).hexdigest() + "\n" + text
 
 
-def _body_ok(text: str) -> bool:
+#: line 4 of a kernel file: the sha256 of lines 1-3 and 5-end (a flipped bit anywhere else, even in a comment of
+#: the header, which would no longer be a comment, is caught)
+_DIGEST = "# sha256 of every other line: "
+
+
+def _text_ok(text: str, source_hash: str | None = None) -> bool:
+    """The kernel file's text is what nnqg wrote (and, if given, was generated from ``source_hash``)."""
     lines = text.split("\n", 4)
-    if len(lines) < 5 or not lines[3].startswith("# body_sha256: "):
+    if len(lines) < 5 or not lines[3].startswith(_DIGEST):
         return False
-    return hashlib.sha256(lines[4].encode()).hexdigest() == lines[3].removeprefix("# body_sha256: ").strip()
+    head = "\n".join(lines[:3]) + "\n"
+    if source_hash is not None and lines[1] != f"# source_hash: {source_hash}":
+        return False
+    return hashlib.sha256((head + lines[4]).encode()).hexdigest() == lines[3][len(_DIGEST):]
 
 
 
@@ -305,7 +329,7 @@ def _load_or_build(modname: str, path: Path, safe: str, labels: Sequence[str], e
                    fields: Sequence[sp.Symbol], parameters: Sequence[sp.Symbol], source_hash: str,
                    parallel: bool) -> Any:
     """Return the (compiled) numba dispatcher of the kernel module at ``path``, writing the module first when it is
-    missing, corrupt or stale, and recompiling when numba's own cache files are unreadable."""
+    missing, corrupt or stale (numba's cached machine code is checked by :mod:`nnqg.numerics._jitcache`)."""
     state = "generated"
     text = ""
     if path.exists():
@@ -313,11 +337,11 @@ def _load_or_build(modname: str, path: Path, safe: str, labels: Sequence[str], e
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             text = ""
-        if _body_ok(text) and f"# source_hash: {source_hash}\n" in text:
+        if _text_ok(text, source_hash):
             state = "reused"
         else:
             state = "rebuilt"
-            warnings.warn(f"kernel cache file {path} is corrupt or stale (its body does not match the sha256 in "
+            warnings.warn(f"kernel cache file {path} is corrupt or stale (its text does not match the sha256 in "
                           f"its header); regenerating it", KernelCacheWarning, stacklevel=3)
     if state != "reused":
         text = _generate_source(safe, labels, exprs, fields, parameters, source_hash, parallel)
@@ -327,16 +351,16 @@ def _load_or_build(modname: str, path: Path, safe: str, labels: Sequence[str], e
     if state == "rebuilt":
         _purge_numba_cache(fn)  # numba files compiled from the corrupt module are not to be trusted either
     sig = _signature(len(fields), len(parameters))
+    corrupt = _jitcache.STATS["corrupt"]
     try:
-        fn.compile(sig)
-    except Exception as exc:  # numba raises pickle/EOF/ValueError... on a truncated or edited .nbi/.nbc file
-        warnings.warn(f"numba's cache of kernel {path.name} is unreadable ({type(exc).__name__}: {exc}); "
-                      f"recompiling", KernelCacheWarning, stacklevel=3)
+        fn.compile(sig)  # loads sealed machine code (a broken seal is a warning and a recompile) or compiles
+    except Exception as exc:  # a compile error is the generated code's, never the cache's: nothing is purged
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise NnqgError(f"numba cannot compile the generated kernel {path} ({type(exc).__name__}: {first}); "
+                        f"this is a bug in nnqg's code generation, please report it with the formula") from exc
+    if _jitcache.STATS["corrupt"] > corrupt:
         STATS["jit_rebuilt"] += 1
-        _purge_numba_cache(fn)
-        fn = _exec_verified(modname, path, text).kernel
-        fn.compile(sig)
-    if sum(fn.stats.cache_hits.values()) > 0:
+    elif sum(fn.stats.cache_hits.values()) > 0:
         STATS["jit_reused"] += 1
     else:
         STATS["jit_compiled"] += 1
@@ -354,7 +378,7 @@ def _signature(n_fields: int, n_parameters: int) -> tuple[Any, ...]:
 
 
 def _exec_verified(modname: str, path: Path, text: str) -> Any:
-    """Import the kernel module from the text whose body hash was just verified, never from a ``.pyc``.
+    """Import the kernel module from the text whose hash was just verified, never from a ``.pyc``.
 
     A stale or truncated byte-code file could otherwise shadow the verified source (CPython trusts a .pyc whose
     recorded mtime and size match). The module object still has ``__file__ = path``, so numba's on-disk cache

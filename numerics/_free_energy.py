@@ -50,10 +50,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from nnqg.derivations import InvalidArgument
 
+from ._jitcache import njit_cached
 from ._ensemble import Ensemble
 from ._sgd import RegressionTask, make_regression_task
 
@@ -125,7 +126,7 @@ def _thermal(q: np.ndarray, feats: np.ndarray, y: np.ndarray, states: np.ndarray
     return {"F": F, "U": Hbar, "gF": gF, "gU": gU, "p": wts, "dH": dH}
 
 
-@njit(cache=True, parallel=True)
+@njit_cached(parallel=True)
 def _moments_kernel(Q, feats, y, states, T, mode, F, U, gF, gU, cov):  # pragma: no cover - compiled
     """One pass over data and states per point: F-bar, U, their gradients and the rule's gradient covariance
     (mode 0: of grad F_x over the data; 1: of grad <H>_x; 2: of grad H over data and states). Points are

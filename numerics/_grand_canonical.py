@@ -58,7 +58,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jitcache import njit_cached
 
 from nnqg.derivations import InvalidArgument
 
@@ -167,7 +169,7 @@ def _free_energy(task: GrandCanonicalTask, q: np.ndarray, occ: np.ndarray, idx: 
     return Fm, gm, var
 
 
-@njit(cache=True)
+@njit_cached()
 def _example(xi, yi, q0, q1, occ, states, T, eps):  # pragma: no cover - compiled
     """F_x and grad_q F_x = <grad_q H> of one example (patches ``xi`` (M, 2), target ``yi``) for one member."""
     M = xi.shape[0]
@@ -211,7 +213,7 @@ def _example(xi, yi, q0, q1, occ, states, T, eps):  # pragma: no cover - compile
     return emin - T * math.log(Z), g0, g1
 
 
-@njit(cache=True)
+@njit_cached()
 def _batch_free_energy(x, y, q0, q1, occ, idx, nb, states, T, eps, out_g):  # pragma: no cover - compiled
     """Mini-batch mean of F_x for one member (the first ``nb`` examples of ``idx``), its per-example gradients
     into ``out_g`` (nb, 2); returns (mean F, tr/K of the sample covariance of the gradients)."""
@@ -233,7 +235,7 @@ def _batch_free_energy(x, y, q0, q1, occ, idx, nb, states, T, eps, out_g):  # pr
     return Fs / nb, v / (2.0 * (nb - 1)) if nb > 1 else 0.0
 
 
-@njit(cache=True, parallel=True)
+@njit_cached(parallel=True)
 def _adiabatic_moments(Q, x, y, occs, states, T, eps, mu, omega, grad, second):  # pragma: no cover - compiled
     r"""The fast-exchange (adiabatic) model at points Q: occupancies o weighted by
     w_o \propto exp(-(F-bar_o - mu N_o)/T); the grand potential Omega = -T ln sum_o exp(-(F-bar_o - mu N_o)/T),
@@ -284,7 +286,7 @@ def _adiabatic_moments(Q, x, y, occs, states, T, eps, mu, omega, grad, second): 
         second[p, 1, 0] = second[p, 0, 1]
 
 
-@njit(cache=True)
+@njit_cached()
 def _step(x, y, q, occ, idx, B, g, slot, u, exchange, states, T, eps, mu, var, acc):  # pragma: no cover - compiled
     """One step of every learner (module docstring, items 2-3) in place: q, occ, var (the per-batch variance of
     this step, before averaging), acc."""

@@ -35,10 +35,11 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from nnqg.derivations import InvalidArgument
 
+from ._jitcache import njit_cached
 from ._fp_solver import Grid2D
 
 TRANSITIONS = ("exact", "euler")
@@ -141,7 +142,7 @@ def _design(pts: np.ndarray) -> np.ndarray:
     return np.stack([pts[:, 0] ** a * pts[:, 1] ** b for a, b in MONOMIALS], axis=1)
 
 
-@njit(cache=True, parallel=True)
+@njit_cached(parallel=True)
 def _langevin_block(q, qs, E, V, W, dcoef, kappa, xi):  # pragma: no cover - compiled
     """Advance every member by xi.shape[1] substeps (xi: (N, substeps, 2) standard normals): q - q* -> E (q - q*)
     + eta, eta ~ N(0, V (W * V^T 2 kappa D(q) V) V^T) with D frozen at the substep's start."""

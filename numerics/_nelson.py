@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from numba import njit
 
 from nnqg.derivations import InvalidArgument
 
+from ._jitcache import njit_cached
 from ._nelson_states import DriftTable, GaussianState, _positive, coherent_state, free_packet, gaussian_drift
 
 
@@ -55,7 +55,7 @@ from ._nelson_states import DriftTable, GaussianState, _positive, coherent_state
 # Simulation
 # ----------------------------------------------------------------------------------------------------------------
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
     m = b.shape[0]
     s = (x - g0) / dx
@@ -68,7 +68,7 @@ def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
     return (1.0 - w) * b[j] + w * b[j + 1]
 
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
                b_now: np.ndarray, b_next: np.ndarray) -> None:
     for i in range(q.shape[0]):
@@ -80,7 +80,7 @@ def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float,
         q[i] = x + 0.5 * (f0 + f1) * h + noise
 
 
-@njit(cache=True, fastmath=False)
+@njit_cached(fastmath=False)
 def _euler_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
                 b_now: np.ndarray) -> None:
     for i in range(q.shape[0]):

@@ -48,6 +48,7 @@ from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
 from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, default_diffusion, flux_form, \
     hermite_function, moment_symbols_used, regression_operator, stated_diffusion, weak_form_integrands
 
+from ._jitcache import njit_cached
 from ._codegen import ResidualKernel, compile_residual
 from ._fp_solver import Grid2D, assemble, gaussian_cell_average, solve
 
@@ -182,7 +183,7 @@ def cached_variants(fn: Callable) -> tuple[Any, Any]:
     """``(parallel, serial)`` numba dispatchers of one loop, each with its own on-disk cache.
 
     numba names a cache file after the function's qualified name and line and does not key it by the
-    ``parallel`` flag: two ``njit(cache=True)`` of the same function share one cache entry, and whichever variant
+    ``parallel`` flag: two cached ``njit`` of the same function share one cache entry, and whichever variant
     was compiled first is loaded for the other (the parallel kernel then ran serially). Copies of the function
     under distinct names keep the entries apart."""
     import types
@@ -192,7 +193,7 @@ def cached_variants(fn: Callable) -> tuple[Any, Any]:
         g = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
         g.__qualname__ = fn.__qualname__ + suffix
         g.__module__ = fn.__module__
-        out.append(njit(cache=True, parallel=par)(g))
+        out.append(njit_cached(parallel=par)(g))
     return out[0], out[1]
 
 
@@ -253,7 +254,7 @@ def _network_loop(x, y, P0, n_train, width, seeds, gamma, B, n_steps, out):  # p
                 out[n, i, k] = p[k]
 
 
-@njit(cache=True)
+@njit_cached()
 def _network_moments(x, y, P, n_train, W, U, G, C):  # pragma: no cover - compiled
     """Per member: U = mean loss, G = mean gradient, C = population covariance of the per-example gradients."""
     n = x.shape[0]

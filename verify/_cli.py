@@ -7,6 +7,7 @@ NONFINITE; 2 a usage or input error (a message naming the bad input, never a tra
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 import time
@@ -149,22 +150,80 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("nnqg: error: give a COMMAND (nnqg --help lists them)\n")
         return EXIT_USAGE
     try:
-        if args.command == "claims":
-            return _cmd_claims()
-        if args.command == "derive":
-            return _cmd_derive(args.claim_id, args.latex)
-        if args.command == "verify":
-            return _cmd_verify(args)
-        for mod in _command_modules():
-            if mod.__name__.rsplit("._cmd_", 1)[1] == args.command:
-                return int(mod.run(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            rc = _dispatch(args)
+            sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+            return rc
     except NnqgError as exc:
-        sys.stderr.write(f"nnqg: error: {exc}\n")
+        from nnqg.derivations._budget import UnworkableFormula
+
+        prefix = f"--potential {args.potential!r}: " if isinstance(exc, UnworkableFormula) and \
+            getattr(args, "potential", None) is not None else ""
+        sys.stderr.write(f"nnqg: error: {prefix}{exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("nnqg: interrupted; no partial report was written\n")
         return 130
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        sys.stderr.write("nnqg: error: the output pipe was closed before all output was written (e.g. by `head`)\n")
+        return EXIT_USAGE
+    except OSError as exc:  # the environment, not nnqg: a full disk, a read-only folder, a name too long
+        sys.stderr.write(f"nnqg: error: {_environment_error(exc)}\n")
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "claims":
+        return _cmd_claims()
+    if args.command == "derive":
+        return _cmd_derive(args.claim_id, args.latex)
+    if args.command == "verify":
+        return _cmd_verify(args)
+    for mod in _command_modules():
+        if mod.__name__.rsplit("._cmd_", 1)[1] == args.command:
+            if args.command == "curvature":  # all of it is exact algebra on the user's metric: bounded
+                from nnqg.derivations._budget import budget
+
+                with budget(f"metric file {str(getattr(args, 'metric_file', ''))!r}"):
+                    return int(mod.run(args))
+            return int(mod.run(args))
     return EXIT_USAGE
+
+
+_HINTS = {errno.ENOSPC: "free some space or write somewhere else", errno.EDQUOT: "free some space or write "
+          "somewhere else", errno.EROFS: "choose a writable location", errno.EACCES: "choose a writable location",
+          errno.EPERM: "choose a writable location", errno.ENAMETOOLONG: "give a shorter name"}
+
+
+def _environment_error(exc: OSError) -> str:
+    where = f" ({str(exc.filename)!r})" if exc.filename else ""
+    hint = _HINTS.get(exc.errno or 0, "check the file and folder named")
+    return f"{exc.strerror or type(exc).__name__}{where}; {hint}"
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's final flush does not fail a second time."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """nnqg's own warnings as one line naming their class; others as Python prints them."""
+    from nnqg.numerics import CacheWarning
+
+    if issubclass(category, CacheWarning):
+        sys.stderr.write(f"nnqg: warning ({category.__name__}): {message}\n")
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _console():
@@ -172,9 +231,14 @@ def _console():
 
     import os
 
-    con = Console(stderr=False, highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1, the code of a FAILED claim: main() says what happened
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    con = _Console(stderr=False, highlight=False)
     if not con.is_terminal and "COLUMNS" not in os.environ:
-        con = Console(stderr=False, highlight=False, width=160)
+        con = _Console(stderr=False, highlight=False, width=160)
     return con
 
 
@@ -230,11 +294,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ._report import build_report, write_report
     from ._runner import run_claim
 
-    from ._report import check_output_path
+    from ._report import check_output_paths
 
-    for path, flag in ((args.json, "--json"), (args.html, "--html")):
-        if path is not None:
-            check_output_path(path, flag)
+    check_output_paths(((args.json, "--json"), (args.html, "--html")))
     claims = select_claims(args.claims)
     overrides: dict[str, dict] = {}
     notes: list[str] = []

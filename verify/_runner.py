@@ -10,22 +10,16 @@ it never changes the program status.
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 import time
-import warnings
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
-import sympy as sp
-
 from nnqg.derivations import NnqgError
-from nnqg.numerics._atomic import atomic_write_bytes
+from nnqg.derivations._budget import budget
 
 from ._model import FAILED, INCONCLUSIVE, NONFINITE, NOT_RUN, PASSED, REPRODUCED, Claim, LearningEvidence, \
     NumericContext, NumericResult, SymbolicResult, Verdict, calibration_status
 from ._registry import claim_source_hash
+from ._symcache import SYMBOLIC_STATS, symbolic_cached  # noqa: F401  (SYMBOLIC_STATS: read by the CLI)
 
 
 def run_claim(claim: Claim, ctx: NumericContext, overrides: Mapping[str, Any] | None = None, *,
@@ -41,7 +35,11 @@ def run_claim(claim: Claim, ctx: NumericContext, overrides: Mapping[str, Any] | 
         if unknown:
             raise NnqgError(f"claim {claim.id}: unknown inputs {unknown}; it takes {sorted(inputs)}")
         inputs.update(overrides)
-    sym = _symbolic_cached(claim, inputs) if not overrides else claim.derivation(inputs)
+    if overrides:  # a user's formula (or a planted error): bounded work, exit 2 with a message if it explodes
+        with budget(f"the derivation of {claim.id}"):
+            sym = claim.derivation(inputs)
+    else:
+        sym = symbolic_cached(claim, inputs)
     num: NumericResult | None = None
     if calibration and claim.calibration is not None:
         num = claim.calibration(ctx, inputs)
@@ -78,51 +76,3 @@ def _decide(claim: Claim, sym: SymbolicResult, num: NumericResult | None) -> tup
         return REPRODUCED, "counterexample reproduced: " + ", ".join(lab for lab, _ in shown)
     return PASSED, "derivation exact" + note
 
-
-#: what the symbolic cache did in this process (printed by `nnqg verify`)
-SYMBOLIC_STATS = {"derived": 0, "reused": 0}
-
-
-@lru_cache(maxsize=1)
-def _code_hash() -> str:
-    """sha256 of every source file of the installed nnqg package and the SymPy version: any change to the code
-    (a derivation, a claim, the parser) invalidates every cached symbolic result."""
-    import nnqg
-
-    h = hashlib.sha256(sp.__version__.encode())
-    roots = [Path(nnqg.__file__).parent]
-    for sub in ("derivations", "numerics", "verify"):
-        mod = __import__(f"nnqg.{sub}", fromlist=["_"])
-        roots.append(Path(mod.__file__).parent)
-    for root in roots:
-        for f in sorted(root.rglob("*.py")):
-            h.update(str(f.relative_to(root)).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-def _symbolic_cached(claim: Claim, inputs: Mapping[str, Any]) -> SymbolicResult:
-    """The claim's symbolic result with its *default* inputs, cached on disk by claim id and code hash."""
-    from nnqg.numerics import cache_dir
-
-    d = cache_dir().parent / "symbolic"
-    d.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"{_code_hash()}|{claim_source_hash(claim)}".encode()).hexdigest()[:24]
-    path = d / f"{claim.id}-{key}.pickle"
-    if path.exists():
-        try:
-            with path.open("rb") as fh:
-                res = pickle.load(fh)
-            if isinstance(res, SymbolicResult):
-                SYMBOLIC_STATS["reused"] += 1
-                return res
-        except Exception:  # a truncated or foreign file: recompute and overwrite
-            warnings.warn(f"symbolic cache file {path} is unreadable; re-deriving", RuntimeWarning, stacklevel=2)
-    res = claim.derivation(inputs)
-    SYMBOLIC_STATS["derived"] += 1
-    try:
-        data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        return res  # results holding unpicklable objects are simply not cached
-    atomic_write_bytes(path, data)
-    return res

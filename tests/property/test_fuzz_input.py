@@ -5,6 +5,12 @@ Each ``@given`` test draws ``max_examples`` inputs from the active hypothesis pr
 file fuzzes several thousand inputs; ``ci``: 30 each). Time per input is bounded with ``SIGALRM``: a parser that
 hangs fails the test instead of stalling it. Injection payloads try to create a sentinel file; its absence after
 each input shows nothing was executed.
+
+Generators (issue 15): nested powers (accepted exactly when the total degree is at most 64), big integer and
+rational constants (refused beyond float64's range, else compiled into kernels that agree with SymPy), input files
+of every type (directories, FIFOs, devices, symlinks to devices, loops and nowhere, garbage, sparse giants), and
+faults of the environment (an errno injected at each step of writing a report or the paper; an unusable cache
+folder): each ends in a message naming the input and exit 2, or, for the cache, a warning and a temporary cache.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hostile_files import FILE_KINDS, make_input  # tests/hostile_files.py (tests/ is on sys.path: conftest.py)
 from nnqg.derivations import InvalidArgument, parse_formula
 from nnqg.verify import all_claims
 from nnqg.verify._cli import main
@@ -217,16 +224,23 @@ def test_resource_bombs_are_refused_quickly(text: str) -> None:
 ALPHABET = string.printable + "αβγ−×÷²√∞ｑ\u200b\u00a0"
 
 
-@given(st.text(alphabet=ALPHABET, max_size=120))
-def test_random_text_parses_or_is_refused(text: str) -> None:
-    """Arbitrary text: either a SymPy expression in the allowed names, or InvalidArgument naming the input."""
+def parse_or_refusal(text: str) -> sp.Expr | None:
+    """The parsed formula, or None after checking that the refusal names the input in one paragraph."""
     COUNT["inputs"] += 1
     with bounded():
         try:
-            e = parse_formula(text, NAMES, what=WHAT)
+            return parse_formula(text, NAMES, what=WHAT)
         except InvalidArgument as exc:
-            assert names_input(str(exc), text), str(exc)
-            return
+            assert names_input(str(exc), text) and one_paragraph(str(exc)), str(exc)
+            return None
+
+
+@given(st.text(alphabet=ALPHABET, max_size=120))
+def test_random_text_parses_or_is_refused(text: str) -> None:
+    """Arbitrary text: either a SymPy expression in the allowed names, or InvalidArgument naming the input."""
+    e = parse_or_refusal(text)
+    if e is None:
+        return
     assert isinstance(e, sp.Expr) and {s.name for s in e.free_symbols} <= set(NAMES)
     assert not e.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
 
@@ -250,13 +264,9 @@ def _formula() -> st.SearchStrategy[str]:
 @given(_formula())
 def test_grammatical_formulas_parse_or_are_refused_cleanly(text: str) -> None:
     """Well-formed formulas in the allowed grammar: a real expression, or a clean refusal (e.g. 1/0)."""
-    COUNT["inputs"] += 1
-    with bounded():
-        try:
-            e = parse_formula(text, NAMES, what=WHAT)
-        except InvalidArgument as exc:
-            assert names_input(str(exc), text) and one_paragraph(str(exc)), str(exc)
-            return
+    e = parse_or_refusal(text)
+    if e is None:
+        return
     assert {s.name for s in e.free_symbols} <= set(NAMES)
 
 
@@ -435,6 +445,231 @@ def math_isinf(v: float) -> bool:
     import math
 
     return math.isinf(v)
+
+
+# --- nested powers and big integers (issue 15, items 3 and 4) ------------------------------------------------
+
+POWER_BASES = {"q": 1, "(q+1)": 1, "(q1+q2)": 1, "sin(q)": 1, "(q**2+1)": 2, "(q1*q2-1)": 2, "exp(q)": 1}
+
+
+@st.composite
+def nested_powers(draw: st.DrawFn) -> tuple[str, int]:
+    """``((b**e1)**e2)...`` with its total degree (|e1 e2 ... | times the degree of b)."""
+    base = draw(st.sampled_from(sorted(POWER_BASES)))
+    exps = draw(st.lists(st.integers(-64, 64).filter(lambda e: e not in (0, 1)), min_size=1, max_size=4))
+    text = base
+    for e in exps:
+        text = f"({text})**{e}" if e > 0 else f"({text})**({e})"
+    degree = POWER_BASES[base]
+    for e in exps:
+        degree *= abs(e)
+    return text, degree
+
+
+@given(nested_powers())
+def test_nested_powers_are_bounded_by_total_degree(case: tuple[str, int]) -> None:
+    """Powers multiply: the formula is accepted exactly when its total degree is at most MAX_DEGREE (64)."""
+    from nnqg.derivations._parser import MAX_DEGREE
+
+    text, degree = case
+    COUNT["inputs"] += 1
+    if "exp(q)" in text:
+        degree = 1  # exp(q)**n is exp(n q): SymPy folds the power into the argument
+    if degree > MAX_DEGREE:
+        msg = assert_rejected(text)
+        assert "degree" in msg or "exceeds" in msg, msg
+    else:
+        with bounded():
+            parse_formula(text, NAMES, what=WHAT)
+
+
+@st.composite
+def big_constants(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["pow", "literal", "float", "rational", "neg"]))
+    if kind == "pow":
+        return f"{draw(st.sampled_from([2, 3, 7, 10]))}**{draw(st.integers(40, 64))}*q"
+    if kind == "literal":
+        return f"{draw(st.integers(2**53, 10**15 * 10**3))}*q**2"
+    if kind == "float":
+        return f"{draw(st.integers(1, 9))}e{draw(st.integers(15, 320))}*q"
+    if kind == "rational":
+        return f"{draw(st.integers(1, 10**15))}/2**{draw(st.integers(54, 64))}*q + 10**{draw(st.integers(16, 60))}"
+    return f"-2**{draw(st.integers(54, 64))}*q + q**2/2"
+
+
+def _printable_and_exact(expr: sp.Expr) -> None:
+    """Kernel source for ``expr``: no integer literal numba cannot type, and the value SymPy computes."""
+    import re
+
+    from nnqg.numerics._codegen import _Printer
+
+    src = _Printer({"fully_qualified_modules": True, "standard": "python3"}).doprint(expr)
+    assert not [m for m in re.findall(r"(?<![\w.])\d{17,}(?![\w.])", src)], src  # no int literal >= 10**16
+    qv = 0.75
+    env = {"q": qv, "math": __import__("math")}
+    want = float(expr.subs(Q, sp.Rational(3, 4)))
+    got = eval(src, env)  # our own generated source, not user input
+    assert got == pytest.approx(want, rel=1e-14, abs=0), (src, got, want)
+
+
+@given(big_constants())
+def test_big_constants_are_refused_or_printed_as_floats(text: str) -> None:
+    e = parse_or_refusal(text)
+    if e is not None:
+        _printable_and_exact(e)
+
+
+@given(st.lists(big_constants(), min_size=1, max_size=4))
+@settings(max_examples=min(settings().max_examples, 8))
+def test_big_constants_compile_and_agree_with_sympy(texts: list[str]) -> None:
+    """One kernel per example, every accepted constant one residual: numba compiles it (no 'Int value is too
+    large') and computes what SymPy computes."""
+    import numpy as np
+
+    from nnqg.numerics import compile_residual
+
+    exprs = []
+    for t in texts:
+        COUNT["inputs"] += 1
+        try:
+            exprs.append(parse_formula(t, NAMES, what=WHAT))
+        except InvalidArgument:
+            pass
+    assume(exprs)
+    k = compile_residual([(f"r{i}", e) for i, e in enumerate(exprs)], fields=[Q], name="fuzz_big")
+    xs = np.array([-1.25, 0.5, 2.0])
+    out = k(q=xs)
+    for i, e in enumerate(exprs):
+        want = [float(e.subs(Q, sp.Rational(str(x)))) for x in xs]
+        np.testing.assert_allclose(out[i], want, rtol=1e-14, atol=0)
+
+
+# --- input files of every type (item 2's bounded reader, seen from the CLI) ----------------------------------
+
+@given(st.sampled_from(FILE_KINDS), st.sampled_from(["curvature", "sweep", "paper"]), st.binary(max_size=64))
+def test_cli_refuses_input_files_of_every_type(kind: str, command: str, junk: bytes) -> None:
+    import tempfile
+
+    COUNT["inputs"] += 1
+    with tempfile.TemporaryDirectory() as d:
+        p = make_input(kind, Path(d), junk)
+        argv = {"curvature": ["curvature", str(p)], "sweep": ["sweep", str(p), "--out", f"{d}/out"],
+                "paper": ["paper", "--report", str(p), "--out", f"{d}/out"]}[command]
+        rc, out, err = run_cli(argv)
+    # a file that cannot be read is named; a readable one with bad contents is the command's own message
+    readable = kind in ("binary garbage", "latin-1", "empty") and command != "paper"
+    assert rc == 2 and one_paragraph(err) and (readable or "input.toml" in err), (kind, command, rc, err[-500:])
+
+
+# --- faults of the environment (item 6) ----------------------------------------------------------------------
+
+FAULT_ERRNOS = ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EIO", "ENAMETOOLONG", "EFBIG"]
+FAULT_STEPS = ["mkstemp", "write", "fsync", "chmod", "replace"]
+FAULT_COMMANDS = {
+    "verify --json": ["verify", "--symbolic-only", "--claims", "madelung.continuity", "--json", "{d}/report.json"],
+    "verify --html": ["verify", "--symbolic-only", "--claims", "madelung.continuity", "--html", "{d}/report.html"],
+    "paper --out": ["paper", "--symbolic-only", "--claims", "madelung.continuity", "--out", "{d}/tex"],
+}
+
+
+@given(st.sampled_from(FAULT_ERRNOS), st.sampled_from(FAULT_STEPS), st.sampled_from(sorted(FAULT_COMMANDS)))
+@settings(max_examples=min(settings().max_examples, 40))
+def test_environment_faults_while_writing_outputs(name: str, step: str, command: str) -> None:
+    """An errno raised at any step of an output's atomic write: exit 2, the errno's text and the file in one
+    line, no temporary file left behind."""
+    import errno
+    import tempfile
+
+    from nnqg.numerics import _atomic
+
+    COUNT["inputs"] += 1
+    code = getattr(errno, name)
+    with tempfile.TemporaryDirectory() as d:
+        argv = [a.replace("{d}", d) for a in FAULT_COMMANDS[command]]
+
+        def fault(*args: object, **kwargs: object) -> None:
+            raise OSError(code, os.strerror(code))
+
+        real = {"mkstemp": _atomic.tempfile.mkstemp, "fsync": _atomic.os.fsync, "chmod": _atomic.os.chmod,
+                "replace": _atomic.os.replace, "fdopen": _atomic.os.fdopen}
+
+        class _Faulty:
+            def __init__(self, fh: object) -> None:
+                self._fh = fh
+
+            def __enter__(self) -> "_Faulty":
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self._fh.close()  # type: ignore[attr-defined]
+
+            def write(self, data: bytes) -> int:
+                raise OSError(code, os.strerror(code))
+
+        def only_outputs(fn_name: str):  # the cache's own writes are not what this test is about
+            def patched(*args: object, **kwargs: object) -> object:
+                if d in repr(args) + repr(kwargs) or fn_name in ("fsync", "write"):
+                    if fn_name == "write":
+                        return _Faulty(real["fdopen"](*args, **kwargs))
+                    fault()
+                return real[fn_name](*args, **kwargs)
+            return patched
+
+        targets = {"mkstemp": (_atomic.tempfile, "mkstemp"), "fsync": (_atomic.os, "fsync"),
+                   "chmod": (_atomic.os, "chmod"), "replace": (_atomic.os, "replace"),
+                   "write": (_atomic.os, "fdopen")}
+        mod, attr = targets[step]
+        # warm the caches first, so the fault hits the output and not a first-time cache write
+        run_cli(argv[:-2])
+        setattr(mod, attr, only_outputs("write" if step == "write" else attr))
+        try:
+            rc, out, err = run_cli(argv)
+        finally:
+            setattr(mod, attr, real["fdopen" if step == "write" else attr])
+        left = [f for f in Path(d).rglob("*") if ".tmp" in f.name]
+    assert rc == 2 and os.strerror(code) in err and d in err and one_paragraph(err), (name, step, command, err)
+    assert not left, left
+
+
+CACHE_FAULTS = ["regular file", "/dev/null", "/dev/zero", "fifo", "dangling symlink", "symlink loop",
+                "file in the path"]
+
+
+@given(st.sampled_from(CACHE_FAULTS))
+@settings(max_examples=min(settings().max_examples, 14))
+def test_unusable_cache_folder_is_a_warning_and_a_temporary_cache(kind: str) -> None:
+    import tempfile
+
+    from nnqg.numerics import _cachedir
+
+    COUNT["inputs"] += 1
+    with tempfile.TemporaryDirectory() as d:
+        c = Path(d) / "cache"
+        if kind == "regular file":
+            c.write_text("x")
+        elif kind.startswith("/dev/"):
+            c = Path(kind)
+        elif kind == "fifo":
+            os.mkfifo(c)
+        elif kind == "dangling symlink":
+            c.symlink_to(Path(d) / "nowhere" / "deeper")
+            (Path(d) / "nowhere").write_text("a file, so the link can never become a folder")
+        elif kind == "symlink loop":
+            c.symlink_to(Path(d) / "other")
+            (Path(d) / "other").symlink_to(c)
+        else:
+            (Path(d) / "file").write_text("x")
+            c = Path(d) / "file" / "cache"
+        old = os.environ.get("NNQG_CACHE_DIR")
+        os.environ["NNQG_CACHE_DIR"] = str(c)
+        _cachedir._usable.pop(str(c), None)
+        try:
+            rc, out, err = run_cli(["verify", "--symbolic-only", "--claims", "madelung.continuity"])
+        finally:
+            os.environ["NNQG_CACHE_DIR"] = old if old is not None else ""
+            if old is None:
+                del os.environ["NNQG_CACHE_DIR"]
+    assert rc == 0 and "CacheWarning" in err and "temporary cache" in err and str(c) in err, (kind, rc, err)
 
 
 # --- malformed TOML metrics (derivations/_metric_file.py, `nnqg curvature`) ----------------------------------

@@ -1,6 +1,6 @@
 """The generated-kernel cache: keyed by the SymPy source hash and the versions; corrupt or truncated files (the
-kernel module or numba's own index/data files) are detected and rebuilt with a warning; concurrent processes
-never corrupt it; a second process reuses both the kernel file and numba's machine code."""
+kernel module or numba's sealed index/data files in ``jit/``) are detected and rebuilt with a warning; concurrent
+processes never corrupt it; a second process reuses both the kernel file and numba's machine code."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_corrupt_kernel_file_is_rebuilt_with_a_warning(fresh: Path, monkeypatch:
     text = path.read_text()
     if damage == "truncate":
         path.write_text(text[: len(text) // 2])
-    elif damage == "edit":  # same length, one operator changed: only the body hash can tell
+    elif damage == "edit":  # same length, one operator changed: only the hash can tell
         path.write_text(text.replace("out[0, i] = ", "out[0, i] = -", 1).replace("    n = out", "   n = out", 1))
     elif damage == "empty":
         path.write_text("")
@@ -91,19 +91,19 @@ def test_corrupt_kernel_file_is_rebuilt_with_a_warning(fresh: Path, monkeypatch:
     with pytest.warns(KernelCacheWarning, match="corrupt or stale"):
         k = _compile()
     _check(k)
-    assert _codegen._body_ok(path.read_text()) and _codegen.STATS["rebuilt"] == 1
+    assert _codegen._text_ok(path.read_text()) and _codegen.STATS["rebuilt"] == 1
 
 
 @pytest.mark.parametrize("suffix", [".nbi", ".nbc"])
 def test_corrupt_numba_cache_file_is_recompiled_with_a_warning(fresh: Path, monkeypatch: pytest.MonkeyPatch,
                                                               suffix: str) -> None:
     _check(_compile())
-    files = list((fresh / "__pycache__").glob(f"*{suffix}"))
+    files = list((fresh.parent / "jit").glob(f"nnqg_kernel_*{suffix}"))
     assert files, "numba wrote no cache files"
     for f in files:
         f.write_bytes(f.read_bytes()[:25])
     monkeypatch.setattr(_codegen, "_loaded", {})
-    with pytest.warns(KernelCacheWarning, match="numba's cache"):
+    with pytest.warns(KernelCacheWarning, match="numba machine code .* is corrupt"):
         k = _compile()
     _check(k)
     assert _codegen.STATS["jit_rebuilt"] == 1
@@ -142,9 +142,9 @@ def _run_script(cache: Path, n: int) -> dict:
 def test_second_process_reuses_file_and_machine_code(tmp_path: Path) -> None:
     first = _run_script(tmp_path, 2)
     assert first["ok"] and first["stats"]["generated"] == 2 and first["stats"]["jit_compiled"] == 2
-    kernels = tmp_path / "kernels"
-    assert len(list((kernels / "__pycache__").glob("*.nbi"))) == 2
-    assert len(list((kernels / "__pycache__").glob("*.nbc"))) == 2
+    jit = tmp_path / "jit"
+    assert len(list(jit.glob("nnqg_kernel_*.nbi"))) == 2
+    assert len(list(jit.glob("nnqg_kernel_*.nbc"))) == 2
     second = _run_script(tmp_path, 2)
     s = second["stats"]
     assert second["ok"] and (s["reused"], s["generated"], s["rebuilt"]) == (2, 0, 0)
@@ -164,9 +164,9 @@ def test_concurrent_processes_do_not_corrupt_the_cache(tmp_path: Path) -> None:
         assert json.loads(out.strip().splitlines()[-1])["ok"]
         assert "KernelCacheWarning" not in err, err
     kernels = tmp_path / "kernels"
-    assert not [f for f in kernels.rglob("*") if re.search(r"\.tmp", f.name)]
+    assert not [f for f in tmp_path.rglob("*") if re.search(r"\.tmp", f.name)]
     files = sorted(kernels.glob("*.py"))
-    assert len(files) == 3 and all(_codegen._body_ok(f.read_text()) for f in files)
+    assert len(files) == 3 and all(_codegen._text_ok(f.read_text()) for f in files)
     later = _run_script(tmp_path, 3)["stats"]
     assert (later["reused"], later["generated"], later["rebuilt"], later["jit_compiled"]) == (3, 0, 0, 0)
 

@@ -51,7 +51,7 @@ def test_sigint_mid_run_leaves_no_partial_report_and_next_run_works(tmp_path: Pa
     assert "interrupted" in err and "Traceback" not in err, err[-2000:]
     assert not (work / "report.json").exists()
     assert not _temporaries(cache, work), _temporaries(cache, work)
-    assert all(_codegen._body_ok(f.read_text()) for f in (cache / "kernels").glob("*.py"))
+    assert all(_codegen._text_ok(f.read_text()) for f in (cache / "kernels").glob("*.py"))
     # the next run, on the same cache, works
     claim = "madelung.continuity" if command == "selftest" else "lorentz.boost_invariance"
     p2 = _start([command, "--quick", "--claims", claim, "--json", "report.json"], cache, work)
@@ -91,7 +91,7 @@ def test_sigint_while_compiling_kernels_leaves_only_complete_files(tmp_path: Pat
         out, err = p.communicate(timeout=300)
         interrupted += "KeyboardInterrupt" in err
         assert not _temporaries(tmp_path), _temporaries(tmp_path)
-        assert all(_codegen._body_ok(f.read_text()) for f in (tmp_path / "kernels").glob("*.py"))
+        assert all(_codegen._text_ok(f.read_text()) for f in (tmp_path / "kernels").glob("*.py"))
     assert interrupted >= 1, "no run was interrupted mid-loop"
     p = subprocess.run([sys.executable, "-c", COMPILER, str(N_KERNELS)], env=env, capture_output=True, text=True,
                        timeout=900)
