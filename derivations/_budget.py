@@ -61,8 +61,10 @@ class _Budget:
     what: str
     seconds: float
     memory_bytes: float
+    seconds_from: str
     start: float
     rss0: int
+    fired: bool = False  # one _Stop per budget: a second tick must not land in the handler of the first
 
 
 def _give_ups() -> tuple[type[BaseException], ...]:
@@ -91,7 +93,8 @@ def limit_from_env(name: str, default: float) -> float:
 
 
 @contextmanager
-def budget(what: str, *, seconds: float | None = None, memory_mb: float | None = None) -> Iterator[None]:
+def budget(what: str, *, seconds: float | None = None, memory_mb: float | None = None,
+           seconds_from: str = "NNQG_SYMBOLIC_SECONDS") -> Iterator[None]:
     """Run the block within ``seconds`` of wall-clock time and ``memory_mb`` MiB of resident-memory growth;
     :class:`BudgetExceeded` naming ``what`` otherwise (see the module docstring)."""
     seconds = limit_from_env("NNQG_SYMBOLIC_SECONDS", DEFAULT_SECONDS) if seconds is None else seconds
@@ -99,7 +102,7 @@ def budget(what: str, *, seconds: float | None = None, memory_mb: float | None =
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-    b = _Budget(what, seconds, memory_mb * 2**20, time.monotonic(), _rss())
+    b = _Budget(what, seconds, memory_mb * 2**20, seconds_from, time.monotonic(), _rss())
     outermost = not _active
     if outermost:
         _arm()
@@ -124,7 +127,7 @@ def budget(what: str, *, seconds: float | None = None, memory_mb: float | None =
 
 def _message(b: _Budget, why: str) -> str:
     if why == "time":
-        limit = f"it did not finish within {b.seconds:g} s (NNQG_SYMBOLIC_SECONDS)"
+        limit = f"it did not finish within {b.seconds:g} s ({b.seconds_from})"
     else:
         limit = f"it needed more than {b.memory_bytes / 2**20:g} MiB of memory (NNQG_SYMBOLIC_MEMORY_MB)"
     return (f"{b.what}: stopped, {limit}; the formula is too large to work with exactly: simplify it (fewer "
@@ -161,10 +164,14 @@ def _tick(signum: int, frame: Any) -> None:
             signal.raise_signal(signal.SIGALRM)
     rss = None
     for b in reversed(_active):
+        if b.fired:
+            continue
         if now - b.start > b.seconds:
+            b.fired = True
             raise _Stop(b, "time")
         rss = _rss() if rss is None else rss
         if rss - b.rss0 > b.memory_bytes:
+            b.fired = True
             raise _Stop(b, "memory")
 
 

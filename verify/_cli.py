@@ -183,11 +183,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_verify(args)
     for mod in _command_modules():
         if mod.__name__.rsplit("._cmd_", 1)[1] == args.command:
-            if args.command == "curvature":  # all of it is exact algebra on the user's metric: bounded
-                from nnqg.derivations._budget import budget
-
-                with budget(f"metric file {str(getattr(args, 'metric_file', ''))!r}"):
-                    return int(mod.run(args))
             return int(mod.run(args))
     return EXIT_USAGE
 

@@ -11,11 +11,9 @@ the second opinion disagree; no verdict).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
+import math
 import sys
-import threading
-from typing import Any, Iterator
+from typing import Any
 
 import sympy as sp
 
@@ -52,53 +50,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help=f"print every component in full (default: a component whose numerator has more than "
                         f"{MAX_SHOWN_TERMS} terms is summarised)")
     p.add_argument("--seed", type=int, default=0, help="seed of the witness and second-opinion points (default: 0)")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
-                   help=f"stop with exit 2 after this many seconds of computation (default {DEFAULT_TIME_LIMIT:g};"
-                        f" 0: no limit)")
-
-
-class _TimeLimit(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`_TimeLimit` in the main thread after ``seconds`` (SIGALRM; a no-op elsewhere)."""
-    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _TimeLimit()
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help=f"stop with exit 2 after this many seconds of computation (default: NNQG_SYMBOLIC_SECONDS, "
+                        f"else {DEFAULT_TIME_LIMIT:g}; 0: no limit)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from nnqg.derivations._budget import budget, limit_from_env
     from nnqg.derivations._curvature import InconsistentVerdict
     from nnqg.derivations._errors import InvalidArgument
     from nnqg.derivations._metric_file import load_metric
 
+    if args.time_limit is None:
+        seconds, seconds_from = limit_from_env("NNQG_SYMBOLIC_SECONDS", DEFAULT_TIME_LIMIT), "NNQG_SYMBOLIC_SECONDS"
+    elif args.time_limit >= 0:
+        seconds, seconds_from = args.time_limit or math.inf, "--time-limit"
+    else:
+        raise InvalidArgument(f"--time-limit {args.time_limit:g}: expected a number of seconds >= 0 (0: no limit)")
     spec = load_metric(args.metric_file)
     equation = args.check or spec.expect.check or "ricci_flat"
     try:
-        with _deadline(args.time_limit):
+        # --time-limit is the symbolic budget's clock (memory: NNQG_SYMBOLIC_MEMORY_MB): one timer, one message
+        with budget(f"metric file {str(args.metric_file)!r}: the exact computation", seconds=seconds,
+                    seconds_from=seconds_from):
             return _run(args, spec, equation)
     except InconsistentVerdict as exc:
         sys.stdout.flush()
         sys.stderr.write(f"nnqg: {exc}\n")
         return EXIT_INCONSISTENT
-    except _TimeLimit:
-        raise InvalidArgument(f"{args.metric_file}: the exact computation did not finish within --time-limit "
-                              f"{args.time_limit:g} s (the metric is too large for nnqg curvature: at most 8 "
-                              f"coordinates, and dense metrics with many transcendental entries are costly); "
-                              f"raise --time-limit, or simplify the metric") from None
 
 
 def _run(args: argparse.Namespace, spec: Any, equation: str) -> int:

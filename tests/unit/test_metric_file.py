@@ -177,4 +177,4 @@ def test_time_limit_ends_in_exit_2(tmp_path, capsys):
     f = tmp_path / "dense.toml"
     f.write_text("\n".join(lines) + "\n")
     assert main(["curvature", str(f), "--time-limit", "1"]) == 2
-    assert "did not finish within --time-limit 1 s" in capsys.readouterr().err
+    assert "did not finish within 1 s (--time-limit)" in capsys.readouterr().err
