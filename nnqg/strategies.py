@@ -8,7 +8,8 @@ exact decimal grids and shrink towards a simple anchor, so a failing case shrink
 Parameters (docs/theory.md, section 3):
 
 * :func:`learning_parameters` -- :class:`LearningParameters` gamma, c, D, T (m = 1/gamma, hbar^2 = c/gamma);
-  :func:`positive` one of them; :func:`grid` any number on a decimal grid.
+  :func:`positive` one of them; :func:`grid` any number on a decimal grid; :func:`decimal_text`,
+  :func:`linear_text` and :func:`shifted` write numbers and sums into formulas.
 
 Potentials V(q), bounded below, as formula strings in ``q`` (:func:`potentials`, parse with
 :func:`potential_expr`): :func:`harmonic`, :func:`polynomials`, :func:`poeschl_teller`, :func:`morse`,
@@ -43,14 +44,16 @@ from ._strategies_networks import WeightStructure, network_sizes, random_structu
     speed_profiles
 from ._strategies_quantum import POTENTIAL_FAMILIES, RANGES, GaussianState, InitialState, LearningParameters, \
     decimal_text, double_wells, gaussian_sums, gaussian_states, grid, harmonic, initial_states, \
-    learning_parameters, morse, poeschl_teller, polynomials, positive, potential_expr, potentials, state_expr
+    learning_parameters, linear_text, morse, poeschl_teller, polynomials, positive, potential_expr, potentials, \
+    shifted, state_expr
 
 __all__ = [
     "BASES", "METRIC_FAMILIES", "POTENTIAL_FAMILIES", "RANGES", "GaussianState", "InitialState",
     "LearningParameters", "SolutionCase", "WeightStructure", "decimal_text", "double_wells", "flrw_metrics",
-    "gaussian_states", "gaussian_sums", "grid", "harmonic", "initial_states", "learning_parameters", "load",
+    "gaussian_states", "gaussian_sums", "grid", "harmonic", "initial_states", "learning_parameters",
+    "linear_text", "load",
     "metric_files", "metrics", "morse", "network_sizes", "poeschl_teller", "polynomials", "positive",
-    "potential_expr", "potentials", "pull_back", "random_structures", "scale_factors", "shift_structures",
+    "potential_expr", "potentials", "pull_back", "random_structures", "scale_factors", "shift_structures", "shifted",
     "speed_profiles", "state_expr", "static_spherical_metrics", "stationary_axisymmetric_metrics", "toml_text",
     "transformed_solutions",
 ]
