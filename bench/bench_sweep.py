@@ -2,6 +2,7 @@
 
     python bench/bench_sweep.py [--repeats 3] [--points 12] [--ensemble 1000] [--task regression|network]
                                 [--out bench/results/sweep.md]
+    python bench/bench_sweep.py --ab REF [--repeats 5] [--points 12] [--ensemble 1000] [--task ...]
 
 Measures, in one run (medians over ``--repeats``):
 
@@ -14,6 +15,11 @@ Measures, in one run (medians over ``--repeats``):
 * the pure per-task dask cost: ``--noop`` trivial tasks submitted and gathered on one worker.
 
 The cluster start-up is reported separately (it is paid once per sweep, not per point).
+
+``--ab REF``: the cost of a point under this tree against git revision REF, in one run: the same grid evaluated
+by the serial loop in fresh subprocesses, one per side per repeat, alternating (A, B, B, A, ...), each after a
+warm-up point; REF is exported with ``git archive`` and imported in place of the installed package. Reports the
+median CPU and wall seconds per point of each side and their ratios (this tree / REF).
 """
 
 from __future__ import annotations
@@ -26,13 +32,81 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse
+import json
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+_CHILD = """
+import json, sys, time
+if {shim!r}:
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+    sys.path.insert(0, {shim!r})
+sys.path.insert(0, {bench!r})
+from bench_sweep import _spec
+from nnqg.verify._sweep import evaluate_point, grid_points, point_seed
+import nnqg
+spec = _spec({points}, {ensemble}, {task!r})
+pts = grid_points(spec)
+evaluate_point(spec, pts[0], point_seed(spec, pts[0]))
+t0, c0 = time.perf_counter(), time.process_time()
+comp = sum(evaluate_point(spec, p, point_seed(spec, p))["seconds"] for p in pts)
+print(json.dumps({{"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "compute": comp,
+                  "n": len(pts), "file": nnqg.__file__}}))
+"""
+
+
+def _ab(args: argparse.Namespace) -> str:
+    """Serial per-point cost of this tree against git revision ``args.ab``, alternating fresh subprocesses."""
+    root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="nnqg-bench-ab-"))
+    try:
+        src = tmp / "src"
+        src.mkdir()
+        archive = subprocess.run(["git", "-C", str(root), "archive", args.ab], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+        pkg = tmp / "pkg" / "nnqg"
+        shutil.copytree(src / "nnqg", pkg)
+        for sub in ("derivations", "numerics", "verify"):
+            (pkg / sub).symlink_to(src / sub)
+        res: dict[str, list[dict]] = {args.ab: [], "this tree": []}
+        for rep in range(args.repeats):
+            sides = [args.ab, "this tree"] if rep % 2 == 0 else ["this tree", args.ab]
+            for side in sides:
+                code = _CHILD.format(shim=str(tmp / "pkg") if side == args.ab else "", bench=str(root / "bench"),
+                                     points=args.points, ensemble=args.ensemble, task=args.task)
+                out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                     cwd=tmp).stdout
+                res[side].append(json.loads(out.strip().splitlines()[-1]))
+                print(f"rep {rep}: {side} {res[side][-1]['wall']:.2f} s ({res[side][-1]['file']})", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = res["this tree"][0]["n"]
+    per = {k: statistics.median(r["compute"] for r in v) / n for k, v in res.items()}
+    cpu = {k: statistics.median(r["cpu"] for r in v) / n for k, v in res.items()}
+    lines = [
+        f"Command: `python bench/bench_sweep.py --ab {args.ab} --repeats {args.repeats} --points {args.points} "
+        f"--ensemble {args.ensemble}" + (" --task network" if args.task == "network" else "") + "`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average at "
+        f"the end {os.getloadavg()[0]:.1f}. {n} points ({args.task}), serial loop in fresh subprocesses, one BLAS "
+        f"thread, sides alternating, medians of {args.repeats}.",
+        "",
+        "| code | CPU per point (s) | wall per point (s) | CPU, all repeats (s, whole grid) |",
+        "|---|---|---|---|",
+    ]
+    for k, v in res.items():
+        runs = ", ".join(f"{r['cpu']:.2f}" for r in v)
+        lines.append(f"| {k} | {cpu[k]:.3f} | {per[k]:.3f} | {runs} |")
+    lines += ["", f"Ratio this tree / {args.ab}: CPU time {cpu['this tree'] / cpu[args.ab]:.3f}, wall time "
+              f"{per['this tree'] / per[args.ab]:.3f} (CPU time is the one to read on a loaded machine: wall time "
+              "there measures the other processes too)."]
+    return "\n".join(lines) + "\n"
 
 
 def _spec(points: int, ensemble: int, task: str = "regression"):
@@ -68,7 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", choices=["regression", "network"], default="regression",
                     help="network: the 12-point width grid of the tanh network (--points ignored)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--ab", default=None, metavar="REF",
+                    help="compare the serial cost of a point with git revision REF (e.g. main) instead")
     args = ap.parse_args(argv)
+    if args.ab is not None:
+        text = _ab(args)
+        print(text)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text)
+        return 0
 
     from dask.distributed import Client
 

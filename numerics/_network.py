@@ -101,6 +101,21 @@ def coupled_weights(c_nodes: np.ndarray, c_half: np.ndarray, h: float, tau: floa
     return sps.bmat([[top, -eye], [eye, None]], format="csr")
 
 
+def local_weights(wp: np.ndarray, wm: np.ndarray) -> sps.csr_matrix:
+    r"""Weight matrix of the coupled network with arbitrary local weights, acting on :math:`(x(t), x(t-1))`:
+    :math:`x_i(t+1) = 2x_i(t) - x_i(t-1) + w^+_i(x_{i+1}-x_i) - w^-_i(x_i-x_{i-1})` (``wp``, ``wm`` of length N,
+    periodic). :func:`coupled_weights` is the case :math:`w^\pm_i = (\tau/h)^2c_ic_{i\pm1/2}`."""
+    wp, wm = np.asarray(wp, dtype=float), np.asarray(wm, dtype=float)
+    n = _check_n(wp.size, "wp")
+    if wp.shape != (n,) or wm.shape != (n,):
+        raise InvalidArgument(f"wp, wm: need two vectors of one length, got {wp.shape}, {wm.shape}")
+    i = np.arange(n)
+    top = sps.csr_matrix((np.r_[2.0 - wp - wm, wp, wm], (np.r_[i, i, i], np.r_[i, (i + 1) % n, (i - 1) % n])),
+                         shape=(n, n))
+    eye = sps.identity(n, format="csr")
+    return sps.bmat([[top, -eye], [eye, None]], format="csr")
+
+
 def simulate(W: sps.spmatrix | np.ndarray, y0: np.ndarray, steps: int, *, bias: np.ndarray | None = None,
              activation: Activation | None = None, record: np.ndarray | None = None) -> np.ndarray:
     r"""Iterate :math:`y(t+1) = f(W y(t) + b)` ``steps`` times from ``y0``.
@@ -181,5 +196,6 @@ def central_jet(fun: Callable[..., np.ndarray], points: tuple[np.ndarray, ...], 
     return out
 
 
-__all__ = ["advance", "central_jet", "block_average", "coupled_weights", "is_permutation", "shift_matrix", "simulate",
+__all__ = ["advance", "central_jet", "block_average", "coupled_weights", "is_permutation", "local_weights",
+           "shift_matrix", "simulate",
            "two_population_shift_weights"]

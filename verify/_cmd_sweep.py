@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+#: cells of the summary printed in the terminal (a large grid's summary is in the Parquet data)
+MAX_TABLE_ROWS = 200
 
 
 def _workers(text: str) -> int:
@@ -37,12 +40,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        "nnqg sweep examples/sweeps/gamma_batch.toml --out runs/gb --resume",
                        "nnqg sweep SPEC.toml --scheduler tcp://HOST:8786",
                        codes="exit codes:\n  0  the sweep finished (the distances are results, not failures)\n"
-                             "  2  a usage or input error (a bad spec names its key)"))
+                             "  1  a point raised or gave a non-finite distance, or points are missing\n"
+                             "  2  a usage or input error (a bad spec names its key)\n"
+                             "  130  interrupted (finished points are stored; --resume continues)"))
     s.add_argument("spec", type=Path, metavar="SPEC.toml")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="an existing dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster here)")
     s.add_argument("--workers", type=_workers, default=None, metavar="N",
-                   help="LocalCluster workers (default: the number of CPUs); not with --scheduler")
+                   help="LocalCluster workers (default and maximum: the CPUs of this machine); not with "
+                        "--scheduler")
     s.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="result directory (default: sweep-<spec name>)")
     s.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping finished points")
@@ -54,14 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from nnqg.derivations import InvalidArgument
-
     from ._cli import _console
-    from ._sweep import load_spec, run_sweep, summarise, write_figures
+    from ._sweep import SweepStoreWarning, load_spec, run_sweep, skipped_figures, summarise, write_figures
 
     spec = load_spec(args.spec)
-    if args.scheduler is not None and args.workers is not None:
-        raise InvalidArgument("--workers: only for the local cluster; the cluster at --scheduler has its own")
     out_dir = args.out if args.out is not None else Path(f"sweep-{spec.name}")
     con = _console()
     last = [-1]
@@ -83,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
                     con.print(f"sweep: {done}/{total} points, {el:.0f} s elapsed, ETA {eta}", markup=False)
 
         try:
-            res = run_sweep(spec, out_dir, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
-                            progress=progress)
+            with warnings.catch_warnings():  # an unreadable stored part: reported below, once
+                warnings.simplefilter("ignore", SweepStoreWarning)
+                res = run_sweep(spec, out_dir, scheduler=args.scheduler, workers=args.workers, resume=args.resume,
+                                progress=progress)
         except KeyboardInterrupt:
             sys.stderr.write(f"nnqg: sweep interrupted; finished points are stored in {out_dir} "
                              "(run again with --resume)\n")
@@ -101,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     t.add_column("points")
     for d in spec.claims:
         t.add_column(d)
-    for r in summ:
+    for part, reason in res.dropped_parts:
+        sys.stderr.write(f"nnqg: warning: sweep part {part} was unreadable ({reason}); set aside in "
+                         f"{out_dir / 'damaged'}, its points were computed again\n")
+    for r in summ[:MAX_TABLE_ROWS]:
         cells = []
         for d in spec.claims:
             m = r[f"{d}_median"]
@@ -109,13 +116,15 @@ def run(args: argparse.Namespace) -> int:
         w = [str(r["width"])] if spec.width is not None else []
         t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), *w, str(r["points"]), *cells)
     con.print(t)
+    if len(summ) > MAX_TABLE_ROWS:
+        con.print(f"... {len(summ) - MAX_TABLE_ROWS} more cells (every row is in {out_dir}/points)", markup=False)
     figs = write_figures(spec, res.table, out_dir / "figures")
     rows = res.table.num_rows
     nonfinite = sum(bool(x) for x in res.table.column("nonfinite").to_pylist())
     con.print(f"{res.computed} points computed, {res.skipped} resumed, {len(res.failed)} failed, "
               f"{nonfinite} non-finite; {rows}/{res.total} stored in {out_dir} ({res.wall_seconds:.1f} s, "
               f"{res.workers} workers)", markup=False)
-    con.print("figures: " + ", ".join(str(p) for p in figs), markup=False)
+    con.print(skipped_figures(spec) or "figures: " + ", ".join(str(p) for p in figs), markup=False)
     for idx, err in res.failed:
         sys.stderr.write(f"nnqg: sweep point {idx} failed: {err}\n")
     return EXIT_FAIL if res.failed or nonfinite or rows < res.total else EXIT_OK

@@ -63,10 +63,24 @@ def select_claims(patterns: str | None) -> tuple[Claim, ...]:
     return chosen
 
 
+def claim_files(claim: Claim) -> list[str]:
+    """The source files of a claim: the modules it names, and the modules that define its derivation,
+    calibration and learning functions (a learning experiment lives in verify/learning/, not in the claim's
+    module), sorted by path."""
+    import inspect
+
+    files = set(claim.modules)
+    for fn in (claim.derivation, claim.calibration, claim.learning):
+        mod = inspect.getmodule(fn) if fn is not None else None
+        if mod is not None and getattr(mod, "__file__", None):
+            files.add(mod.__file__)
+    return sorted(files)
+
+
 def claim_source_hash(claim: Claim) -> str:
-    """sha256 over the source files that define the claim (its module and the modules it names)."""
+    """sha256 over the source files that define the claim (:func:`claim_files`)."""
     h = hashlib.sha256()
-    for path in sorted(set(claim.modules)):
+    for path in claim_files(claim):
         h.update(Path(path).name.encode())
         h.update(Path(path).read_bytes())
     h.update(claim.id.encode())

@@ -1,4 +1,4 @@
-"""The sweep's polynomial algebra against SymPy: the monomial derivatives and the test functions'
+"""The ensemble estimators' polynomial algebra (numerics._polynomials) against SymPy: the monomial derivatives and the test functions'
 directional derivatives and Hessian contractions (which the measures use instead of full Hessians) equal the
 exact derivatives of phi_alpha = z^alpha exp(-|z|^2/4), z = (q - mu)/sd, for random K, points and weights."""
 
@@ -11,7 +11,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnqg.verify import _sweep as S
+from nnqg.numerics import _polynomials as P
 
 finite = st.floats(-2.0, 2.0, allow_nan=False)
 
@@ -24,7 +24,7 @@ def _exact(K: int):
     sd = sp.symbols(f"s0:{K}", positive=True)
     z = [(q[j] - mu[j]) / sd[j] for j in range(K)]
     g = sp.exp(-sum(x * x for x in z) / 4)
-    phis = [sp.Mul(*[z[j] ** int(a[j]) for j in range(K)]) * g for a in S._exponents(K, 2)]
+    phis = [sp.Mul(*[z[j] ** int(a[j]) for j in range(K)]) * g for a in P.exponents(K, 2)]
     val = sp.lambdify([q, mu, sd], phis, "numpy")
     grad = sp.lambdify([q, mu, sd], [[sp.diff(p, v) for v in q] for p in phis], "numpy")
     hess = sp.lambdify([q, mu, sd], [[[sp.diff(p, a, b) for b in q] for a in q] for p in phis], "numpy")
@@ -46,8 +46,8 @@ def cases(draw):
 def test_test_function_contractions_equal_sympy_derivatives(case) -> None:
     K, q, mu, sd, v, W = case
     val, grad, hess = _exact(K)
-    E = S._exponents(K, 2)
-    got_val, (got_dir,), (got_w, got_lap) = S._test_functions(q, mu, sd, E, [v], [W, None])
+    E = P.exponents(K, 2)
+    got_val, (got_dir,), (got_w, got_lap) = P.hermite_terms(q, mu, sd, E, [v], [W, None])
     for i in range(len(q)):
         ex_val = np.array(val(q[i], mu, sd), dtype=float)
         ex_grad = np.array(grad(q[i], mu, sd), dtype=float)  # (M, K)
@@ -64,8 +64,8 @@ def test_monomial_derivatives_equal_sympy(K: int, degree: int, data) -> None:
     order = data.draw(st.lists(st.integers(0, 2), min_size=K, max_size=K))
     z = np.array(data.draw(st.lists(finite, min_size=2 * K, max_size=2 * K))).reshape(2, K)
     zs = sp.symbols(f"z0:{K}")
-    E = S._exponents(K, degree)
-    got = S._mono(z, E, order)
+    E = P.exponents(K, degree)
+    got = P.monomials(z, E, order)
     for r, a in enumerate(E):
         d = sp.Mul(*[zs[j] ** int(a[j]) for j in range(K)])
         for j, k in enumerate(order):
@@ -75,6 +75,6 @@ def test_monomial_derivatives_equal_sympy(K: int, degree: int, data) -> None:
 
 
 def test_exponents_are_graded_and_complete() -> None:
-    E = S._exponents(3, 2)
+    E = P.exponents(3, 2)
     assert len(E) == 10 and E[0].tolist() == [0, 0, 0] and sorted(E.sum(axis=1).tolist()) == E.sum(axis=1).tolist()
     assert {tuple(a) for a in E} == {(a, b, c) for a in range(3) for b in range(3) for c in range(3) if a + b + c <= 2}

@@ -41,3 +41,13 @@ def test_every_mutation_fails_with_full_numerics(claim_id: str, name: str) -> No
     v = run_claim(claim, FULL, ov)
     assert v.status == FAILED
     assert v.calibration is not None and not v.calibration.ok
+
+
+@pytest.mark.parametrize("which", ["speed", "geodesic"])
+def test_learned_couplings_controls_separate_at_the_default_size(which: str) -> None:
+    from nnqg.verify._model import NOT_SUPPORTED, SUPPORTED, NumericContext
+    from nnqg.verify.learning import spacetime as exp
+
+    ev = exp.run(NumericContext(seed=1, quick=False), which)
+    assert [c.status for c in ev.controls] == [SUPPORTED, NOT_SUPPORTED]
+    assert ev.details["decision_size"]["neurons"] == 512

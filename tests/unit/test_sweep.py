@@ -1,6 +1,6 @@
-"""Parameter sweeps (`nnqg sweep`): the spec's validation, the three distance measures on processes whose answer
-is known in closed form (and on planted errors), and the dask engine: worker-count independence, the Parquet
-store, resume after an interruption, the CLI's exit codes."""
+"""Parameter sweeps (`nnqg sweep`): the spec's validation and limits, the task registry, the dask engine
+(worker-count independence, streaming, the Parquet store, resume after an interruption or a damaged part) and the
+CLI's exit codes. The measures themselves are tested in test_ensemble_measures.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.linalg import solve_discrete_lyapunov
 
 from nnqg.derivations import InvalidArgument
+from nnqg.numerics._ensemble import Ensemble
+from nnqg.numerics._task_regression import regression_model
 from nnqg.verify import _sweep as S
 from nnqg.verify._cli import main
 
@@ -33,118 +34,6 @@ def _spec(**over: dict) -> S.SweepSpec:
     return S.parse_spec(d)
 
 
-# --------------------------------------------------------------------------------- synthetic ensembles
-
-def _ar_ensemble(rng: np.random.Generator, *, N: int, n_steps: int, a: float, nu: float, k: float,
-                 omega: float = 0.0, aniso: float = 0.0, model_scale: float = 1.0,
-                 start_stationary: bool = True) -> S.Ensemble:
-    """q_{s+1} = q_s + (-a I + omega J) q_s + sqrt(2 D) xi, D = nu diag(1 + aniso, 1 - aniso), K = 2.
-
-    Its model: loss U = k |q|^2/2 and per-example covariance chosen so that gamma^2 Sigma/(2B) = D_model with
-    gamma = 1, B = 1 (the measures only see gamma, B through that product)."""
-    J = np.array([[0.0, -1.0], [1.0, 0.0]])
-    Dm = nu * np.diag([1 + aniso, 1 - aniso])
-    A = np.eye(2) - a * np.eye(2) + omega * J
-    C = solve_discrete_lyapunov(A, 2 * Dm)  # stationary covariance of the AR(1): C = A C A^T + 2 D
-    q = np.empty((n_steps + 1, N, 2))
-    q[0] = rng.standard_normal((N, 2)) @ np.linalg.cholesky(C).T if start_stationary else 1.0
-    L = np.linalg.cholesky(2 * Dm)
-    for s in range(n_steps):
-        q[s + 1] = q[s] @ A.T + rng.standard_normal((N, 2)) @ L.T
-    dmod = model_scale * Dm  # what the measures are told D is (a planted error when model_scale != 1)
-    return S.Ensemble(q=q, grad_loss=lambda Q: k * Q,
-                      grad_cov=lambda Q: np.broadcast_to(2 * dmod, (Q.shape[0], 2, 2)).copy(),
-                      loss=lambda Q: 0.5 * k * np.sum(Q * Q, axis=1))
-
-
-def _nelson(ens: S.Ensemble, seed: int = 0, **kw) -> dict[str, float]:
-    args = dict(gamma=1.0, batch_size=1, anchors=(12, 26), degree=2, potential="loss", n_boot=10,
-                rng=np.random.default_rng(seed), window=6)
-    args.update(kw)
-    return S.nelson_distances(ens, **args)
-
-
-def _ground_state_k(a: float, nu: float) -> float:
-    """Nelson's ground state of V = k|q|^2/2 with m = 1/gamma = 1: u = -nu q/s^2, (u.grad)u = nu^2 q/s^4 must
-    equal gamma grad V = k q, s^2 the stationary variance (of the AR(1): 2 nu/(1-(1-a)^2))."""
-    s2 = 2 * nu / (1 - (1 - a) ** 2)
-    return nu ** 2 / s2 ** 2
-
-
-def test_newton_law_holds_for_a_nelson_ground_state_and_fails_with_a_wrong_potential() -> None:
-    """Stationary reversible AR(1) = Nelson's ground state of V = k|q|^2/2 (k from the stationary variance).
-    The residual left (about 0.06 at a = 0.1) is the O(a) gap between one-step increments and Nelson's
-    continuous-time drifts; the planted potential twice too steep gives rho = k q against terms k q + 2 k q,
-    i.e. a distance near 1/3. N = 16000: the bootstrap SE (about 0.02 at N = 4000) must be small enough to
-    resolve 0.06 below the tolerance 0.1."""
-    a, nu = 0.1, 0.05
-    k = _ground_state_k(a, nu)
-    ok = _nelson(_ar_ensemble(np.random.default_rng(1), N=16000, n_steps=40, a=a, nu=nu, k=k))
-    assert ok["newton_distance"] + 2 * ok["newton_se"] < 0.1, ok
-    assert ok["osmotic_distance"] < 0.05, ok
-    bad = _nelson(_ar_ensemble(np.random.default_rng(1), N=4000, n_steps=40, a=a, nu=nu, k=2 * k))
-    assert abs(bad["newton_distance"] - 1 / 3) < 0.1, bad
-    assert bad["newton_distance"] - 2 * bad["newton_se"] > 0.15, bad
-
-
-def test_newton_distance_of_stationary_langevin_learning_matches_closed_form() -> None:
-    """Plain learning dq = -gamma k q + noise with V = U (stationary): Nelson gives (u.grad)u = (gamma k)^2 q,
-    so rho = gamma k q (1 - gamma k) against terms gamma k q (1 + gamma k): distance (1-gk)/(1+gk)."""
-    gk, nu = 0.3, 0.01
-    ens = _ar_ensemble(np.random.default_rng(2), N=4000, n_steps=40, a=gk, nu=nu, k=gk)
-    r = _nelson(ens)
-    # measured drifts of a stationary reversible AR(1): b = -gk q, b* = +gk q exactly, so u = -gk q
-    want = (1 - gk) / (1 + gk)
-    assert abs(r["newton_distance"] - want) < 3 * r["newton_se"] + 0.02, (r, want)
-
-
-def test_osmotic_measure_sees_anisotropic_noise() -> None:
-    ens = _ar_ensemble(np.random.default_rng(3), N=4000, n_steps=40, a=0.05, nu=0.01, k=0.05, aniso=0.6)
-    r = _nelson(ens)
-    assert r["osmotic_distance"] > 0.2 and r["osmotic_distance"] > 5 * r["osmotic_se"], r
-    assert r["d_spread"] == pytest.approx(0.6, rel=1e-9)
-
-
-def test_circulation_in_quanta_matches_a_rotating_ensemble() -> None:
-    """Rotation omega J q keeps an isotropic Gaussian stationary; v = omega J q has circulation
-    omega 2 pi s^2 around the one-sigma circle, i.e. omega s^2/(2 nu) quanta (2 pi hbar gamma = 4 pi nu)."""
-    a, nu = 0.05, 0.01
-    zero = _nelson(_ar_ensemble(np.random.default_rng(4), N=4000, n_steps=40, a=a, nu=nu, k=a))
-    assert zero["circulation_quanta"] < 3 * zero["circulation_se"] + 0.02, zero
-    omega = 0.03
-    ens = _ar_ensemble(np.random.default_rng(4), N=4000, n_steps=40, a=a, nu=nu, k=a, omega=omega)
-    C = np.cov(ens.q[20].T)
-    want = omega * math.sqrt(np.linalg.det(C)) / (2 * nu)
-    r = _nelson(ens)
-    assert abs(r["circulation_quanta"] - want) < 3 * r["circulation_se"] + 0.05 * want, (r, want)
-    assert r["circulation_quanta"] > 5 * r["circulation_se"]
-
-
-def test_fokker_planck_distance_shrinks_linearly_with_step_and_catches_wrong_noise() -> None:
-    """Euler-Maruyama steps of an OU process differ from its Fokker-Planck generator by O(gamma) relative (the
-    finite-step term); with noise twice the model's the distance stays O(1)."""
-    nu = 0.002
-    d = []
-    for a in (0.08, 0.04, 0.02):
-        ens = _ar_ensemble(np.random.default_rng(5), N=20000, n_steps=64, a=a, nu=nu, k=a,
-                           start_stationary=False)
-        r = S.fokker_planck_distance(ens, 1.0, 1, (3, 6, 10))
-        d.append((r["fp_distance"], r["fp_se"]))
-    assert d[-1][0] < d[0][0] / 2.5, d
-    order = np.polyfit(np.log([0.08, 0.04, 0.02]), np.log([x for x, _ in d]), 1)[0]
-    assert 0.6 < order < 1.5, (order, d)
-    # planted error: the model's noise half the true one
-    bad = _ar_ensemble(np.random.default_rng(5), N=20000, n_steps=64, a=0.02, nu=nu, k=0.02, model_scale=0.5,
-                       start_stationary=False)
-    rb = S.fokker_planck_distance(bad, 1.0, 1, (3, 6, 10))
-    assert rb["fp_distance"] > 0.2 and rb["fp_distance"] > 5 * rb["fp_se"], rb
-
-
-def test_within_tolerance_needs_the_upper_bound_below_tolerance() -> None:
-    assert S._within(0.05, 0.01, 0.1, 2.0)
-    assert not S._within(0.05, 0.03, 0.1, 2.0)  # too noisy to tell
-    assert not S._within(float("nan"), 0.0, 0.1, 2.0)
-
 
 # ------------------------------------------------------------------------------------------ the spec
 
@@ -158,6 +47,7 @@ def test_within_tolerance_needs_the_upper_bound_below_tolerance() -> None:
     ({"grid": {"width": [4, 8]}}, "grid.width"),
     ({"run": {"anchors": [1]}}, "run.anchors"),
     ({"measure": {"potential": "quantum"}}, "measure.potential"),
+    ({"measure": {"potential": "fitted"}}, "measure.potential: 'fitted' was removed"),
     ({"extra": {"x": 1}}, "extra"),
 ])
 def test_bad_specs_name_the_key(over: dict, key: str) -> None:
@@ -176,7 +66,7 @@ def test_seeds_are_per_point_and_do_not_depend_on_order() -> None:
 
 # ------------------------------------------------------------------------------------------ the engine
 
-def _toy_simulator(spec: S.SweepSpec, point: S.GridPoint, rng: np.random.Generator) -> S.Ensemble:
+def _toy_simulator(spec: S.SweepSpec, point: S.GridPoint, rng: np.random.Generator) -> Ensemble:
     """A small SGD of our own (numpy) on the same regression task: stands in for numerics._sgd so the engine
     tests do not depend on it."""
     n = spec.task.n_data
@@ -190,8 +80,8 @@ def _toy_simulator(spec: S.SweepSpec, point: S.GridPoint, rng: np.random.Generat
         r = q[s, :, :1] * x[idx] + q[s, :, 1:] - y[idx]
         g = np.stack([(r * x[idx]).mean(1), r.mean(1)], axis=1)
         q[s + 1] = q[s] - point.gamma * g
-    loss, grad, cov = S.regression_model(x, y)
-    return S.Ensemble(q=q, grad_loss=grad, grad_cov=cov, loss=loss)
+    loss, grad, cov = regression_model(x, y)
+    return Ensemble(q=q, grad_loss=grad, grad_cov=cov, loss=loss)
 
 
 @pytest.fixture
@@ -316,7 +206,7 @@ def test_cli_runs_a_tiny_sweep_with_table_and_figures(toy: None, tmp_path: Path,
 def test_vectorised_gradient_covariance_matches_the_shared_simulators_task() -> None:
     sgd = pytest.importorskip("nnqg.numerics._sgd")
     task = sgd.make_regression_task(np.random.default_rng(0), n_data=50)
-    loss, grad, cov = S.regression_model(task.x, task.y)
+    loss, grad, cov = regression_model(task.x, task.y)
     qs = np.array([[0.3, -0.7], [1.5, 2.0]])
     for i, q in enumerate(qs):
         assert np.allclose(cov(qs)[i], task.gradient_covariance(q), rtol=1e-12, atol=1e-12)
@@ -409,9 +299,9 @@ def test_bad_network_specs_name_the_key(over: dict, key: str) -> None:
 def test_width_axis_is_a_grid_axis_and_the_memory_guard_counts_parameters() -> None:
     spec = _spec(**NET)
     assert [p.width for p in S.grid_points(spec)] == [1, 2] * 4
-    assert [S.n_parameters(spec.task, w) for w in (1, 3)] == [4, 10]
+    assert [S.n_parameters(spec, w) for w in (1, 3)] == [4, 10]
     ro = _spec(task={**NET["task"], "trainable": "readout"}, grid=NET["grid"])
-    assert [S.n_parameters(ro.task, w) for w in (1, 3)] == [2, 4]
+    assert [S.n_parameters(ro, w) for w in (1, 3)] == [2, 4]
     # 40 read-out neurons fit where 40 fully trained ones do not
     _spec(task={**NET["task"], "trainable": "readout"}, grid={"width": [40], "ensemble": [200]},
           measure={"basis_degree": 1})
@@ -439,23 +329,6 @@ def test_memory_estimate_bounds_the_traced_peak_of_a_point(claims: list, width) 
     assert peak <= est <= 2 * peak, (peak, est)
 
 
-def test_bootstrap_fit_weights_repeated_members_by_their_multiplicity() -> None:
-    """The pooled fit of a resample equals the fit of the explicitly summed window sums of the rows, repeats
-    included (a resample that ignored multiplicities would change every bootstrap SE)."""
-    ens = _ar_ensemble(np.random.default_rng(9), N=60, n_steps=20, a=0.1, nu=0.01, k=0.1)
-    d = S._AnchorDesign.make(ens.q, 10, 3, S._exponents(2, 2), ens)
-    rows = np.array([0, 0, 0, 5, 7, 7, 11, 30, 30, 42, 59, 1, 2, 3, 4, 6, 8, 9, 10, 12, 13, 14])
-    for backward in (False, True):
-        G = d.gram[rows].sum(axis=0)
-        R = (d.rhs_bwd if backward else d.rhs_fwd)[rows].sum(axis=0)
-        A = np.block([[G[0], G[1]], [G[1], G[2]]])
-        C = np.linalg.lstsq(A, np.concatenate([R[0], R[1]]), rcond=None)[0]
-        got = d.fit(rows, backward)
-        assert np.allclose(np.concatenate(got), C, rtol=1e-9, atol=1e-12)
-        once = d.fit(np.unique(rows), backward)
-        assert not np.allclose(np.concatenate(once), C, rtol=1e-6)
-
-
 def test_longest_points_are_submitted_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """On one worker the points run in the order of decreasing cost (widest first): the grid's tail is short."""
     order: list[int] = []
@@ -470,30 +343,6 @@ def test_longest_points_are_submitted_first(monkeypatch: pytest.MonkeyPatch, tmp
     assert [S.point_cost(spec, p) for p in S.grid_points(spec)] == [100 * 24 * 15, 100 * 24 * 66, 100 * 24 * 36]
     S.run_sweep(spec, tmp_path / "o", workers=1, processes=False)
     assert order == [3, 2, 1]
-
-
-def test_network_fokker_planck_distance_is_first_order_in_gamma_and_catches_a_wrong_diffusion() -> None:
-    """The SGD ensemble of a width-2 tanh network (K = 7, every weight and bias trained) at fixed learning times
-    tau = gamma s = 1, 2, 3: the weak-form Fokker-Planck distance is the O(gamma) finite-step part, so it must
-    fall at order ~1 as gamma halves (windows of 0.4/gamma steps keep the standard error constant); the same
-    ensemble measured against twice the true diffusion stays far from 0."""
-    net = pytest.importorskip("nnqg.numerics._network_sgd")
-    task = net.make_network_task(np.random.default_rng(5), 2, n_data=64)
-    model = net.NetworkModel(task, "all")
-    gammas, dist = (0.2, 0.1, 0.05), []
-    for g in gammas:
-        rng = np.random.default_rng(6)
-        q = net.simulate_network_sgd(model, model.initial_ensemble(rng, 4000, 0.1), g, 1, int(round(3.5 / g)), rng)
-        anchors = tuple(int(round(k / g)) for k in (1, 2, 3))
-        ens = S.Ensemble(q=q, grad_loss=model.grad, grad_cov=model.grad_cov, loss=model.loss)
-        r = S.fokker_planck_distance(ens, g, 1, anchors, int(round(0.4 / g)))
-        dist.append((r["fp_distance"], r["fp_se"]))
-    order = np.polyfit(np.log(gammas), np.log([d for d, _ in dist]), 1)[0]
-    assert 0.6 < order < 1.5 and dist[-1][0] < dist[0][0] / 2, (order, dist)
-    assert all(d > 3 * se for d, se in dist[:2]), dist  # resolved, not noise
-    bad = S.Ensemble(q=q, grad_loss=model.grad, grad_cov=lambda Q: 2.0 * model.grad_cov(Q), loss=model.loss)
-    rb = S.fokker_planck_distance(bad, gammas[-1], 1, anchors, int(round(0.4 / gammas[-1])))
-    assert rb["fp_distance"] > 0.15 and rb["fp_distance"] > 3 * dist[-1][0] + 5 * rb["fp_se"], (rb, dist)
 
 
 def test_evaluate_point_on_the_network_is_finite_reproducible_and_records_the_width() -> None:
@@ -546,24 +395,78 @@ def test_regression_spec_hash_is_unchanged_by_the_network_options() -> None:
 
 
 
-def test_newton_standard_error_matches_the_spread_over_replicates() -> None:
-    """The bootstrap SE of the cross-fitted Newton distance against the truth it estimates: the standard
-    deviation of the distance over independent ensembles of the same process (a Nelson ground state, as above).
-    With 20 replicates the spread itself is known to about 16%, hence the band; an SE off by 2x fails."""
-    a, nu = 0.1, 0.05
-    k = _ground_state_k(a, nu)
-    d, se = [], []
-    for seed in range(20):
-        r = _nelson(_ar_ensemble(np.random.default_rng(200 + seed), N=2000, n_steps=40, a=a, nu=nu, k=k), seed=seed)
-        d.append(r["newton_distance"])
-        se.append(r["newton_se"])
-    ratio = float(np.median(se) / np.std(d, ddof=1))
-    assert 0.6 < ratio < 1.6, (ratio, d, se)
+
+# ------------------------------------------------------------------------------------------ the task registry
+
+def _toy_kind():
+    """A learning system defined in a test: plain gradient descent on U = scale |q|^2/2 with isotropic noise,
+    K = 2 (enough to exercise the registry: keys, validation, hash, simulation through evaluate_point)."""
+    from nnqg.numerics import _tasks as T
+
+    def simulate(s: T.Setting, rng: np.random.Generator) -> Ensemble:
+        k, sig = s.task["scale"], s.gamma / math.sqrt(s.batch_size)
+        q = np.empty((s.n_steps + 1, s.n_members, 2))
+        q[0] = s.run["start"] + s.init_std * rng.standard_normal((s.n_members, 2))
+        for i in range(s.n_steps):
+            q[i + 1] = q[i] - s.gamma * k * q[i] + sig * rng.standard_normal((s.n_members, 2))
+        return Ensemble(q=q, grad_loss=lambda Q: k * Q, loss=lambda Q: 0.5 * k * np.sum(Q * Q, axis=1),
+                        grad_cov=lambda Q: np.broadcast_to(np.eye(2), (len(Q), 2, 2)).copy())
+
+    return T.TaskKind(name="toy_quadratic", summary="test", simulate=simulate, n_parameters=lambda t, w: 2,
+                      task_keys={"scale": T.Key(1.0, T.number(True, "curvature"))},
+                      run_keys={"start": T.Key(0.0, T.number())}, data_bytes=lambda t: 0)
 
 
-def test_cross_fit_halves_of_a_resample_share_no_member() -> None:
-    idx = np.random.default_rng(0).integers(0, 50, 50)
-    a, b = S._halves(idx)
-    assert not set(a) & set(b) and sorted(np.concatenate([a, b])) == sorted(idx)
-    full = np.arange(11)
-    assert [h.tolist() for h in S._halves(full)] == [full[0::2].tolist(), full[1::2].tolist()]
+@pytest.fixture
+def toy_kind(monkeypatch: pytest.MonkeyPatch):
+    from nnqg.numerics import _tasks as T
+
+    T.task_kinds()
+    monkeypatch.setattr(T, "_KINDS", dict(T._KINDS))
+    return T.register(_toy_kind())
+
+
+def _toy_spec(task: dict | None = None, run: dict | None = None) -> S.SweepSpec:
+    return S.parse_spec({**BASE, "task": {"kind": "toy_quadratic", **(task or {})},
+                         "run": {"n_steps": 24, "anchors": [8, 16], **(run or {})}})
+
+
+def test_a_new_task_kind_is_one_registration_with_its_own_validated_keys(toy_kind, tmp_path: Path) -> None:
+    spec = _toy_spec({"scale": 2.0}, {"start": 0.5})
+    assert spec.task.scale == 2.0 and spec.run.start == 0.5 and S.n_parameters(spec, None) == 2
+    assert spec.canonical()["task"] == {"kind": "toy_quadratic", "scale": 2.0}
+    assert _toy_spec({"scale": 3.0}, {"start": 0.5}).spec_hash() != spec.spec_hash()
+    with pytest.raises(InvalidArgument, match=r"task\.scale: -1 is not a positive curvature"):
+        _toy_spec({"scale": -1})
+    with pytest.raises(InvalidArgument, match=r"task\.n_data: not a key of the task 'toy_quadratic'.*linear_regr"):
+        _toy_spec({"n_data": 64})
+    with pytest.raises(InvalidArgument, match=r"run\.init_offset: not a key .*belongs to \['linear_regression'\]"):
+        _toy_spec(run={"init_offset": [0.0, 0.0]})
+    with pytest.raises(InvalidArgument, match=r"grid\.width: task 'toy_quadratic' has no width"):
+        S.parse_spec({**BASE, "task": {"kind": "toy_quadratic"}, "grid": {**BASE["grid"], "width": [1]}})
+    spec = _toy_spec()
+    res = S.run_sweep(spec, tmp_path / "toy", workers=1, processes=False)
+    assert res.computed == 4 and not res.failed
+    # plain gradient descent is far from Madelung with V = U, as the closed form (1 - gk)/(1 + gk) says
+    assert min(res.table.column("newton_distance").to_pylist()) > 0.5
+
+
+def test_the_registry_refuses_a_kind_that_redeclares_a_common_key(toy_kind) -> None:
+    from dataclasses import replace
+
+    from nnqg.numerics import _tasks as T
+
+    with pytest.raises(InvalidArgument, match="n_steps"):
+        T.register(replace(toy_kind, name="other", run_keys={"n_steps": T.Key(3, T.integer())}))
+    with pytest.raises(InvalidArgument, match="registered already"):
+        T.register(toy_kind)
+
+
+def test_points_are_streamed_longest_first_in_the_order_of_a_full_sort() -> None:
+    spec = _spec(**{**NET, "sweep": {"claims": ["fokker_planck"]},
+                    "grid": {"width": [1, 3, 2], "ensemble": [100, 300, 50], "gamma": [0.1, 0.2],
+                             "batch_size": [1, 2], "seeds": [0, 1]}})
+    want = sorted(S.grid_points(spec), key=lambda p: (-S.point_cost(spec, p), p.index))
+    assert list(S.points_longest_first(spec)) == want
+    assert [p.index for p in S.points_longest_first(spec, skip=lambda i: i % 3 == 0)] == \
+        [p.index for p in want if p.index % 3]

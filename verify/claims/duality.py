@@ -35,6 +35,7 @@ from nnqg.numerics import _sgd
 from nnqg.numerics._network import block_average, simulate, two_population_shift_weights
 
 from . import learning as _learning
+from ..learning import duality as _learning_duality
 from . import lorentz as _lorentz
 from .._model import Claim, NumericContext, NumericResult, SymbolicResult, Verdict
 from .._registry import get_claim
@@ -168,6 +169,7 @@ CLAIMS = [
                   "both checked on the same network and reported side by side.",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_symbolic, calibration=_numeric,
         mutations=_mutations,
+        learning=_learning_duality.evidence,
         modules=(__file__, *(m for c in (*_learning.CLAIMS, *_lorentz.CLAIMS) for m in c.modules)),
     ),
 ]

@@ -38,6 +38,7 @@ from nnqg.numerics._network import block_average, central_jet, is_permutation, s
 
 from .._convergence import judge
 from .._latex import Named
+from ..learning import lorentz as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 C = sp.Symbol("c", positive=True)
@@ -329,6 +330,7 @@ CLAIMS = [
                   "shrinks with network size (measured order ~2).",
         assumptions=WAVE_ASSUMPTIONS, default_inputs=wave_inputs, derivation=_wave_symbolic,
         calibration=_wave_numeric, mutations=_wave_mutations,
+        learning=_learning.evidence,
         modules=_MODULES,
     ),
     Claim(

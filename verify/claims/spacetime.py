@@ -56,6 +56,7 @@ from nnqg.numerics._network import advance, coupled_weights, simulate
 
 from .._convergence import judge
 from .._latex import Named
+from ..learning import spacetime as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 T_SYM, X_SYM = sp.symbols("t x", real=True)
@@ -405,6 +406,7 @@ CLAIMS = [
                   "propagation speed measured on the simulated network matches c(x).",
         assumptions=ASSUMPTIONS, default_inputs=default_inputs, derivation=_emergent_symbolic,
         calibration=_emergent_numeric, mutations=_mutations, modules=_MODULES,
+        learning=_learning.metric_evidence,
     ),
     Claim(
         id="geodesic.wave_packet", section="7",
@@ -414,6 +416,7 @@ CLAIMS = [
         assumptions=ASSUMPTIONS + ("1+1 dimensions: the wave equation is conformally invariant, so wavelength "
                                    "does not enter; width and lattice spacing do",),
         default_inputs=default_inputs, derivation=_packet_symbolic, calibration=_packet_numeric,
+        learning=_learning.geodesic_evidence,
         mutations=_mutations, modules=_MODULES,
     ),
 ]

@@ -1,0 +1,69 @@
+"""Experiment 5 (duality on one learning network): the ring model against a direct computation, the free run
+against the shift network, per-measure verdicts flipping under planted changes of the learning system, the
+pre-registered rule (a control that does not separate makes the experiment INCONCLUSIVE), determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nnqg.numerics import _learned_network as ln
+from nnqg.numerics import _task_shift_ring as ring
+from nnqg.numerics._network import two_population_shift_weights
+from nnqg.numerics._tasks import task_kind
+from nnqg.verify._model import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, NumericContext
+from nnqg.verify.learning import duality as exp
+
+QUICK = NumericContext(seed=1, quick=True)
+SMALL = {"members_quick": 400, "bootstrap": 4}
+
+
+def test_ring_model_matches_a_direct_computation() -> None:
+    rng = np.random.default_rng(0)
+    task = {"sites": 16, "ell": 2.0, "process_noise": 0.1, "observation_noise": 0.0, "n_seq": 8, "T": 8}
+    X, Y = ring.world_data(task, rng)
+    model = ring.RingModel(X, Y)
+    Q = rng.standard_normal((3, 2))
+    for i, q in enumerate(Q):
+        a = np.c_[np.roll(X[:, :16], 1, 1), np.roll(X[:, 16:], -1, 1)]
+        r = q[0] * a + q[1] * X - Y
+        g = np.c_[(r * a).sum(1), (r * X).sum(1)] / 32
+        assert np.allclose(model.grad(Q)[i], g.mean(0), atol=1e-13)
+        assert np.allclose(model.grad_cov(Q)[i], np.cov(g.T, bias=True), atol=1e-13)
+        assert np.isclose(model.loss(Q)[i], (0.5 * (r * r).sum(1) / 32).mean(), atol=1e-13)
+
+
+def test_free_run_of_q_1_0_is_the_shift_network_and_the_kind_is_registered() -> None:
+    y0 = np.random.default_rng(1).standard_normal(32)
+    states = ring.ring_free_run(np.array([[1.0, 0.0], [0.9, 0.1]]), y0, 5)
+    assert np.allclose(states[:, 0], ln.free_run(two_population_shift_weights(16).toarray(), y0, 5))
+    assert task_kind("shift_ring").n_parameters({}, None) == 2
+
+
+def test_pre_registered_rule_is_inconclusive_when_a_control_does_not_separate() -> None:
+    ev = exp.run(QUICK, SMALL)
+    per = ev.details["controls per measure"]
+    if per["Nelson ground state, Madelung"][2] != SUPPORTED:
+        assert ev.status == INCONCLUSIVE and "controls do not separate" in ev.reason
+    assert [m.status for m in ev.measured][1] == NOT_SUPPORTED  # plain SGD is far from Madelung
+    assert ev.details["gravitational side (neuron states)"]["verdict"] == SUPPORTED
+
+
+def test_planted_changes_of_the_learning_system_flip_the_measures(monkeypatch) -> None:
+    # noisy observations: least squares learns a leaky W(q), whose neuron states decay: the wave side fails
+    noisy = exp.run(QUICK, {**SMALL, "observation_noise": 0.5})
+    assert noisy.measured[2].status == NOT_SUPPORTED
+    # a step far from the diffusion limit: the Fokker-Planck distance grows (its O(gamma) part)
+    big = exp.run(QUICK, {**SMALL, "gamma": 0.6})
+    assert big.measured[0].status != SUPPORTED
+    # with a rule under which every control separates, the learner's verdict follows its measures
+    monkeypatch.setattr(exp, "TAU", 0.2)
+    monkeypatch.setattr(exp, "SIGMAS", 1.0)
+    ev = exp.run(QUICK, SMALL)
+    assert [c.status for c in ev.controls] == [SUPPORTED, NOT_SUPPORTED] and ev.status == NOT_SUPPORTED
+
+
+def test_same_seed_same_bytes() -> None:
+    a, b = (json.dumps(exp.run(QUICK, SMALL).to_json(), sort_keys=True) for _ in range(2))
+    assert a == b
