@@ -4,6 +4,7 @@ Every metric is drawn as the text a user would write in a metric file (``nnqg cu
 :class:`~nnqg.derivations._curvature.Metric` only through the same loader,
 :func:`nnqg.derivations._metric_file.loads_metric` (:func:`load`). Families:
 
+* 1+1 optical metrics :math:`e^{2\sigma}(-c(x)^2 dt^2 + 2 b c\,dt\,dx + dx^2)` of a network's light speed c(x);
 * static spherical metrics :math:`-f\,dt^2 + dr^2/h + r^2 d\Omega^2` with random f(r), h(r);
 * stationary axisymmetric metrics in Weyl-Lewis-Papapetrou form
   :math:`-f(dt - w\,d\phi)^2 + f^{-1}(e^{2k}(d\rho^2 + dz^2) + \rho^2 d\phi^2)` with random f, w, k of
@@ -251,9 +252,24 @@ def transformed_solutions(draw: st.DrawFn, bases: Sequence[str] | None = None) -
     return SolutionCase(base, change, text)
 
 
+@st.composite
+def two_dimensional_metrics(draw: st.DrawFn, general: bool = True) -> str:
+    r"""1+1 metrics in (t, x): the optical metric :math:`-c(x)^2 dt^2 + dx^2` of a network with local light
+    speed c(x) (:func:`nnqg.strategies.speed_profiles`); with ``general``, optionally times a conformal factor
+    :math:`e^{2\sigma(t, x)}` and with a shift :math:`2 b\,c(x)\,dt\,dx` (|b| < 1 keeps it Lorentzian)."""
+    from ._strategies_networks import speed_profiles
+
+    t, x = sp.symbols("t x", real=True)
+    c = _expr(draw(speed_profiles()), x)
+    sigma = _expr(draw(st.sampled_from(["0", "t/4", "x/4", "(t + x)/8"])), t, x) if general else sp.S.Zero
+    b = sp.Rational(str(draw(grid("-0.5", "0.5", "0.25", "0")))) if general else sp.S.Zero
+    g = sp.Matrix([[-c**2, b * c], [b * c, 1]]) * sp.exp(2 * sigma)
+    return toml_text("optical 1+1 (drawn c(x))", ("t", "x"), g)
+
+
 #: the metric families of :func:`metric_files`, simplest first
 METRIC_FAMILIES: dict[str, Callable[[], st.SearchStrategy[str]]] = {
-    "static_spherical": static_spherical_metrics, "flrw": flrw_metrics,
+    "two_dimensional": two_dimensional_metrics, "static_spherical": static_spherical_metrics, "flrw": flrw_metrics,
     "stationary_axisymmetric": stationary_axisymmetric_metrics,
     "transformed_solution": lambda: transformed_solutions().map(lambda s: s.text),
 }

@@ -20,6 +20,7 @@ Initial states: :func:`gaussian_states` (:class:`GaussianState`: width, centre, 
 
 Metrics (docs/theory.md, section 8) as metric-file text (:func:`metric_files`) or
 :class:`~nnqg.derivations._curvature.Metric` objects (:func:`metrics`), families
+:func:`two_dimensional_metrics` (optical metrics of a network's light speed c(x)),
 :func:`static_spherical_metrics` (random f(r)), :func:`stationary_axisymmetric_metrics`, :func:`flrw_metrics`
 (random a(t)), and :func:`transformed_solutions` (:class:`SolutionCase`: a random coordinate change of a known
 solution, which must stay a solution); :func:`load` reads the text as ``nnqg curvature`` does.
@@ -39,7 +40,7 @@ permutation networks of the Lorentz claim) and :func:`random_structures`, and lo
 
 from ._strategies_metrics import BASES, METRIC_FAMILIES, SolutionCase, flrw_metrics, load, metric_files, \
     metrics, pull_back, scale_factors, static_spherical_metrics, stationary_axisymmetric_metrics, toml_text, \
-    transformed_solutions
+    transformed_solutions, two_dimensional_metrics
 from ._strategies_networks import WeightStructure, network_sizes, random_structures, shift_structures, \
     speed_profiles
 from ._strategies_quantum import POTENTIAL_FAMILIES, RANGES, GaussianState, InitialState, LearningParameters, \
@@ -55,5 +56,5 @@ __all__ = [
     "metric_files", "metrics", "morse", "network_sizes", "poeschl_teller", "polynomials", "positive",
     "potential_expr", "potentials", "pull_back", "random_structures", "scale_factors", "shift_structures", "shifted",
     "speed_profiles", "state_expr", "static_spherical_metrics", "stationary_axisymmetric_metrics", "toml_text",
-    "transformed_solutions",
+    "transformed_solutions", "two_dimensional_metrics",
 ]

@@ -73,6 +73,16 @@ def _examples(text: str) -> int:
     return int(text)
 
 
+def _workers(text: str) -> int:
+    import os
+
+    cpus = os.cpu_count() or 1
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= cpus:
+        raise argparse.ArgumentTypeError(f"--workers {text!r}: expected a number of processes in 1..{cpus} "
+                                         f"(the CPUs of this machine)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nnqg import __version__
 
@@ -136,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="property-based run: draw N inputs per claim from its strategies (nnqg.strategies), run "
                         "the derivation and calibration (quick profile) on each, shrink a failure to its smallest "
                         "input and print the command that reproduces it")
+    v.add_argument("--workers", type=_workers, default=None, metavar="K",
+                   help="processes for --explore (default: 2, at most the CPUs); claims run side by side, each "
+                        "claim's result is the same for any K")
     # Further commands live in their own modules, verify/_cmd_<name>.py, each with
     # `add_parser(subparsers) -> None` and `run(args) -> int`; this keeps commands independent of each other.
     for mod in _command_modules():
@@ -260,6 +273,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         from ._explore import run_explore
 
         return run_explore(args, claims, out)
+    if args.workers is not None:
+        from nnqg.derivations import InvalidArgument
+
+        raise InvalidArgument("--workers applies to --explore only (the other claims run in one process)")
     overrides: dict[str, dict] = {}
     if args.potential is not None:
         from .claims._user import potential_overrides

@@ -131,7 +131,7 @@ def evaluate(claim: Claim, spec: ExploreSpec, draw: Draw, seed: int) -> Outcome:
         return Outcome(True, "counterexample" if claim.counterexample else "calibration", v.reason)
     if claim.counterexample and v.status != REPRODUCED:
         return Outcome(True, "counterexample", v.reason)
-    cs = v.calibration_status
+    cs = v.calibration_status if claim.calibration is not None else "PASSED"  # a derivation-only claim
     return Outcome(False, {INCONCLUSIVE: "inconclusive", NOT_RUN: "not run"}.get(cs, "passed"), v.reason)
 
 
@@ -150,7 +150,9 @@ def explore_claim(claim: Claim, n: int, seed: int, progress: ProgressFn | None =
     res = ClaimExploration(claim.id, target=n)
     why = not_explored_reason(claim)
     if why is not None:
-        res.explored, res.reason = False, why
+        res.explored, res.reason, res.seconds = False, why, 1e-9
+        if progress is not None:
+            progress(res)
         return res
     spec = spec_for(claim)
     assert spec is not None
@@ -189,7 +191,10 @@ def explore_claim(claim: Claim, n: int, seed: int, progress: ProgressFn | None =
         found = None
     if found is not None:
         res.minimal = _minimal(claim, spec, found, memo[found.key()], seed)
-    res.seconds = time.perf_counter() - t0
+    res.seconds = max(time.perf_counter() - t0, 1e-9)
+    res.shrinking = False
+    if progress is not None:
+        progress(res)
     return res
 
 
@@ -220,10 +225,54 @@ def _minimal(claim: Claim, spec: ExploreSpec, draw: Draw, out: Outcome, seed: in
     return rec
 
 
-def explore(claims: Sequence[Claim], n: int, seed: int,
-            progress: ProgressFn | None = None) -> list[ClaimExploration]:
-    """:func:`explore_claim` for every claim, in order."""
-    return [explore_claim(c, n, seed, progress) for c in claims]
+def explore(claims: Sequence[Claim], n: int, seed: int, progress: ProgressFn | None = None,
+            workers: int = 1) -> list[ClaimExploration]:
+    """:func:`explore_claim` for every claim; with ``workers`` > 1 in that many processes (registered claims
+    only), the most expensive first. Each claim's result depends only on (claim, n, seed), never on the order
+    or the process it ran in; results come back in the order of ``claims``."""
+    if workers <= 1 or len(claims) <= 1:
+        return [explore_claim(c, n, seed, progress) for c in claims]
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import queue as _queue
+
+    ctx = mp.get_context("spawn")  # numba and threads: fresh interpreters, not forks
+    events = ctx.Queue()
+    order = sorted(claims, key=lambda c: -(spec_for(c).cost if spec_for(c) else 0.0))
+    results: dict[str, ClaimExploration] = {}
+    with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(events,)) as ex:
+        futs = {ex.submit(_explore_registered, c.id, n, seed): c.id for c in order}
+        pending = set(futs)
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for f in done:
+                results[futs[f]] = f.result()
+                if progress is not None:
+                    progress(results[futs[f]])
+            while progress is not None:
+                try:
+                    progress(events.get_nowait())
+                except _queue.Empty:
+                    break
+    return [results[c.id] for c in claims]
+
+
+_EVENTS: Any = None
+
+
+def _worker_init(events: Any) -> None:
+    global _EVENTS
+    _EVENTS = events
+    warnings.simplefilter("ignore", RuntimeWarning)
+
+
+def _explore_registered(claim_id: str, n: int, seed: int) -> ClaimExploration:
+    from ._registry import get_claim
+
+    def send(r: ClaimExploration) -> None:
+        if _EVENTS is not None:
+            _EVENTS.put(r)
+    return explore_claim(get_claim(claim_id), n, seed, send)
 
 
 def explore_report(results: Sequence[ClaimExploration], *, n: int, seed: int, timings: bool = False) -> dict:
@@ -280,25 +329,29 @@ def run_explore(args: Any, claims: Sequence[Claim], out: Any) -> int:
         raise InvalidArgument(f"--explore draws every input itself and writes a JSON report; it does not take "
                               f"{', '.join(clash)} (those re-run one case: use the command --explore prints)")
     n, seed = args.explore, args.seed
-    results = []
+    import os
+
+    workers = max(1, min(args.workers or min(2, os.cpu_count() or 1), len(claims)))
     t0 = time.perf_counter()
+    state: dict[str, ClaimExploration] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal) as prog:
         task = prog.add_task("exploring", total=len(claims) * n)
-        for k, c in enumerate(claims):
-            def progress(r: ClaimExploration, _k: int = k) -> None:
-                phase = (f"shrinking {r.shrink_steps}/{SHRINK_BUDGET}" if r.shrinking else
-                         f"drawn {r.examples}/{n}")
-                prog.update(task, completed=_k * n + (n if r.shrinking else r.examples),
-                            description=f"{r.claim_id}: {phase}, failures {r.failures}")
 
-            r = explore_claim(c, n, seed, progress)
-            results.append(r)
-            prog.update(task, completed=(k + 1) * n)
-            if not out.is_terminal:
+        def progress(r: ClaimExploration) -> None:
+            state[r.claim_id] = r
+            busy = [x for x in state.values() if x.seconds == 0.0]  # seconds is set when a claim is done
+            shown = "; ".join(f"{x.claim_id}: " + (f"shrinking {x.shrink_steps}/{SHRINK_BUDGET}" if x.shrinking
+                                                   else f"drawn {x.examples}/{n}") + f", failures {x.failures}"
+                              for x in busy[-workers:])
+            done = sum(n if (x.shrinking or x.seconds) else x.examples for x in state.values())
+            prog.update(task, completed=done, description=shown or "exploring")
+            if not out.is_terminal and r.seconds:
                 line = (f"not explored ({r.reason})" if not r.explored else
                         f"{r.status}: drawn {r.examples}, failed {r.failures}, shrink steps {r.shrink_steps}")
-                out.print(f"{c.id}: {line}", markup=False, highlight=False)
+                out.print(f"{r.claim_id}: {line}", markup=False, highlight=False)
+
+        results = explore(claims, n, seed, progress, workers)
     print_explorations(out, results, title=f"nnqg verify --explore {n} (seed {seed}, quick, no learning)")
     out.print(f"{time.perf_counter() - t0:.1f} s")
     if args.json is not None:

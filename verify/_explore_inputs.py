@@ -155,6 +155,8 @@ class ExploreSpec:
     metric_inputs: tuple[MetricInput, ...] = ()
     metric_draws: Callable[[], st.SearchStrategy[tuple[str, str]]] | None = None
     confirm_statistical: bool = False
+    #: CPU seconds per example (bench/results/explore.md): the most expensive claims are started first
+    cost: float = 0.5
 
     def knob(self, name: str) -> Knob | None:
         return next((k for k in self.knobs if k.name == name), None)
