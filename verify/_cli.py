@@ -66,6 +66,24 @@ def _seed(text: str) -> int:
     return v
 
 
+def _examples(text: str) -> int:
+    from ._explore import MAX_EXAMPLES
+
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(f"--explore {text!r}: expected a number of examples in 1..{MAX_EXAMPLES}")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    import os
+
+    cpus = os.cpu_count() or 1
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= cpus:
+        raise argparse.ArgumentTypeError(f"--workers {text!r}: expected a number of processes in 1..{cpus} "
+                                         f"(the CPUs of this machine)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from nnqg import __version__
 
@@ -101,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_epilog("nnqg verify --seed 1 --json r.json",
                                       "nnqg verify --quick --html report.html",
                                       "nnqg verify --claims 'madelung.*,schrodinger.*' --potential 'q**2/2 + q**4/10'",
-                                      "nnqg verify --symbolic-only      # derivations only, a few seconds"))
+                                      "nnqg verify --symbolic-only      # derivations only, a few seconds",
+                                      "nnqg verify --explore 50 --seed 1 --json explore.json"))
     v.add_argument("--claims", default=None, metavar="GLOB", help="comma-separated glob(s) of claim ids")
     v.add_argument("--seed", type=_seed, default=1,
                    help="seed of every random stream of the numeric parts (default: 1); the same seed gives the "
@@ -118,6 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--verbose", action="store_true", help="print every claim's reason under the table")
     v.add_argument("--potential", default=None, metavar="EXPR",
                    help="run the Madelung/Schrodinger claims on a user potential V(q), e.g. 'q**2/2 + q**4/10'")
+    v.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set one of a claim's declared inputs (a number in its admissible range, or a formula), "
+                        "e.g. gamma_value=0.5; repeatable; an undeclared name or a value out of range is refused")
+    v.add_argument("--metric", action="append", default=[], metavar="NAME=FILE",
+                   help="replace a claim's metric input NAME by the metric in FILE (the format of nnqg curvature), "
+                        "e.g. metrics=my.toml for einstein.bianchi; repeatable")
+    v.add_argument("--explore", type=_examples, default=None, metavar="N",
+                   help="property-based run: draw N inputs per claim from its strategies (nnqg.strategies), run "
+                        "the derivation and calibration (quick profile) on each, shrink a failure to its smallest "
+                        "input and print the command that reproduces it")
+    v.add_argument("--workers", type=_workers, default=None, metavar="K",
+                   help="processes for --explore (default: 2, at most the CPUs); claims run side by side, each "
+                        "claim's result is the same for any K")
     # Further commands live in their own modules, verify/_cmd_<name>.py, each with
     # `add_parser(subparsers) -> None` and `run(args) -> int`; this keeps commands independent of each other.
     for mod in _command_modules():
@@ -293,6 +325,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     check_output_paths(((args.json, "--json"), (args.html, "--html")))
     claims = select_claims(args.claims)
+    out = _console()
+    if args.explore is not None:
+        from ._explore import run_explore
+
+        return run_explore(args, claims, out)
+    if args.workers is not None:
+        from nnqg.derivations import InvalidArgument
+
+        raise InvalidArgument("--workers applies to --explore only (the other claims run in one process)")
     overrides: dict[str, dict] = {}
     notes: list[str] = []
     if args.potential is not None:  # validated before any claim runs; claims without a potential are skipped
@@ -300,7 +341,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
         claims, overrides, notes = prepare_potential(args.potential, claims, symbolic_only=args.symbolic_only,
                                                      quick=args.quick)
-    out = _console()
+    if args.param or args.metric:
+        from ._explore_inputs import user_overrides
+
+        for cid, o in user_overrides(claims, args.param, args.metric).items():
+            overrides.setdefault(cid, {}).update(o)
     verdicts = []
     t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}/{task.total}"),
