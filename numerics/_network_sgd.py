@@ -15,7 +15,7 @@ Backpropagation: with :math:`h_j = \tanh(w_jx+b_j)` and :math:`r = f - y`,
 :math:`\partial\ell/\partial w_j = r a_j (1-h_j^2) x`, :math:`\partial\ell/\partial b_j = r a_j (1-h_j^2)`.
 One SGD step draws B examples uniformly with replacement, so :math:`\mathbb E[\Delta q] = -\gamma\nabla U` and
 :math:`{\rm Cov}[\Delta q] = \gamma^2\Sigma(q)/B` exactly, :math:`\Sigma` the per-example gradient covariance (in
-the trained coordinates): the model diffusion of PHYSICS.md section 2 is :math:`D = \gamma^2\Sigma/(2B)`.
+the trained coordinates): the model diffusion of docs/theory.md, section 2, is :math:`D = \gamma^2\Sigma/(2B)`.
 :class:`NetworkModel` evaluates U, :math:`\nabla U` and :math:`\Sigma` over an ensemble (numba, one pass over the
 data per member; :meth:`NetworkModel.per_example` is the NumPy reference); the simulator is a numba kernel with one
 splitmix64 stream per member (the streams of :mod:`._sgd`, where the kernel is defined).

@@ -179,7 +179,7 @@ def _describe(exc: BaseException) -> str:
 def _baseline(claim: Claim, ctx: NumericContext) -> Baseline:
     t0 = time.perf_counter()
     try:
-        v = run_claim(claim, ctx)
+        v = run_claim(claim, ctx, learning=False)  # plants sit in derivations and calibrations
     except Exception as exc:  # a claim that cannot even run unmutated: every mutant of it is missed
         return Baseline(claim.id, "ERROR", _describe(exc), time.perf_counter() - t0)
     return Baseline(claim.id, v.status, v.reason, time.perf_counter() - t0)
@@ -189,10 +189,10 @@ def plant(m: Mutation, ctx: NumericContext) -> PlantedResult:
     """Run one mutant: symbolic-only first (cheap); the full claim only when the symbolic check does not fail."""
     t0 = time.perf_counter()
     try:
-        v = run_claim(m.claim, ctx, m.overrides, calibration=False)
+        v = run_claim(m.claim, ctx, m.overrides, calibration=False, learning=False)
         stage = "symbolic"
         if v.status != FAILED and m.claim.calibration is not None:
-            v = run_claim(m.claim, ctx, m.overrides, calibration=True)
+            v = run_claim(m.claim, ctx, m.overrides, calibration=True, learning=False)
             stage = "numeric"
     except Exception as exc:
         return PlantedResult(m.id, "ERROR", False, "error",

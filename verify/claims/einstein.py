@@ -1,4 +1,4 @@
-"""Claims `einstein.field_equations`, `einstein.vacuum_solutions`, `einstein.bianchi` (PHYSICS.md section 8).
+"""Claims `einstein.field_equations`, `einstein.vacuum_solutions`, `einstein.bianchi` (docs/theory.md, section 8).
 
 All curvature is computed exactly by the rational-function engine (nnqg.derivations._curvature): a "0" is a
 numerator with no terms, never a simplify heuristic.
