@@ -132,8 +132,9 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
             ax.set_xticks(widths)
             ax.set_xlabel("width (hidden neurons)")
             ax.set_ylabel("median distance")
-            ax.set_title(f"{desc}: distance against the number of neurons ({spec.task.trainable} trained)",
-                         fontsize=9)
+            trained = dict(spec.task.values).get("trainable")  # not every kind with a width axis has the key
+            ax.set_title(f"{desc}: distance against the number of neurons"
+                         + (f" ({trained} trained)" if trained else ""), fontsize=9)
             if len(gs) * len(bs) <= 10:
                 ax.legend(fontsize=7)
             fig.tight_layout()

@@ -1,0 +1,70 @@
+"""``nnqg findings REPORT``: the learning evidence of a JSON report as a Markdown "Findings" block.
+
+Prints the block; ``--readme FILE`` writes it into FILE between its Findings markers instead (atomically).
+Exit codes: 0 written or printed; 1 the report is stale (a claim's source changed since the run: re-run
+``nnqg verify``) and ``--readme`` was given; 2 a usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_STALE = 0, 1
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from ._cli import _FORMAT, _epilog
+
+    p = subparsers.add_parser("findings", help="the learning evidence of a report as the README's Findings",
+                              description=__doc__.split("\n")[0].replace("``", ""), formatter_class=_FORMAT,
+                              epilog=_epilog("nnqg verify --seed 1 --json r.json && nnqg findings r.json",
+                                             "nnqg findings docs/report-seed1.json --readme README.md",
+                                             codes="exit codes:\n  0  printed or written\n  1  --readme with a "
+                                                   "stale report (re-run nnqg verify)\n  2  a usage or input error"))
+    p.add_argument("report", type=Path, metavar="REPORT", help="a JSON report of `nnqg verify --json`")
+    p.add_argument("--readme", type=Path, default=None, metavar="FILE",
+                   help="write the block into FILE between its Findings markers instead of printing it")
+
+
+def stale_claims(report: dict) -> list[str]:
+    """Ids of the report's claims whose source changed since the report was written (or that are unknown)."""
+    from ._registry import all_claims, claim_source_hash
+
+    now = {c.id: claim_source_hash(c) for c in all_claims()}
+    return [e["id"] for e in report["claims"] if now.get(e["id"]) != e.get("source_hash")]
+
+
+def run(args: argparse.Namespace) -> int:
+    from nnqg.derivations._errors import InvalidArgument
+    from nnqg.derivations._files import read_user_text
+    from nnqg.numerics._atomic import atomic_write_text
+
+    from ._findings import findings_markdown, replace_block
+    from ._paper import load_report
+
+    report = load_report(args.report)
+    block = findings_markdown(report, source=args.report.as_posix())
+    stale = stale_claims(report)
+    if args.readme is None:
+        if stale:
+            sys.stderr.write(f"nnqg findings: warning: {len(stale)} claims changed since the report was written "
+                             f"({', '.join(stale)}); re-run nnqg verify\n")
+        sys.stdout.write(block)
+        return EXIT_OK
+    if stale:
+        sys.stderr.write(f"nnqg findings: {args.report}: {len(stale)} claims changed since the report was written "
+                         f"({', '.join(stale)}); re-run `nnqg verify --seed {report.get('seed', 1)} --json "
+                         f"{args.report}` first; {args.readme} left as it was\n")
+        return EXIT_STALE
+    text = read_user_text(args.readme, "--readme")
+    try:
+        new = replace_block(text, block, where=f"--readme {str(args.readme)!r}")
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    if new != text:
+        atomic_write_text(args.readme, new)
+    sys.stdout.write(f"{args.readme}: Findings {'updated' if new != text else 'already current'} from "
+                     f"{args.report}\n")
+    return EXIT_OK
