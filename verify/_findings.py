@@ -31,22 +31,24 @@ def _dist(m: Mapping[str, Any]) -> str:
 
 
 def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return " ".join(str(text).split())
 
 
 def _measured(e: Mapping[str, Any]) -> str:
-    return "; ".join(f"{_cell(m.get('label', ''))} {_dist(m)}" + (f" ({m['status']})" if m.get("status") else "")
+    return "; ".join(f"{_cell(m.get('label', ''))}: {_dist(m)}" + (f" ({m['status']})" if m.get("status") else "")
                      for m in e.get("measured", [])) or "n/a"
 
 
 def _controls(e: Mapping[str, Any]) -> str:
-    return "; ".join(f"{_cell(c.get('label', ''))} {_dist(c)} ({c.get('status', 'n/a')})"
+    return "; ".join(f"{_cell(c.get('label', ''))}: {_dist(c)} ({c.get('status', 'n/a')})"
                      for c in e.get("controls", [])) or "none"
 
 
 def findings_markdown(report: Mapping[str, Any], *, source: str) -> str:
     """The Findings block (between :data:`BEGIN` and :data:`END`, both included) for ``report``, read from
-    ``source`` (named in the block so a reader can regenerate it)."""
+    ``source`` (named in the block so a reader can regenerate it). One bullet per experiment: verdict, measured
+    distances d +- s, controls, rule (tau, k) and power (the smallest d the rule declares NOT SUPPORTED), where it
+    was registered; the reason where the verdict is INCONCLUSIVE."""
     claims: Sequence[Mapping[str, Any]] = report.get("claims", [])
     learn = [(c["id"], c.get("learning") or {}) for c in claims]
     ran = [(cid, e) for cid, e in learn if e.get("status", NOT_TESTED) in ORDER]
@@ -55,22 +57,22 @@ def findings_markdown(report: Mapping[str, Any], *, source: str) -> str:
     counts = {s: sum(1 for _, e in ran if e["status"] == s) for s in ORDER}
     seed, prof = report.get("seed", "?"), "quick" if report.get("quick") else "full"
     out = [BEGIN, "",
-           f"From `{source}` (`nnqg verify --seed {seed}`, {prof} profile; regenerate with "
-           f"`nnqg verify --seed {seed} --json {source} && nnqg findings {source} --readme README.md`). "
-           f"Learning evidence measures a claim's equation on a system whose parameters move by a learning rule, "
-           f"from data; calibrations on constructed solutions are not counted here. "
+           f"Generated from `{source}` (`nnqg verify --seed {seed}`, {prof} profile). Learning evidence is a claim's "
+           f"equation measured on a system whose parameters move by a learning rule, from data (the calibrations "
+           f"on constructed solutions are not counted here): a distance d (0 when the equation holds) with "
+           f"standard error s, judged by the rule registered in docs/experiments.md before the run. "
            f"**{counts[NOT_SUPPORTED]} NOT SUPPORTED**, {counts[INCONCLUSIVE]} INCONCLUSIVE, "
-           f"{counts[SUPPORTED]} SUPPORTED; {len(untested)} claims have no learning experiment.", "",
-           "| claim | learning evidence | learning system | measured d +- s | controls (positive; negative) | "
-           "tau, k, power |",
-           "|---|---|---|---|---|---|"]
+           f"{counts[SUPPORTED]} SUPPORTED; {len(untested)} of {len(learn)} claims have no learning experiment.", ""]
     for cid, e in ran:
         status = f"**{e['status']}**" if e["status"] == NOT_SUPPORTED else e["status"]
-        out.append(f"| `{cid}` | {status} | {_cell(e.get('system', ''))} | {_measured(e)} | {_controls(e)} | "
-                   f"{_num(e.get('threshold'))}, {_num(e.get('sigmas'))}, {_num(e.get('power'))} |")
-    out += ["", "Reasons given with each verdict:", ""]
-    out += [f"* `{cid}`: {_cell(e.get('reason', ''))}" for cid, e in ran]
-    out += ["", END]
+        item = (f"* `{cid}`: {status}. {_measured(e)}. {_controls(e)}. Rule: tau = "
+                f"{_num(e.get('threshold'))}, k = {_num(e.get('sigmas'))}, power {_num(e.get('power'))}.")
+        first = _cell((e.get("measured") or [{}])[0].get("label", ""))
+        if e["status"] == INCONCLUSIVE and e.get("reason") and not _cell(e["reason"]).startswith(first):
+            item += f" Why: {_cell(e['reason'])}."  # a reason that is more than the list of distances above
+        out.append(item)
+    out += ["", f"Regenerate: `nnqg verify --seed {seed} --json {source} && nnqg findings {source} "
+                f"--readme README.md`.", "", END]
     return "\n".join(out) + "\n"
 
 
