@@ -12,10 +12,10 @@ by mini-batch SGD to predict the next state of a world of two travelling channel
 * ``permutation``: :math:`d_{perm} = \|W - P^*\|_F/(\|W\|_F + \|P^*\|_F)`, :math:`P^*` the nearest permutation.
 
 Axes: ``grid.width`` = N, sites per channel (2N neurons; a multiple of ``task.block``, at least 6 blocks),
-``grid.gamma`` = the SGD step size (the experiment's own rule, half the mean-square stability bound, is about
-0.05-0.1 at N = 16-64 with the default world: larger steps diverge, and a diverged replicate is a non-finite
-distance, never masked), ``grid.batch_size`` = B, ``grid.ensemble`` = replicates, ``run.n_steps`` = training steps.
-Per point, replicate by replicate from the point's stream: the world, the initial W, the mini-batches. The
+``grid.gamma`` = the SGD step size (the experiment's own rule, half the mean-square stability bound, gives 0.037
+and 0.087 at N = 32, 0.020 and 0.055 at N = 64, for B = 4 and 16 with the default world: steps beyond twice that
+diverge, and a diverged replicate is a non-finite distance, never masked), ``grid.batch_size`` = B,
+``grid.ensemble`` = replicates, ``run.n_steps`` = training steps. Per point, replicate by replicate from the point's stream: the world, the initial W, the mini-batches. The
 distance of a description is the mean over replicates, its se the standard error of that mean.
 
 The controls of experiment 3 separate under these measures: the hand-set shift :math:`\mathrm{diag}(S, S^T)`

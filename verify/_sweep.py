@@ -22,6 +22,10 @@ The engine (:func:`run_sweep`): points are streamed to dask.distributed (a Local
 (:mod:`nnqg.verify._sweep_store`), so an interrupted sweep resumes; every point draws from its own stream,
 child ``index`` of ``SeedSequence(sweep.seed)``, so the numbers do not depend on workers or order. Tables and
 heat maps: :mod:`nnqg.verify._sweep_figures`.
+
+A kind that measures itself (``KindMeasures`` in :mod:`nnqg.numerics._tasks`: the learned networks of learning
+experiments 3 and 4) replaces the columns above by ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its
+descriptions d (:func:`nnqg.verify._sweep_store.columns`); the within rule is the same.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 r"""Sweep specs: the TOML file of ``nnqg sweep``, its validation, its hash and its grid.
 
-A spec has five tables: ``[sweep]`` (seed, claims, name), ``[task]`` (kind and the kind's own keys, see
-:mod:`nnqg.numerics._tasks`), ``[run]`` (n_steps, anchors, init_std and the kind's run keys), ``[measure]``
-(basis_degree, window, bootstrap, tolerance, sigmas, potential) and ``[grid]`` (gamma, batch_size, ensemble,
-seeds, and width for kinds with neurons). Every key is validated before any work, every error is an
-:class:`InvalidArgument` naming ``section.key`` (exit 2). Stated limits: at most :data:`MAX_POINTS` grid points,
+A spec has five tables: ``[sweep]`` (seed, claims: the kind's :func:`descriptions`, name), ``[task]`` (kind and
+the kind's own keys, see :mod:`nnqg.numerics._tasks`), ``[run]`` (n_steps, anchors, init_std and the kind's run
+keys), ``[measure]`` (basis_degree, window, bootstrap, tolerance, sigmas, potential) and ``[grid]`` (gamma,
+batch_size, ensemble, seeds, and width for kinds with neurons); a kind that measures itself refuses the keys of
+the ensemble measures (:data:`ENSEMBLE_ONLY`) and its ensemble is a number of replicates. Every key is validated
+before any work, every error is an :class:`InvalidArgument` naming ``section.key`` (exit 2). Stated limits: at most :data:`MAX_POINTS` grid points,
 seeds in [0, :data:`MAX_SEED`] (the Parquet column is int64), at most :data:`MAX_BOOTSTRAP` bootstrap resamples,
 and no point whose trajectory, data and measures would need more than :data:`MEMORY_LIMIT` bytes.
 
