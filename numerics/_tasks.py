@@ -71,7 +71,7 @@ from ._ensemble import Ensemble
 from ._sgd import MAX_DATA
 
 __all__ = ["BUILTIN", "DATA_KEYS", "MIN_REPLICATES", "Key", "KindMeasures", "Setting", "TaskKind", "choice",
-           "integer", "number", "number_in", "numbers", "register", "show", "task_kind", "task_kinds"]
+           "flag", "integer", "number", "number_in", "numbers", "register", "show", "task_kind", "task_kinds"]
 
 #: modules that define the built-in kinds (each calls :func:`register` when imported)
 BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network", "nnqg.numerics._task_shift_ring",
@@ -148,6 +148,15 @@ def numbers(length: int, what: str = "numbers") -> Check:
         if not isinstance(v, list) or len(v) != length:
             raise InvalidArgument(f"{key}: {show(v)}; give {length} {what}")
         return tuple(one(x, key) for x in v)
+    return check
+
+
+def flag() -> Check:
+    """A validator of a boolean (TOML true / false)."""
+    def check(v: Any, key: str) -> bool:
+        if not isinstance(v, bool):
+            raise InvalidArgument(f"{key}: {show(v)} is not a boolean; use true or false")
+        return v
     return check
 
 

@@ -60,6 +60,7 @@ def _defaults(name: str) -> dict:
     (LC, {"task": {"courant": 2.0}}, "task.courant"),
     (LC, {"task": {"T": 2}}, "task.T"),
     (LC, {"task": {"refine": 0}}, "task.refine"),
+    (LC, {"task": {"train_left": 1}}, "task.train_left"),
     (LC, {"task": {"block": 4}}, "task.block"),
     (LC, {"grid": {"width": [32]}}, "grid.width"),
     (LC, {"grid": {"width": [4096]}}, "grid.width"),
@@ -204,11 +205,45 @@ def test_learned_couplings_measures_tell_hand_set_from_permuted_couplings() -> N
         assert good < TAU < bad, (name, good, bad)
 
 
+def test_learned_couplings_kind_sees_the_planted_one_sided_learner() -> None:
+    """Through the kind's training: the learner of both sides is within experiment 4's threshold (0.05) by the
+    sweep's rule (distance + 3 SE <= 0.05), a learner whose left couplings stay at w0 (task.train_left = false) is
+    not, on both measures, and its mean lies beyond the other's by more than 3 SE of the other. (Its own spread is
+    large, 69 +- 60 on the local speed over 3 replicates, so it is not beyond the threshold at 3 of *its* SE; the
+    first version of this test asked that and failed.)"""
+    from nnqg.numerics._ensemble_measures import within_tolerance
+    from nnqg.numerics._tasks import Setting
+    from nnqg.verify.learning.spacetime import TAU
+
+    kind = task_kind("learned_couplings")
+
+    def run(train_left: bool) -> dict:
+        s = Setting(task={**_defaults("learned_couplings"), "train_left": train_left}, run={}, gamma=1.0,
+                    batch_size=8, n_members=3, n_steps=3000, init_std=0.0, width=64)
+        return kind.measures.evaluate(s, np.random.default_rng(3))
+
+    both, right_only = run(True), run(False)
+    for d in ("local_speed", "geodesic"):
+        assert within_tolerance(*both[d], TAU, 3.0) and not within_tolerance(*right_only[d], TAU, 3.0), d
+        assert right_only[d][0] > max(TAU, both[d][0] + 3 * both[d][1]), (d, both, right_only)
+
+
+def test_a_learning_sweep_resumes_from_its_own_columns(tmp_path: Path) -> None:
+    """The store checks a part's schema against the kind's columns: a finished learning sweep resumes with
+    nothing to compute and every row kept (a part read against the quantum columns would be set aside)."""
+    spec = _spec(RP)
+    first = S.run_sweep(spec, tmp_path / "r", workers=1, processes=False)
+    again = S.run_sweep(spec, tmp_path / "r", workers=1, processes=False, resume=True)
+    assert again.computed == 0 and again.skipped == first.total and not again.dropped_parts
+    assert again.table.equals(first.table)
+
+
 def test_learning_kind_defaults_are_the_preregistered_settings() -> None:
     """The kinds reuse the experiments' estimators; their defaults must be the pre-registered settings."""
     from nnqg.verify.learning import lorentz, spacetime
 
     rp, lc = _defaults("recurrent_predictor"), _defaults("learned_couplings")
+    assert lc["train_left"] is spacetime.SETTINGS["train_left"]
     for k in ("ell", "process_noise", "observation_noise", "smear", "n_seq", "T", "block"):
         assert rp[k] == lorentz.SETTINGS[k], k
     for k in ("ell", "observation_noise", "refine", "courant", "n_seq", "T", "w0", "pulse_width", "pulse_start",
