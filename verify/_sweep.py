@@ -119,7 +119,7 @@ def evaluate_point(spec: SweepSpec, point: GridPoint, seed_seq: np.random.SeedSe
     if "madelung" not in spec.claims:
         row["madelung_within"] = False
         row["madelung_distance"] = nan
-    requested = [row[description_columns(d)[0]] for d in spec.claims]
+    requested = [row[description_columns(spec, d)[0]] for d in spec.claims]
     row["nonfinite"] = not all(math.isfinite(x) for x in requested)
     row["seconds"] = time.perf_counter() - t0
     return row

@@ -25,10 +25,12 @@ DESCRIPTION_COLUMNS = {"fokker_planck": ("fp_distance", "fp_within"),
                        "schrodinger": ("schrodinger_distance", "schrodinger_within")}
 
 
-def description_columns(description: str) -> tuple[str, str]:
+def description_columns(spec: SweepSpec, description: str) -> tuple[str, str]:
     """(distance column, within column) of a description: :data:`DESCRIPTION_COLUMNS` for the quantum-side ones,
     ``<d>_distance``, ``<d>_within`` for the descriptions of a kind that measures itself."""
-    return DESCRIPTION_COLUMNS.get(description, (f"{description}_distance", f"{description}_within"))
+    if spec.kind.measures is not None:
+        return f"{description}_distance", f"{description}_within"
+    return DESCRIPTION_COLUMNS[description]
 
 
 def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
@@ -45,7 +47,7 @@ def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
         idx = groups[(g, b, w)]
         row: dict[str, Any] = {"gamma": g, "batch_size": b, "width": w, "points": len(idx)}
         for d in spec.claims:
-            dc, wc = description_columns(d)
+            dc, wc = description_columns(spec, d)
             vals = np.array([cols[dc][i] for i in idx], dtype=float)
             row[f"{d}_median"] = float(np.median(vals)) if np.all(np.isfinite(vals)) else float("nan")
             row[f"{d}_within"] = float(np.mean([bool(cols[wc][i]) for i in idx]))
