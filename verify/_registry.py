@@ -142,10 +142,14 @@ def _imported_files(path: str) -> tuple[str, ...]:
 
 
 def claim_source_hash(claim: Claim) -> str:
-    """sha256 over the source files that define the claim (:func:`claim_files`)."""
+    """sha256 over the source files that define the claim (:func:`claim_files`), each under its module name and
+    in the order of the names, so that a checkout and an installed wheel (other folders) give the same hash."""
+    import sys
+
+    names = {getattr(m, "__file__", None): name for name, m in list(sys.modules.items())}
     h = hashlib.sha256()
-    for path in claim_files(claim):
-        h.update(Path(path).name.encode())
+    for key, path in sorted((names.get(p) or Path(p).name, p) for p in claim_files(claim)):
+        h.update(key.encode())
         h.update(Path(path).read_bytes())
     h.update(claim.id.encode())
     return h.hexdigest()
