@@ -146,9 +146,10 @@ def claim_source_hash(claim: Claim) -> str:
     in the order of the names, so that a checkout and an installed wheel (other folders) give the same hash."""
     import sys
 
+    files = claim_files(claim)  # first: the walk imports what the claim imports lazily
     names = {getattr(m, "__file__", None): name for name, m in list(sys.modules.items())}
     h = hashlib.sha256()
-    for key, path in sorted((names.get(p) or Path(p).name, p) for p in claim_files(claim)):
+    for key, path in sorted((names.get(p) or Path(p).name, p) for p in files):
         h.update(key.encode())
         h.update(Path(path).read_bytes())
     h.update(claim.id.encode())
