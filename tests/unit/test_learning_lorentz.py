@@ -109,3 +109,13 @@ def test_bad_settings_are_refused_by_name() -> None:
         exp.run(QUICK, wave_inputs(), {"sizes": (8,)})
     with pytest.raises(Exception, match="smear"):
         exp.run(QUICK, wave_inputs(), {"smear": 1.5})
+
+
+@pytest.mark.parametrize("size", [12, 20])
+def test_sizes_too_small_for_the_free_run_are_refused_up_front(size):
+    """n sites run n/2 free updates; with block 4 the second difference needs 3 coarse times: n >= 24. Smaller
+    sizes are refused naming the setting, not an error from deep inside the estimator."""
+    from nnqg.derivations import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="sizes_quick, replicates_quick: .* >= 24"):
+        exp.run(QUICK, wave_inputs(), {"sizes_quick": (size,)})

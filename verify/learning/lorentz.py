@@ -89,9 +89,10 @@ def run(ctx: NumericContext, inputs: Mapping[str, Any], settings: Mapping[str, A
     s = merge_settings(SETTINGS, settings)
     prof = "quick" if ctx.quick else "full"
     sizes, reps = tuple(s[f"sizes_{prof}"]), int(s[f"replicates_{prof}"])
-    if not sizes or reps < 2 or any(n % s["block"] or n < 3 * s["block"] for n in sizes):
+    # the free run lasts n/2 updates and its second difference needs 3 coarse times: n >= 6 blocks
+    if not sizes or reps < 2 or any(n % s["block"] or n < 6 * s["block"] for n in sizes):
         raise InvalidArgument(f"sizes_{prof}, replicates_{prof}: need sizes that are multiples of block="
-                              f"{s['block']} and >= {3 * s['block']}, and >= 2 replicates; got {sizes}, {reps}")
+                              f"{s['block']} and >= {6 * s['block']}, and >= 2 replicates; got {sizes}, {reps}")
     residual = _residual(inputs["metric"])
     with one_blas_thread():
         runs = {n: _size(ctx, n, s, reps, residual, (j / len(sizes), (j + 1) / len(sizes)))
