@@ -27,6 +27,7 @@ The limits come from the arguments, else from ``NNQG_SYMBOLIC_SECONDS`` (default
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
@@ -40,6 +41,8 @@ from ._errors import InvalidArgument
 DEFAULT_SECONDS = 120.0
 DEFAULT_MEMORY_MB = 2048.0
 TICK = 0.1
+#: seconds after which a budget's stop is raised again if the block is still running (it was swallowed)
+REFIRE = 1.0
 
 
 class UnworkableFormula(InvalidArgument):
@@ -64,7 +67,8 @@ class _Budget:
     seconds_from: str
     start: float
     rss0: int
-    fired: bool = False  # one _Stop per budget: a second tick must not land in the handler of the first
+    fired: float | None = None  # when its _Stop was raised: not again at once (it must not land in the handler
+    # of the first), but again after REFIRE s, in case code under the budget swallowed it (a bare except)
 
 
 def _give_ups() -> tuple[type[BaseException], ...]:
@@ -121,7 +125,7 @@ def budget(what: str, *, seconds: float | None = None, memory_mb: float | None =
             raise
         raise BudgetExceeded(_message(b, stop.why)) from None
     finally:
-        b.fired = True  # no tick raises for this block any more (the last window: the line above)
+        b.fired = math.inf  # no tick raises for this block any more (the last window: the line above)
         if b in _active:
             _active.remove(b)
         if outermost:
@@ -175,14 +179,14 @@ def _tick(signum: int, frame: Any) -> None:
             signal.raise_signal(signal.SIGALRM)
     rss = None
     for b in reversed(_active):
-        if b.fired:
+        if b.fired is not None and now - b.fired < REFIRE:
             continue
         if now - b.start > b.seconds:
-            b.fired = True
+            b.fired = now
             raise _Stop(b, "time")
         rss = _rss() if rss is None else rss
         if rss - b.rss0 > b.memory_bytes:
-            b.fired = True
+            b.fired = now
             raise _Stop(b, "memory")
 
 

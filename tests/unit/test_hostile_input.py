@@ -498,3 +498,25 @@ def test_a_budget_tick_in_the_handler_of_its_block_is_still_the_budget_message()
         with budget("slow give-up", seconds=0.2):
             raise SlowGiveUp()
     assert not B._active
+
+
+def test_a_swallowed_budget_stop_is_raised_again() -> None:
+    """Code under the budget that swallows the stop (a bare ``except:`` somewhere in a library) does not make the
+    block unbounded: the stop comes again after REFIRE seconds."""
+    import time as _time
+
+    from nnqg.derivations import _budget as B
+
+    swallowed = []
+    with pytest.raises(BudgetExceeded, match="swallowing: stopped"):
+        with budget("swallowing", seconds=0.2):
+            t0 = _time.monotonic()
+            while _time.monotonic() - t0 < 10 * B.REFIRE:
+                try:
+                    while True:
+                        pass
+                except BaseException as exc:  # noqa: BLE001  (the library's bare except, planted)
+                    swallowed.append(type(exc).__name__)
+                    if len(swallowed) > 1:
+                        raise
+    assert swallowed[:1] == ["_Stop"] and _time.monotonic() - t0 < 5 * B.REFIRE
