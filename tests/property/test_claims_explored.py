@@ -7,9 +7,9 @@ elsewhere), derandomised whatever the hypothesis profile (CI and a local run dra
 finding can be marked); ``pytest -m slow`` draws :data:`SLOW_EXAMPLES` per claim, honouring the profile.
 
 No shrinking here: a failing draw is reported as drawn (the input and its outcome), at the cost of one claim run.
-Each shrink step is a whole claim run (one failing draw shrunk by hypothesis cost 335-403 s CPU, and made this
-file's default run 770 s instead of about 30 s); shrinking, within a stated budget, and the reproducing command
-are ``nnqg verify --explore``'s job, named in the failure message.
+Each shrink step is a whole claim run (the two failing draws of one run took 335 s and 403 s to shrink, and made
+this file's default run 770 s wall instead of about 36 s); shrinking, within a stated budget, and the reproducing
+command are ``nnqg verify --explore``'s job, named in the failure message.
 """
 
 from __future__ import annotations

@@ -235,3 +235,16 @@ def test_a_planted_error_invisible_at_the_fixed_inputs_is_found_and_shrunk(monke
     # minimal: the planted claim passes one grid step below, and the real claim passes at the minimal input
     assert not evaluate(planted, spec, Draw(potential=_quartic(round(b - 0.005, 3))), seed=1).failed
     assert not evaluate(real, spec, Draw(potential=minimal), seed=1).failed
+
+
+def test_workers_change_neither_the_results_nor_the_lines(capsys):
+    # two cheap registered claims, in one process and in two: the same report, one line per finished claim
+    from nnqg.verify._explore import explore
+
+    claims = [get_claim("einstein.bianchi"), get_claim("lorentz.wave_equation")]
+    one, two = explore(claims, 2, seed=4, workers=1), explore(claims, 2, seed=4, workers=2)
+    assert dumps(explore_report(one, n=2, seed=4)) == dumps(explore_report(two, n=2, seed=4))
+    assert main(["verify", "--claims", "einstein.bianchi,lorentz.wave_equation", "--explore", "2", "--seed", "4",
+                 "--workers", "2"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ": PASSED: drawn" in ln]
+    assert sorted(lines) == [f"{c.id}: PASSED: drawn 2, failed 0, shrink steps 0" for c in claims]
