@@ -108,21 +108,32 @@ def budget(what: str, *, seconds: float | None = None, memory_mb: float | None =
         _arm()
     _active.append(b)
     try:
-        yield
-    except _Stop as stop:
+        try:
+            yield
+        except MemoryError:
+            raise BudgetExceeded(_message(b, "memory")) from None
+        except _GIVE_UPS as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise UnworkableFormula(f"{what}: SymPy cannot carry it out on this input ({type(exc).__name__}: "
+                                    f"{first}); simplify the formula") from None
+    except _Stop as stop:  # from the block, or a tick that landed in the handlers above
         if stop.budget is not b:
             raise
         raise BudgetExceeded(_message(b, stop.why)) from None
-    except MemoryError:
-        raise BudgetExceeded(_message(b, "memory")) from None
-    except _GIVE_UPS as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise UnworkableFormula(f"{what}: SymPy cannot carry it out on this input ({type(exc).__name__}: "
-                                f"{first}); simplify the formula") from None
     finally:
-        _active.remove(b)
+        b.fired = True  # no tick raises for this block any more (the last window: the line above)
+        if b in _active:
+            _active.remove(b)
         if outermost:
             _disarm()
+
+
+#: public names for the CLI's last resort (verify/_cli.py main)
+Stop = _Stop
+
+
+def stop_message(stop: _Stop) -> str:
+    return _message(stop.budget, stop.why)
 
 
 def _message(b: _Budget, why: str) -> str:

@@ -54,8 +54,8 @@ from numba import prange
 
 from nnqg.derivations import InvalidArgument
 
-from ._jitcache import njit_cached
 from ._ensemble import Ensemble
+from ._jitcache import njit_cached
 from ._sgd import RegressionTask, make_regression_task
 
 __all__ = ["HIDDEN", "OBJECTIVES", "FreeEnergyModel", "FreeEnergyTask", "make_free_energy_task", "simulate"]

@@ -60,9 +60,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import prange
 
-from ._jitcache import njit_cached
-
 from nnqg.derivations import InvalidArgument
+
+from ._jitcache import njit_cached
 
 __all__ = ["GrandCanonicalRun", "GrandCanonicalTask", "make_grand_canonical_task", "simulate"]
 

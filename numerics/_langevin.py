@@ -39,8 +39,8 @@ from numba import prange
 
 from nnqg.derivations import InvalidArgument
 
-from ._jitcache import njit_cached
 from ._fp_solver import Grid2D
+from ._jitcache import njit_cached
 
 TRANSITIONS = ("exact", "euler")
 

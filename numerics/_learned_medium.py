@@ -47,10 +47,13 @@ from nnqg.derivations import InvalidArgument
 from ._learned_network import ring_field
 from ._network import advance, local_weights, simulate
 
-__all__ = ["Speed", "Trained", "arrival_speed_distance", "centroid_distance", "hand_set_couplings", "null_ray",
-           "optical_coordinate", "read_speed", "string_evolve", "string_world", "train_couplings", "triples"]
+__all__ = ["PROBES", "Speed", "Trained", "arrival_speed_distance", "centroid_distance", "hand_set_couplings",
+           "learned_distance", "null_ray", "optical_coordinate", "read_speed", "string_evolve", "string_world",
+           "train_couplings", "triples"]
 
 Speed = Callable[[np.ndarray], np.ndarray]
+#: probe positions of the local-speed measure (docs/experiments.md section 4)
+PROBES = tuple(np.round(np.arange(0.35, 0.8001, 0.05), 10))
 
 
 def _n(n: object, name: str = "n_sensors") -> int:
@@ -127,12 +130,14 @@ class Trained:
 
 
 def train_couplings(obs: np.ndarray, rng: np.random.Generator, *, batch_size: int, n_steps: int, w0: float,
-                    snapshots: Sequence[int] = (), train_left: bool = True) -> Trained:
+                    snapshots: Sequence[int] = (), train_left: bool = True, gamma: float | None = None
+                    ) -> Trained:
     r"""Mini-batch SGD of the 2N local weights on the observed triples (module docstring): per step B triples
     drawn uniformly with replacement; with :math:`z = x(t+1) - 2x(t) + x(t-1)`, :math:`d^\pm` the right and left
     differences and :math:`e = w^+d^+ - w^-d^- - z`, :math:`w^+ \leftarrow w^+ - \gamma\overline{e\,d^+}`,
     :math:`w^- \leftarrow w^- + \gamma\overline{e\,d^-}`. ``train_left=False`` freezes :math:`w^-` at ``w0`` (a
-    planted change: a learner that adapts only its right-hand couplings)."""
+    planted change: a learner that adapts only its right-hand couplings). ``gamma`` replaces the step-size rule
+    of the module docstring (a sweep's step-size axis)."""
     xm, x0, xp = triples(obs)
     z = xp - 2 * x0 + xm
     dp = np.roll(x0, -1, axis=1) - x0
@@ -142,7 +147,7 @@ def train_couplings(obs: np.ndarray, rng: np.random.Generator, *, batch_size: in
         raise InvalidArgument(f"batch_size, n_steps: need B >= 1 and n_steps >= 0, got {batch_size!r}, {n_steps!r}")
     a, b, cc = (dp**2).mean(0), (dm**2).mean(0), (-dp * dm).mean(0)
     lam = 0.5 * (a + b) + np.sqrt(0.25 * (a - b) ** 2 + cc**2)
-    gamma = float(np.min(1.0 / (lam + (a + b) / B)))
+    gamma = float(np.min(1.0 / (lam + (a + b) / B))) if gamma is None else float(gamma)
     N = x0.shape[1]
     wp, wm = np.full(N, float(w0)), np.full(N, float(w0))
     want = set(int(s) for s in snapshots)
@@ -282,3 +287,12 @@ def centroid_distance(wp: np.ndarray, wm: np.ndarray, c_read: Speed, tau: float,
     err = np.abs(np.unwrap(np.array(cents), period=1.0) - geo)
     travelled = float(geo[-1] - geo[0])
     return {"distance": float(err.max() / travelled), "max_error": float(err.max()), "travelled": travelled}
+
+
+def learned_distance(measure: Callable[..., dict[str, float]], wp: np.ndarray, wm: np.ndarray,
+                     c_from: tuple[np.ndarray, np.ndarray], tau: float) -> float:
+    """The measure ``measure(wp, wm, c, tau)`` (:func:`arrival_speed_distance` or :func:`centroid_distance` with
+    their settings bound) of network (wp, wm) against the speed read off the couplings ``c_from``; NaN when no real
+    speed can be read off (the product of couplings is not positive somewhere)."""
+    c = read_speed(*c_from, tau)
+    return float("nan") if c is None else measure(wp, wm, c, tau)["distance"]

@@ -50,10 +50,11 @@ from scipy.optimize import linear_sum_assignment
 
 from nnqg.derivations import InvalidArgument
 
-from ._network import two_population_shift_weights
+from ._network import travelling_profiles, two_population_shift_weights
 
-__all__ = ["Trained", "WaveResidual", "coarse_second_differences", "free_run", "permutation_distance",
-           "random_weights", "ring_field", "train_linear_predictor", "travelling_world", "wave_distance"]
+__all__ = ["Trained", "WaveResidual", "coarse_second_differences", "flat_wave_residual", "free_run",
+           "free_run_state", "network_measures", "permutation_distance", "random_weights", "ring_field",
+           "train_linear_predictor", "travelling_world", "wave_distance"]
 
 #: residual(c, U_tt, U_xx) -> array: the claim's wave operator (a kernel generated from its metric)
 WaveResidual = Callable[[float, np.ndarray, np.ndarray], np.ndarray]
@@ -128,17 +129,20 @@ class Trained:
 
 
 def train_linear_predictor(X: np.ndarray, Y: np.ndarray, W0: np.ndarray, rng: np.random.Generator, *,
-                           batch_size: int, n_steps: int, snapshots: Sequence[int] = ()) -> Trained:
+                           batch_size: int, n_steps: int, snapshots: Sequence[int] = (),
+                           gamma: float | None = None) -> Trained:
     r"""Mini-batch SGD on :math:`|y' - Wy|^2/2` over the transitions (X[k], Y[k]): each step draws B indices
     uniformly with replacement and sets :math:`W \leftarrow W - \gamma\,\overline{(Wy - y')y^T}`, with
-    :math:`\gamma = 1/(\lambda_{\max}(C) + \operatorname{tr}C/B)`, :math:`C = X^TX/n`."""
+    :math:`\gamma = 1/(\lambda_{\max}(C) + \operatorname{tr}C/B)`, :math:`C = X^TX/n` (half the mean-square
+    stability bound), or the given ``gamma`` (a sweep's step-size axis)."""
     X, Y, W = (np.ascontiguousarray(a, dtype=float) for a in (X, Y, W0))
     if X.ndim != 2 or X.shape != Y.shape or W.shape != (X.shape[1], X.shape[1]):
         raise InvalidArgument(f"X, Y, W0: need X and Y of shape (n, d) and W0 (d, d); got {X.shape}, {Y.shape}, "
                               f"{W.shape}")
     B, n_steps = _positive_int(batch_size, "batch_size"), _positive_int(n_steps, "n_steps", 0)
-    C = X.T @ X / X.shape[0]
-    gamma = 1.0 / (float(np.linalg.eigvalsh(C)[-1]) + float(np.trace(C)) / B)
+    if gamma is None:
+        C = X.T @ X / X.shape[0]
+        gamma = 1.0 / (float(np.linalg.eigvalsh(C)[-1]) + float(np.trace(C)) / B)
     want = set(int(s) for s in snapshots)
     snaps = {0: W.copy()} if 0 in want else {}
     W = W.copy()
@@ -229,3 +233,31 @@ def wave_distance(Utt: np.ndarray, Uxx: np.ndarray, residual: WaveResidual) -> d
     rms = lambda v: float(np.sqrt(np.mean(v**2)))  # noqa: E731
     scale = rms(a) + c2 * rms(b)
     return {"distance": rms(rho) / scale if scale > 0 else nan, "c": c, "c2": c2}
+
+
+def flat_wave_residual(c: float, Utt: np.ndarray, Uxx: np.ndarray) -> np.ndarray:
+    r"""The wave operator of the flat metric :math:`-c^2dt^2 + dx^2`, :math:`U_{tt} - c^2U_{xx}` (the claim's
+    generated kernel for its default metric is this operator; the sweep, which has no claim inputs, uses it)."""
+    return Utt - c**2 * Uxx
+
+
+def free_run_state(n: int) -> np.ndarray:
+    """The smooth test state of 2n neurons: the right- and left-moving profiles of
+    :func:`nnqg.numerics._network.travelling_profiles` on n sites."""
+    r0, l0 = travelling_profiles(np.arange(n) / n)
+    return np.r_[r0, l0]
+
+
+def network_measures(W: np.ndarray, n: int, block: int, residual: WaveResidual = flat_wave_residual
+                     ) -> dict[str, float]:
+    """Both distances of one weight matrix on 2n neurons: the wave distance of its free run from the smooth test
+    state (:func:`nnqg.numerics._network.travelling_profiles`) over n/2 updates rounded down to whole boxes, with
+    the fitted speed and the free run's gain per update (|y(T)| / |y(0)|)^(1/T), and the permutation distances."""
+    steps = block * ((n // 2) // block)
+    Y = free_run(W, free_run_state(n), steps)
+    Utt, Uxx, _ = coarse_second_differences(Y, n, block=block, tau=1.0 / n)
+    wave = wave_distance(Utt, Uxx, residual)
+    perm = permutation_distance(W)
+    return {"d_wave": wave["distance"], "c": wave["c"], "d_perm": perm["distance"],
+            "shift_agreement": perm["shift_agreement"], "shift_distance": perm["shift_distance"],
+            "gain_per_update": float((np.linalg.norm(Y[-1]) / np.linalg.norm(Y[0])) ** (1.0 / steps))}

@@ -175,6 +175,12 @@ def _advance(W: sps.csr_matrix, y: np.ndarray, steps: int, bias: np.ndarray | No
     return y
 
 
+def travelling_profiles(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth periodic right- and left-moving profiles (any smooth data would do): the test state of the shift
+    network's calibration and of the learned networks' free runs."""
+    return 0.5 * np.exp(np.sin(2 * np.pi * xs)), 0.5 * np.exp(np.cos(2 * np.pi * xs)) * np.sin(4 * np.pi * xs)
+
+
 def block_average(u: np.ndarray, b: int) -> np.ndarray:
     """Average the last axis over consecutive blocks of ``b`` neurons (its length must be a multiple of b)."""
     u = np.asarray(u, dtype=float)

@@ -48,9 +48,9 @@ from nnqg.derivations import InvalidArgument, derivative_symbol_name, jet
 from nnqg.derivations._fokker_planck import DiffusionFormula, FPSymbols, default_diffusion, flux_form, \
     hermite_function, moment_symbols_used, regression_operator, stated_diffusion, weak_form_integrands
 
-from ._jitcache import njit_cached
 from ._codegen import ResidualKernel, compile_residual
 from ._fp_solver import Grid2D, assemble, gaussian_cell_average, solve
+from ._jitcache import njit_cached
 
 # splitmix64 constants (Steele, Lea & Flood 2014): a Weyl sequence passed through a mixing function
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -32,8 +32,21 @@ Built-in kinds: ``linear_regression`` (:mod:`._task_regression`), ``tanh_network
 The common keys ``task.kind``, ``run.n_steps``, ``run.anchors`` and ``run.init_std`` belong to every kind and may
 not be redeclared; a kind with ``has_width=True`` gets the ``grid.width`` axis (required), others refuse it.
 
->>> sorted(task_kinds())
-['free_energy_network', 'grand_canonical', 'linear_regression', 'shift_ring', 'tanh_network']
+**Kinds that measure themselves.** The kinds above hand the sweep an ensemble of learners and are measured by
+the quantum-side estimators (Fokker-Planck, Madelung, Schrodinger). A kind whose learning system is measured by
+other estimators (the learned networks of experiments 3 and 4: ``recurrent_predictor`` in
+:mod:`._task_recurrent_predictor`, ``learned_couplings`` in :mod:`._task_learned_couplings`) declares
+``measures=KindMeasures(...)``: its descriptions (the names ``sweep.claims`` takes for it, each with a one-line
+definition of its distance), ``evaluate(setting, rng) -> {description: (distance, se)}`` (``setting.n_members``
+independent replicates trained from ``rng``; the distance is their mean, se its standard error) and its
+memory estimate. For such a kind ``grid.ensemble`` is the number of replicates (at least
+:data:`MIN_REPLICATES`), ``grid.gamma`` the SGD step size of every replicate, ``run.n_steps`` the training
+steps, and the ensemble-only keys (``run.anchors``, ``run.init_std``, ``measure.basis_degree``, ``.bootstrap``,
+``.window``, ``.potential``) are refused.
+
+>>> sorted(task_kinds())  # doctest: +NORMALIZE_WHITESPACE
+['free_energy_network', 'grand_canonical', 'learned_couplings', 'linear_regression', 'recurrent_predictor',
+ 'shift_ring', 'tanh_network']
 >>> task_kind("linear_regression").n_parameters({}, None)
 2
 >>> integer(1, 10)(0, "task.layers")
@@ -57,15 +70,18 @@ from nnqg.derivations import InvalidArgument
 from ._ensemble import Ensemble
 from ._sgd import MAX_DATA
 
-__all__ = ["BUILTIN", "DATA_KEYS", "Key", "Setting", "TaskKind", "choice", "integer", "number", "numbers",
-           "register", "show", "task_kind", "task_kinds"]
+__all__ = ["BUILTIN", "DATA_KEYS", "MIN_REPLICATES", "Key", "KindMeasures", "Setting", "TaskKind", "choice",
+           "flag", "integer", "number", "number_in", "numbers", "register", "show", "task_kind", "task_kinds"]
 
 #: modules that define the built-in kinds (each calls :func:`register` when imported)
 BUILTIN = ("nnqg.numerics._task_regression", "nnqg.numerics._task_network", "nnqg.numerics._task_shift_ring",
-           "nnqg.numerics._task_free_energy", "nnqg.numerics._task_grand_canonical")
+           "nnqg.numerics._task_free_energy", "nnqg.numerics._task_grand_canonical",
+           "nnqg.numerics._task_recurrent_predictor", "nnqg.numerics._task_learned_couplings")
 #: spec keys every kind has (handled by the spec parser, not by the kind)
 COMMON_TASK_KEYS = ("kind",)
 COMMON_RUN_KEYS = ("n_steps", "anchors", "init_std")
+#: the fewest replicates of a kind that measures itself (a standard error needs two)
+MIN_REPLICATES = 2
 
 
 # ---------------------------------------------------------------------------------------- key validators
@@ -112,6 +128,18 @@ def number(positive: bool = False, what: str = "number") -> Check:
     return check
 
 
+def number_in(lo: float, hi: float, *, open_hi: bool = False) -> Check:
+    """A validator of a finite number in [lo, hi] (or [lo, hi) with ``open_hi``), returned as float."""
+    one = number()
+
+    def check(v: Any, key: str) -> float:
+        f = one(v, key)
+        if not (lo <= f < hi if open_hi else lo <= f <= hi):
+            raise InvalidArgument(f"{key}: {show(v)} must lie in [{lo:g}, {hi:g}{')' if open_hi else ']'}")
+        return f
+    return check
+
+
 def numbers(length: int, what: str = "numbers") -> Check:
     """A validator of a list of exactly ``length`` finite numbers (returned as a tuple of floats)."""
     one = number()
@@ -120,6 +148,15 @@ def numbers(length: int, what: str = "numbers") -> Check:
         if not isinstance(v, list) or len(v) != length:
             raise InvalidArgument(f"{key}: {show(v)}; give {length} {what}")
         return tuple(one(x, key) for x in v)
+    return check
+
+
+def flag() -> Check:
+    """A validator of a boolean (TOML true / false)."""
+    def check(v: Any, key: str) -> bool:
+        if not isinstance(v, bool):
+            raise InvalidArgument(f"{key}: {show(v)} is not a boolean; use true or false")
+        return v
     return check
 
 
@@ -175,6 +212,22 @@ class Setting:
     width: int | None = None
 
 
+Evaluate = Callable[[Setting, np.random.Generator], Mapping[str, "tuple[float, float]"]]
+
+
+@dataclass(frozen=True)
+class KindMeasures:
+    """The measures of a kind that measures itself (module docstring): ``descriptions`` maps each name
+    ``sweep.claims`` accepts to a one-line definition of its distance; ``evaluate(setting, rng)`` returns
+    ``{description: (distance, se)}`` for every description; ``point_bytes(task, width, replicates, n_steps)``
+    bounds the memory of one point from above; ``width`` says what ``grid.width`` counts."""
+
+    descriptions: Mapping[str, str]
+    evaluate: Evaluate
+    point_bytes: Callable[[Mapping[str, Any], "int | None", int, int], int]
+    width: str = "neurons"
+
+
 @dataclass(frozen=True)
 class TaskKind:
     """A learning system for sweeps (module docstring). ``legacy_canonical`` holds constant entries that specs of
@@ -183,13 +236,14 @@ class TaskKind:
 
     name: str
     summary: str
-    simulate: Callable[[Setting, np.random.Generator], Ensemble]
+    simulate: Callable[[Setting, np.random.Generator], Ensemble] | None  # None for a kind with its own measures
     n_parameters: Callable[[Mapping[str, Any], "int | None"], int]
     task_keys: Mapping[str, Key] = field(default_factory=dict)
     run_keys: Mapping[str, Key] = field(default_factory=dict)
     has_width: bool = False
     data_bytes: Callable[[Mapping[str, Any]], int] = data_set_bytes
     legacy_canonical: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    measures: KindMeasures | None = None  # None: an ensemble for the quantum-side estimators
 
 
 _KINDS: dict[str, TaskKind] = {}
@@ -204,6 +258,9 @@ def register(kind: TaskKind, *, replace: bool = False) -> TaskKind:
         raise InvalidArgument(f"kind.name: {kind.name!r}; use an identifier such as 'tanh_network'")
     if kind.name in _KINDS and not replace:
         raise InvalidArgument(f"kind.name: {kind.name!r} is registered already")
+    if (kind.simulate is None) == (kind.measures is None):
+        raise InvalidArgument(f"kind {kind.name!r}: give either simulate (an ensemble for the quantum-side "
+                              "measures) or measures (a KindMeasures), not both or neither")
     for sec, keys, common in (("task", kind.task_keys, COMMON_TASK_KEYS), ("run", kind.run_keys, COMMON_RUN_KEYS)):
         clash = sorted(set(keys) & set(common))
         if clash:

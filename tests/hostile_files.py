@@ -4,8 +4,11 @@ red-team campaign (``bench/redteam.py``)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 FILE_KINDS = ["directory", "fifo", "/dev/zero", "/dev/urandom", "/dev/null", "dangling symlink", "symlink loop",
               "sparse 6 GiB", "binary garbage", "latin-1", "empty", "missing", "socket"]
@@ -45,3 +48,23 @@ def make_input(kind: str, folder: Path, junk: bytes = b"") -> Path:
     elif kind != "missing":
         raise ValueError(kind)
     return p
+
+
+class Hang(BaseException):
+    """Raised by :func:`bounded` when an in-process call does not answer in time (a BaseException so that no
+    ``except Exception`` in the code under test swallows it)."""
+
+
+@contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    """Raise :class:`Hang` in the main thread if the block runs longer than ``seconds`` (SIGALRM)."""
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

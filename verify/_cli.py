@@ -181,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().print_usage(sys.stderr)
         sys.stderr.write("nnqg: error: give a COMMAND (nnqg --help lists them)\n")
         return EXIT_USAGE
+    from nnqg.derivations import _budget
+
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -197,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("nnqg: interrupted; no partial report was written\n")
         return 130
+    except _budget.Stop as stop:  # a budget's tick outside every handler of its block (a one-line window)
+        sys.stderr.write(f"nnqg: error: {_budget.stop_message(stop)}\n")
+        return EXIT_USAGE
     except BrokenPipeError:
         _stdout_to_devnull()
         sys.stderr.write("nnqg: error: the output pipe was closed before all output was written (e.g. by `head`)\n")
@@ -382,15 +387,19 @@ def _cmd_verify(args: argparse.Namespace) -> int:
               f"kernels {KERNEL_STATS['reused']} reused, {KERNEL_STATS['generated']} generated, "
               f"{KERNEL_STATS['rebuilt']} rebuilt; machine code {KERNEL_STATS.get('jit_reused', 0)} loaded, "
               f"{KERNEL_STATS.get('jit_compiled', 0)} compiled; {time.perf_counter() - t0:.1f} s")
+    # how the report was made: a reader (nnqg findings, the paper) can tell a partial run from a full one
+    run = {"claims": args.claims or "*", "calibration": not args.symbolic_only,
+           "learning": not (args.symbolic_only or args.no_learning), "potential": args.potential,
+           "param": list(args.param or []), "metric": list(args.metric or [])}
     if args.json is not None:
-        rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings)
+        rep = build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings, extra={"run": run})
         write_report(rep, args.json)
         out.print(f"report written to {args.json}")
     if args.html is not None:
         from ._html import write_html
 
-        write_html(verdicts, build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings),
-                   args.html)
+        write_html(verdicts, build_report(verdicts, seed=args.seed, quick=args.quick, timings=args.timings,
+                                          extra={"run": run}), args.html)
         out.print(f"HTML report written to {args.html}")
     bad = [v for v in verdicts if v.status in (FAILED, NONFINITE)]
     return EXIT_FAIL if bad else EXIT_OK

@@ -17,8 +17,9 @@ from typing import Any
 
 import sympy as sp
 
+from nnqg.derivations._budget import DEFAULT_SECONDS as DEFAULT_TIME_LIMIT  # one default, the symbolic budget's
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONSISTENT = 0, 1, 2, 3
-DEFAULT_TIME_LIMIT = 120.0
 MAX_SHOWN_TERMS = 400
 
 
@@ -56,23 +57,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nnqg.derivations._budget import budget, limit_from_env
+    from nnqg.derivations._budget import budget
     from nnqg.derivations._curvature import InconsistentVerdict
     from nnqg.derivations._errors import InvalidArgument
     from nnqg.derivations._metric_file import load_metric
 
-    if args.time_limit is None:
-        seconds, seconds_from = limit_from_env("NNQG_SYMBOLIC_SECONDS", DEFAULT_TIME_LIMIT), "NNQG_SYMBOLIC_SECONDS"
+    if args.time_limit is None:  # the symbolic budget's own default (NNQG_SYMBOLIC_SECONDS)
+        limit: dict = {}
     elif args.time_limit >= 0:
-        seconds, seconds_from = args.time_limit or math.inf, "--time-limit"
+        limit = {"seconds": args.time_limit or math.inf, "seconds_from": "--time-limit"}
     else:
         raise InvalidArgument(f"--time-limit {args.time_limit:g}: expected a number of seconds >= 0 (0: no limit)")
     spec = load_metric(args.metric_file)
     equation = args.check or spec.expect.check or "ricci_flat"
     try:
         # --time-limit is the symbolic budget's clock (memory: NNQG_SYMBOLIC_MEMORY_MB): one timer, one message
-        with budget(f"metric file {str(args.metric_file)!r}: the exact computation", seconds=seconds,
-                    seconds_from=seconds_from):
+        with budget(f"metric file {str(args.metric_file)!r}: the exact computation", **limit):
             return _run(args, spec, equation)
     except InconsistentVerdict as exc:
         sys.stdout.flush()

@@ -35,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser(
         "sweep", help="map SGD ensembles' distance from FP/Madelung/Schrodinger over a grid", formatter_class=_FORMAT,
         description="Measure, over a grid of step size, batch size, width and ensemble size, how far real SGD "
-                    "ensembles are from the Fokker-Planck, Madelung and Schrodinger descriptions (dask).",
+                    "ensembles are from the Fokker-Planck, Madelung and Schrodinger descriptions, or (task kinds "
+                    "recurrent_predictor, learned_couplings) how far the networks of learning experiments 3 and 4 "
+                    "are from their own descriptions (dask).",
         epilog=_epilog("nnqg sweep examples/sweeps/tiny.toml --workers 2",
                        "nnqg sweep examples/sweeps/gamma_batch.toml --out runs/gb --resume",
                        "nnqg sweep SPEC.toml --scheduler tcp://HOST:8786",

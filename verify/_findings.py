@@ -44,6 +44,36 @@ def _controls(e: Mapping[str, Any]) -> str:
                      for c in e.get("controls", [])) or "none"
 
 
+def check_learning_entries(report: Mapping[str, Any], where: str) -> None:
+    """:class:`InvalidArgument` naming ``where`` unless every claim's ``learning`` entry has the report's shape."""
+    from nnqg.derivations import InvalidArgument
+
+    for c in report.get("claims", []):
+        e = c.get("learning", {})
+        ok = isinstance(e, dict) and isinstance(e.get("status", NOT_TESTED), str) and all(
+            isinstance(e.get(k, []), list) and all(isinstance(m, dict) for m in e.get(k, []))
+            for k in ("measured", "controls"))
+        if not ok:
+            raise InvalidArgument(f"{where}: claim {c['id']!r}: its 'learning' entry is not what `nnqg verify "
+                                  f"--json` writes (an object with 'status' and lists 'measured', 'controls')")
+
+
+def full_run_problem(report: Mapping[str, Any]) -> str | None:
+    """Why ``report`` is not a full run of every claim with its learning experiments (then it must not become the
+    README's Findings), or ``None``. Reports without a ``run`` record predate it and are refused too."""
+    run = report.get("run")
+    if not isinstance(run, dict):
+        return "it does not say how it was made (written by an older nnqg): re-run nnqg verify"
+    if not run.get("learning", False):
+        return "its learning experiments did not run (--no-learning or --symbolic-only)"
+    if run.get("claims", "*") != "*":
+        return f"it covers only --claims {run['claims']!r}"
+    given = [f for f in ("potential", "param", "metric") if run.get(f)]
+    if given:
+        return f"its claims ran on the user's inputs ({', '.join('--' + f for f in given)})"
+    return None
+
+
 def findings_markdown(report: Mapping[str, Any], *, source: str) -> str:
     """The Findings block (between :data:`BEGIN` and :data:`END`, both included) for ``report``, read from
     ``source`` (named in the block so a reader can regenerate it). One bullet per experiment: verdict, measured
@@ -66,12 +96,14 @@ def findings_markdown(report: Mapping[str, Any], *, source: str) -> str:
     for cid, e in ran:
         status = f"**{e['status']}**" if e["status"] == NOT_SUPPORTED else e["status"]
         item = (f"* `{cid}`: {status}. {_measured(e)}. {_controls(e)}. Rule: tau = "
-                f"{_num(e.get('threshold'))}, k = {_num(e.get('sigmas'))}, power {_num(e.get('power'))}.")
+                f"{_num(e.get('threshold'))}, k = {_num(e.get('sigmas'))}, power {_num(e.get('power'))}"
+                + (f"; registered in {_cell(e['preregistration'])}." if e.get("preregistration") else "."))
         first = _cell((e.get("measured") or [{}])[0].get("label", ""))
         if e["status"] == INCONCLUSIVE and e.get("reason") and not _cell(e["reason"]).startswith(first):
             item += f" Why: {_cell(e['reason'])}."  # a reason that is more than the list of distances above
         out.append(item)
-    out += ["", f"Regenerate: `nnqg verify --seed {seed} --json {source} && nnqg findings {source} "
+    quick = " --quick" if report.get("quick") else ""
+    out += ["", f"Regenerate: `nnqg verify --seed {seed}{quick} --json {source} && nnqg findings {source} "
                 f"--readme README.md`.", "", END]
     return "\n".join(out) + "\n"
 

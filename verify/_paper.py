@@ -131,18 +131,18 @@ def records_from_verdicts(verdicts: Sequence[Verdict], report: Mapping[str, Any]
     return out
 
 
-def load_report(path: Path) -> dict[str, Any]:
+def load_report(path: Path, what: str = "--report") -> dict[str, Any]:
     """Read and check a JSON report written by ``nnqg verify --json``; errors name the file and the fix."""
     path = Path(path)
-    text = read_user_text(path, "--report", hint=f"; write one with `nnqg verify --json {path}`")
+    text = read_user_text(path, what, hint=f"; write one with `nnqg verify --json {path}`")
     try:
         rep = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"--report {str(path)!r}: not a JSON report ({exc})") from None
+        raise InvalidArgument(f"{what} {str(path)!r}: not a JSON report ({exc})") from None
     if not isinstance(rep, dict) or not isinstance(rep.get("claims"), list) or not all(
             isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("status"), str)
             for c in rep["claims"]):
-        raise InvalidArgument(f"--report {str(path)!r}: expected the JSON of `nnqg verify --json` "
+        raise InvalidArgument(f"{what} {str(path)!r}: expected the JSON of `nnqg verify --json` "
                               f"(an object with a 'claims' list of entries with 'id' and 'status')")
     return rep
 

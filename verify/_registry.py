@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import importlib
 import pkgutil
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from nnqg.derivations import InvalidArgument
 
@@ -64,17 +66,79 @@ def select_claims(patterns: str | None) -> tuple[Claim, ...]:
 
 
 def claim_files(claim: Claim) -> list[str]:
-    """The source files of a claim: the modules it names, and the modules that define its derivation,
-    calibration and learning functions (a learning experiment lives in verify/learning/, not in the claim's
-    module), sorted by path."""
+    """The source files a claim's verdict depends on, sorted by path: the modules it names, the modules that define
+    its derivation, calibration and learning functions, and every nnqg module those import, transitively (imports
+    inside functions included: learning experiments import their systems lazily). A name imported from a package
+    counts as the module that defines it; a package's ``__init__`` counts but its re-exports are not followed,
+    nor are imports of notebook display hooks, so that an unrelated module does not make every report stale."""
     import inspect
 
-    files = set(claim.modules)
+    from . import _runner  # it turns the parts into the verdict
+
+    files = {str(f) for f in (*claim.modules, _runner.__file__)}
     for fn in (claim.derivation, claim.calibration, claim.learning):
         mod = inspect.getmodule(fn) if fn is not None else None
         if mod is not None and getattr(mod, "__file__", None):
-            files.add(mod.__file__)
+            files.add(str(mod.__file__))
+    todo = sorted(files)
+    while todo:
+        path = todo.pop()
+        if Path(path).name == "__init__.py":  # a package's own lines count; its re-exports are not followed
+            continue
+        for dep in _imported_files(path):
+            if dep not in files:
+                files.add(dep)
+                todo.append(dep)
     return sorted(files)
+
+
+@functools.lru_cache(maxsize=None)
+def _imported_files(path: str) -> tuple[str, ...]:
+    """Files of the nnqg modules that the module at ``path`` imports (anywhere in its body)."""
+    import ast
+    import importlib
+    import importlib.util
+    import inspect
+    import sys
+
+    owner = {getattr(m, "__file__", None): m for m in list(sys.modules.values())}.get(path)
+    package = getattr(owner, "__package__", None) or "nnqg"
+    out: set[str] = set()
+
+    def add(module: object) -> None:
+        f = getattr(module, "__file__", None)
+        if f and getattr(module, "__name__", "").startswith("nnqg"):
+            out.add(str(f))
+
+    def nodes(body: list) -> Iterator[ast.stmt]:  # statements only: an import is one, at any depth
+        for st in body:
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)) and st.name.startswith("_repr_"):
+                continue  # notebook display hooks (_repr_latex_, ...) do not touch a verdict
+            yield st
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                yield from nodes(getattr(st, field, None) or [])
+
+    for node in nodes(ast.parse(Path(path).read_text(encoding="utf-8")).body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("nnqg"):
+                    add(importlib.import_module(alias.name))
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                if node.level else (node.module or "")
+            if not base.startswith("nnqg"):
+                continue
+            mod = importlib.import_module(base)
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if hasattr(mod, "__path__") and importlib.util.find_spec(sub) is not None:
+                    add(importlib.import_module(sub))
+                    continue
+                defined_in = inspect.getmodule(getattr(mod, alias.name, None))
+                add(defined_in if defined_in is not None and getattr(defined_in, "__name__", "").startswith("nnqg")
+                    else mod)
+    out.discard(path)
+    return tuple(sorted(out))
 
 
 def claim_source_hash(claim: Claim) -> str:

@@ -22,6 +22,10 @@ The engine (:func:`run_sweep`): points are streamed to dask.distributed (a Local
 (:mod:`nnqg.verify._sweep_store`), so an interrupted sweep resumes; every point draws from its own stream,
 child ``index`` of ``SeedSequence(sweep.seed)``, so the numbers do not depend on workers or order. Tables and
 heat maps: :mod:`nnqg.verify._sweep_figures`.
+
+A kind that measures itself (``KindMeasures`` in :mod:`nnqg.numerics._tasks`: the learned networks of learning
+experiments 3 and 4) replaces the columns above by ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its
+descriptions d (:func:`nnqg.verify._sweep_store.columns`); the within rule is the same.
 """
 
 from __future__ import annotations
@@ -39,13 +43,16 @@ from nnqg.numerics._ensemble import Ensemble
 from nnqg.numerics._ensemble_measures import fokker_planck_distance, nelson_distances, within_tolerance
 from nnqg.numerics._tasks import Setting
 
-from ._sweep_figures import DESCRIPTION_COLUMNS, skipped_figures, summarise, write_figures
-from ._sweep_spec import DESCRIPTIONS, MEASURE_VERSION, GridPoint, SweepSpec, grid_points, iter_points, load_spec, \
-    n_parameters, n_points, parse_spec, point_bytes, point_cost, point_seed, points_longest_first
+from ._sweep_figures import DESCRIPTION_COLUMNS, description_columns, skipped_figures, summarise, write_figures
+from ._sweep_spec import DESCRIPTIONS, MEASURE_VERSION, GridPoint, SweepSpec, descriptions, grid_points, \
+    iter_points, load_spec, n_parameters, n_points, parse_spec, point_bytes, point_cost, point_seed, \
+    points_longest_first
 from ._sweep_store import COLUMNS, ResultStore, SweepStoreWarning
 
 __all__ = ["COLUMNS", "DESCRIPTIONS", "DESCRIPTION_COLUMNS", "MEASURE_VERSION", "SIMULATOR", "GridPoint",
-           "ResultStore", "SweepOutcome", "SweepSpec", "SweepStoreWarning", "available_cpus", "evaluate_point",
+           "ResultStore", "SweepOutcome", "SweepSpec", "SweepStoreWarning", "available_cpus", "descriptions",
+           "evaluate_point",
+           "setting",
            "grid_points", "iter_points", "load_spec", "local_cluster", "n_parameters", "n_points", "parse_spec",
            "point_bytes", "point_cost", "point_seed", "run_sweep", "simulate", "skipped_figures", "summarise",
            "write_figures"]
@@ -53,11 +60,15 @@ __all__ = ["COLUMNS", "DESCRIPTIONS", "DESCRIPTION_COLUMNS", "MEASURE_VERSION", 
 
 # ----------------------------------------------------------------------------------------------- one point
 
+def setting(spec: SweepSpec, point: GridPoint) -> Setting:
+    """What the spec's task kind gets for one grid point."""
+    return Setting(task=spec.task.params(), run=spec.run.params(), gamma=point.gamma, batch_size=point.batch_size,
+                   n_members=point.ensemble, n_steps=spec.run.n_steps, init_std=spec.run.init_std, width=point.width)
+
+
 def simulate(spec: SweepSpec, point: GridPoint, rng: np.random.Generator) -> Ensemble:
     """The ensemble of one grid point, from the spec's registered task kind."""
-    s = Setting(task=spec.task.params(), run=spec.run.params(), gamma=point.gamma, batch_size=point.batch_size,
-                n_members=point.ensemble, n_steps=spec.run.n_steps, init_std=spec.run.init_std, width=point.width)
-    return spec.kind.simulate(s, rng)
+    return spec.kind.simulate(setting(spec, point), rng)
 
 
 #: the simulator used by :func:`evaluate_point`, ``(spec, point, rng) -> Ensemble``; tests may swap it
@@ -71,12 +82,14 @@ def evaluate_point(spec: SweepSpec, point: GridPoint, seed_seq: np.random.SeedSe
     NaN; ``nonfinite`` is True when a requested distance came out NaN or infinite (never masked)."""
     t0 = time.perf_counter()
     rng_sim, rng_boot = (np.random.default_rng(s) for s in seed_seq.spawn(2))
-    ens = SIMULATOR[0](spec, point, rng_sim)
     m, nan = spec.measure, float("nan")
     row: dict[str, Any] = {
         "point_id": point.index, "gamma": point.gamma, "batch_size": point.batch_size,
         "width": -1 if point.width is None else point.width, "ensemble": point.ensemble, "seed": point.seed,
     }
+    if spec.kind.measures is not None:
+        return _own_measures(spec, point, rng_sim, row, t0)
+    ens = SIMULATOR[0](spec, point, rng_sim)
     want = set(spec.claims)
     common = dict(gamma=point.gamma, batch_size=point.batch_size, anchors=spec.run.anchors, window=m.window)
     with np.errstate(all="ignore"):
@@ -106,8 +119,24 @@ def evaluate_point(spec: SweepSpec, point: GridPoint, seed_seq: np.random.SeedSe
     if "madelung" not in spec.claims:
         row["madelung_within"] = False
         row["madelung_distance"] = nan
-    requested = [row[DESCRIPTION_COLUMNS[d][0]] for d in spec.claims]
+    requested = [row[description_columns(spec, d)[0]] for d in spec.claims]
     row["nonfinite"] = not all(math.isfinite(x) for x in requested)
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+
+def _own_measures(spec: SweepSpec, point: GridPoint, rng: np.random.Generator, row: dict[str, Any], t0: float
+                  ) -> dict[str, Any]:
+    """The row of a point of a kind that measures itself: ``<d>_distance``, ``<d>_se`` from the kind's
+    ``evaluate`` for each of its descriptions d, ``<d>_within`` by the same rule as the ensemble measures
+    (distance + sigmas x SE <= tolerance); only the requested descriptions decide ``nonfinite``."""
+    m = spec.measure
+    got = spec.kind.measures.evaluate(setting(spec, point), rng)
+    for d in spec.kind.measures.descriptions:
+        dist, se = (float(x) for x in got[d])
+        row[f"{d}_distance"], row[f"{d}_se"] = dist, se
+        row[f"{d}_within"] = within_tolerance(dist, se, m.tolerance, m.sigmas)
+    row["nonfinite"] = not all(math.isfinite(row[f"{d}_distance"]) for d in spec.claims)
     row["seconds"] = time.perf_counter() - t0
     return row
 

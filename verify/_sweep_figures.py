@@ -25,6 +25,14 @@ DESCRIPTION_COLUMNS = {"fokker_planck": ("fp_distance", "fp_within"),
                        "schrodinger": ("schrodinger_distance", "schrodinger_within")}
 
 
+def description_columns(spec: SweepSpec, description: str) -> tuple[str, str]:
+    """(distance column, within column) of a description: :data:`DESCRIPTION_COLUMNS` for the quantum-side ones,
+    ``<d>_distance``, ``<d>_within`` for the descriptions of a kind that measures itself."""
+    if spec.kind.measures is not None:
+        return f"{description}_distance", f"{description}_within"
+    return DESCRIPTION_COLUMNS[description]
+
+
 def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
     """One row per (gamma, B) cell, per width when the spec has a width axis: for each requested description
     the median distance over the other axes (ensemble, seeds) and the fraction of those points within
@@ -39,7 +47,7 @@ def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
         idx = groups[(g, b, w)]
         row: dict[str, Any] = {"gamma": g, "batch_size": b, "width": w, "points": len(idx)}
         for d in spec.claims:
-            dc, wc = DESCRIPTION_COLUMNS[d]
+            dc, wc = description_columns(spec, d)
             vals = np.array([cols[dc][i] for i in idx], dtype=float)
             row[f"{d}_median"] = float(np.median(vals)) if np.all(np.isfinite(vals)) else float("nan")
             row[f"{d}_within"] = float(np.mean([bool(cols[wc][i]) for i in idx]))
@@ -130,7 +138,8 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
                     ax.plot(widths, ys, "o-", label=f"gamma {g:g}, B {b}")
             ax.axhline(tol, color="red", ls="--", lw=1, label=f"tolerance {tol:g}")
             ax.set_xticks(widths)
-            ax.set_xlabel("width (hidden neurons)")
+            ms = spec.kind.measures
+            ax.set_xlabel(f"width ({ms.width if ms is not None else 'hidden neurons'})")
             ax.set_ylabel("median distance")
             trained = dict(spec.task.values).get("trainable")  # not every kind with a width axis has the key
             ax.set_title(f"{desc}: distance against the number of neurons"

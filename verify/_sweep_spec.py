@@ -1,10 +1,11 @@
 r"""Sweep specs: the TOML file of ``nnqg sweep``, its validation, its hash and its grid.
 
-A spec has five tables: ``[sweep]`` (seed, claims, name), ``[task]`` (kind and the kind's own keys, see
-:mod:`nnqg.numerics._tasks`), ``[run]`` (n_steps, anchors, init_std and the kind's run keys), ``[measure]``
-(basis_degree, window, bootstrap, tolerance, sigmas, potential) and ``[grid]`` (gamma, batch_size, ensemble,
-seeds, and width for kinds with neurons). Every key is validated before any work, every error is an
-:class:`InvalidArgument` naming ``section.key`` (exit 2). Stated limits: at most :data:`MAX_POINTS` grid points,
+A spec has five tables: ``[sweep]`` (seed, claims: the kind's :func:`descriptions`, name), ``[task]`` (kind and
+the kind's own keys, see :mod:`nnqg.numerics._tasks`), ``[run]`` (n_steps, anchors, init_std and the kind's run
+keys), ``[measure]`` (basis_degree, window, bootstrap, tolerance, sigmas, potential) and ``[grid]`` (gamma,
+batch_size, ensemble, seeds, and width for kinds with neurons); a kind that measures itself refuses the keys of
+the ensemble measures (:data:`ENSEMBLE_ONLY`) and its ensemble is a number of replicates. Every key is validated
+before any work, every error is an :class:`InvalidArgument` naming ``section.key`` (exit 2). Stated limits: at most :data:`MAX_POINTS` grid points,
 seeds in [0, :data:`MAX_SEED`] (the Parquet column is int64), at most :data:`MAX_BOOTSTRAP` bootstrap resamples,
 and no point whose trajectory, data and measures would need more than :data:`MEMORY_LIMIT` bytes.
 
@@ -49,11 +50,14 @@ import numpy as np
 from nnqg.derivations import InvalidArgument
 from nnqg.derivations._files import read_user_text
 from nnqg.numerics._ensemble_measures import MAX_DEGREE, nelson_bytes, weak_form_bytes
-from nnqg.numerics._tasks import COMMON_RUN_KEYS, TaskKind, integer, number, show, task_kind, task_kinds
+from nnqg.numerics._tasks import COMMON_RUN_KEYS, MIN_REPLICATES, TaskKind, integer, number, show, task_kind, \
+    task_kinds
 
 #: bump when a measure changes: a stored sweep made with another version is not resumed
 MEASURE_VERSION = 1
 DESCRIPTIONS = ("fokker_planck", "madelung", "schrodinger")
+#: keys of the ensemble measures, refused for a kind that measures itself (nnqg.numerics._tasks)
+ENSEMBLE_ONLY = {"run": ("anchors", "init_std"), "measure": ("basis_degree", "bootstrap", "window", "potential")}
 #: refuse a point whose trajectory, data and measures would hold more than this many bytes
 MEMORY_LIMIT = 2 * 1024 ** 3
 #: the largest grid (points are streamed, never all held; a million points of 0.1 s is a day on 12 cores)
@@ -166,6 +170,12 @@ _POTENTIAL_FITTED = (
     "it cannot tell Madelung from its negation (see nnqg.verify._sweep_spec); use 'loss' (V = U) or remove the key")
 
 
+def descriptions(kind: TaskKind) -> tuple[str, ...]:
+    """The names ``sweep.claims`` accepts for ``kind``: its own measures' descriptions, or the quantum-side
+    :data:`DESCRIPTIONS`."""
+    return tuple(kind.measures.descriptions) if kind.measures is not None else DESCRIPTIONS
+
+
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     """Read and validate a TOML sweep spec; every error is an :class:`InvalidArgument` naming the key."""
     p = Path(path)
@@ -204,12 +214,19 @@ def _check_keys(data: Mapping[str, Any], kind: TaskKind) -> None:
     allowed = {s: set(k) for s, k in _SECTIONS.items()}
     allowed["task"] |= set(kind.task_keys)
     allowed["run"] |= set(kind.run_keys)
+    if kind.measures is not None:
+        for sec, keys in ENSEMBLE_ONLY.items():
+            allowed[sec] -= set(keys)
     for sec in data:
         if sec not in _SECTIONS:
             raise InvalidArgument(f"{_name(sec)}: unknown section; a spec has {sorted(_SECTIONS)}")
         for key in data[sec]:
             if key in allowed[sec]:
                 continue
+            if key in ENSEMBLE_ONLY.get(sec, ()):
+                raise InvalidArgument(f"{sec}.{key}: a key of the ensemble measures (Fokker-Planck, Madelung, "
+                                      f"Schrodinger); the task {kind.name!r} is measured by its own "
+                                      f"{list(descriptions(kind))}, remove the key")
             owners = sorted(n for n, k in task_kinds().items()
                             if key in (k.task_keys if sec == "task" else k.run_keys if sec == "run" else ()))
             if owners:
@@ -236,11 +253,13 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
 
     seed = integer(0, MAX_SEED)(sw["seed"], "sweep.seed")
     claims = sw["claims"]
+    known = descriptions(kind)
     if isinstance(claims, str) or not isinstance(claims, list) or not claims:
-        raise InvalidArgument(f"sweep.claims: {show(claims)}; give a non-empty list from {list(DESCRIPTIONS)}")
+        raise InvalidArgument(f"sweep.claims: {show(claims)}; give a non-empty list from {list(known)}")
     for c in claims:
-        if c not in DESCRIPTIONS:
-            raise InvalidArgument(f"sweep.claims: unknown claim {show(c)}; known: {list(DESCRIPTIONS)}")
+        if c not in known:
+            raise InvalidArgument(f"sweep.claims: unknown claim {show(c)} for the task {kind.name!r}; known: "
+                                  f"{list(known)}")
     name = sw.get("name", "sweep")
     if not isinstance(name, str):
         raise InvalidArgument(f"sweep.name: {show(name)} is not a string")
@@ -251,8 +270,9 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
 
     task = TaskSpec(kind=kind.name, values=_kind_values("task", tk, kind))
     n_steps = integer(5, 10 ** 7)(rn.get("n_steps", RunSpec.n_steps), "run.n_steps")
-    anchors = rn.get("anchors", list(RunSpec.anchors))
-    if not isinstance(anchors, list) or not anchors:
+    own = kind.measures is not None  # a kind that measures itself has no anchors (ENSEMBLE_ONLY)
+    anchors = rn.get("anchors", [] if own else list(RunSpec.anchors))
+    if not own and (not isinstance(anchors, list) or not anchors):
         raise InvalidArgument(f"run.anchors: {show(anchors)}; give a non-empty list of SGD steps")
     anchors_t = tuple(sorted({integer(0, n_steps)(a, "run.anchors") for a in anchors}))
     run = RunSpec(n_steps=n_steps, anchors=anchors_t,
@@ -271,7 +291,7 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
         bootstrap=integer(2, MAX_BOOTSTRAP)(ms.get("bootstrap", MeasureSpec.bootstrap), "measure.bootstrap"),
         potential=pot, window=integer(1, n_steps)(ms.get("window", MeasureSpec.window), "measure.window"))
     w = measure.window
-    for a in anchors_t:
+    for a in anchors_t:  # empty for a kind that measures itself
         if not w + 1 <= a <= n_steps - w - 1:
             raise InvalidArgument(f"run.anchors: step {a} must lie in [measure.window + 1, run.n_steps - "
                                   f"measure.window - 1] = [{w + 1}, {n_steps - w - 1}] (the measures use the "
@@ -288,7 +308,7 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     for b in batch:
         if n_data is not None and b > n_data:
             raise InvalidArgument(f"grid.batch_size: {b} > task.n_data = {n_data}")
-    ens = _axis(gr, "ensemble", integer(20, 10 ** 9))
+    ens = _axis(gr, "ensemble", integer(MIN_REPLICATES if own else 20, 10 ** 9))
     seeds = _axis(gr, "seeds", integer(0, MAX_SEED)) if "seeds" in gr else (0,)
     width = None
     if "width" in gr:
@@ -298,8 +318,9 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
                                   f"grid.width or use a task with hidden neurons: {with_width}")
         width = _axis(gr, "width", integer(1, 10 ** 6))
     elif kind.has_width:
-        raise InvalidArgument(f"grid.width: missing (required for the task {kind.name!r}: the numbers of hidden "
-                              "neurons, e.g. width = [1, 2, 3])")
+        what = kind.measures.width if own else "numbers of hidden neurons"
+        raise InvalidArgument(f"grid.width: missing (required for the task {kind.name!r}: the {what}, e.g. "
+                              "width = [1, 2, 3])")
     n = math.prod(len(a) for a in (gamma, batch, width or (None,), ens, seeds))
     if n > MAX_POINTS:
         raise InvalidArgument(f"grid: {n:,} points; the limit is {MAX_POINTS:,} (split the grid into several "
@@ -307,11 +328,16 @@ def parse_spec(data: Mapping[str, Any]) -> SweepSpec:
     spec = SweepSpec(seed=seed, claims=tuple(claims), task=task, run=run, measure=measure, gamma=gamma,
                      batch_size=batch, ensemble=ens, seeds=seeds, width=width, name=name)
     data_b = kind.data_bytes(task.params())
-    if data_b > MEMORY_LIMIT:
+    if data_b > MEMORY_LIMIT and not own:
         raise InvalidArgument(f"task.n_data: the data set needs about {data_b / 1024 ** 3:.1f} GiB, more than the "
                               f"{MEMORY_LIMIT / 1024 ** 3:.0f} GiB limit of a point; use fewer data points")
     worst = max(((w, n) for w in (width or (None,)) for n in ens), key=lambda wn: point_bytes(spec, *wn))
     need = point_bytes(spec, *worst)
+    if need > MEMORY_LIMIT and own:
+        raise InvalidArgument(
+            f"grid.width: the largest point (width {worst[0]}) needs about {need / 1024 ** 3:.1f} GiB for its data, "
+            f"training and measures, more than the {MEMORY_LIMIT / 1024 ** 3:.0f} GiB limit; use a smaller width "
+            "or fewer data (the task's n_seq, T)")
     if need > MEMORY_LIMIT:
         raise InvalidArgument(
             f"grid.width/grid.ensemble: the largest point (width {worst[0]}, N = {worst[1]}, K = "
@@ -341,6 +367,8 @@ def point_cost(spec: SweepSpec, point: GridPoint) -> int:
     """A relative cost of a point, for scheduling only: members x steps x basis size of the fits (the measured
     time per point grows like the number of polynomial basis functions C(K + d, d))."""
     K = n_parameters(spec, point.width)
+    if spec.kind.measures is not None:  # training replicates: linear in the parameters
+        return point.ensemble * spec.run.n_steps * K
     return point.ensemble * spec.run.n_steps * math.comb(K + spec.measure.basis_degree, spec.measure.basis_degree)
 
 
@@ -349,8 +377,11 @@ def point_bytes(spec: SweepSpec, width: int | None, n_members: int) -> int:
     the larger of the weak-form measures (:func:`~nnqg.numerics._ensemble_measures.weak_form_bytes`) and the
     Nelson fits (:func:`~nnqg.numerics._ensemble_measures.nelson_bytes`, when requested), with a quarter more for
     temporaries; plus the task's data set. Checked against the traced peak in the tests (it must not
-    underestimate)."""
+    underestimate). A kind that measures itself gives its own estimate
+    (:attr:`~nnqg.numerics._tasks.KindMeasures.point_bytes`)."""
     K = n_parameters(spec, width)
+    if spec.kind.measures is not None:
+        return spec.kind.measures.point_bytes(spec.task.params(), width, n_members, spec.run.n_steps)
     traj = 8 * (spec.run.n_steps + 1) * n_members * K
     weak = weak_form_bytes(K, n_members)
     nel = 0

@@ -31,17 +31,35 @@ COLUMNS = ("point_id", "gamma", "batch_size", "width", "ensemble", "seed", "fp_d
            "nonfinite", "seconds")
 
 
+#: the grid columns every row starts with, and the bookkeeping it ends with
+GRID_COLUMNS = COLUMNS[:6]
+TAIL_COLUMNS = COLUMNS[-2:]
+_TYPES = {"point_id": "int64", "batch_size": "int64", "width": "int64", "ensemble": "int64", "seed": "int64",
+          "nonfinite": "bool_"}
+
+
+def columns(spec: SweepSpec | None = None) -> tuple[str, ...]:
+    """The row of a point: :data:`COLUMNS` for the ensemble (quantum-side) measures; for a kind that measures
+    itself, the grid columns, then ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its descriptions d,
+    then ``nonfinite`` and ``seconds``."""
+    if spec is None or spec.kind.measures is None:
+        return COLUMNS
+    own = tuple(f"{d}_{c}" for d in spec.kind.measures.descriptions for c in ("distance", "se", "within"))
+    return GRID_COLUMNS + own + TAIL_COLUMNS
+
+
 class SweepStoreWarning(UserWarning):
     """A stored part could not be read and was set aside (its points are computed again)."""
 
 
-def schema() -> Any:
+def schema(spec: SweepSpec | None = None) -> Any:
+    """The Arrow schema of :func:`columns` (integers, booleans for ``*_within`` and ``nonfinite``, floats)."""
     import pyarrow as pa
 
-    types = {"point_id": pa.int64(), "batch_size": pa.int64(), "width": pa.int64(), "ensemble": pa.int64(),
-             "seed": pa.int64(), "fp_within": pa.bool_(), "madelung_within": pa.bool_(),
-             "schrodinger_within": pa.bool_(), "nonfinite": pa.bool_()}
-    return pa.schema([(c, types.get(c, pa.float64())) for c in COLUMNS])
+    def typ(c: str) -> Any:
+        return pa.bool_() if c.endswith("_within") else getattr(pa, _TYPES.get(c, "float64"))()
+
+    return pa.schema([(c, typ(c)) for c in columns(spec)])
 
 
 class ResultStore:
@@ -99,7 +117,7 @@ class ResultStore:
 
         try:
             t = pq.read_table(part, columns=list(columns) if columns else None)
-            if columns is None and not t.schema.equals(schema()):
+            if columns is None and not t.schema.equals(schema(self.spec)):
                 raise ValueError(f"columns {t.schema.names} differ from the store's")
             return t
         except (pa.ArrowException, OSError, ValueError) as exc:
@@ -120,7 +138,7 @@ class ResultStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist([{k: r[k] for k in COLUMNS} for r in rows], schema=schema())
+        table = pa.Table.from_pylist([{k: r[k] for k in columns(self.spec)} for r in rows], schema=schema(self.spec))
         name = f"part-{uuid.uuid4().hex[:12]}.parquet"
         tmp = self.parts_dir / f".{name}.tmp"
         pq.write_table(table, tmp)
@@ -138,7 +156,7 @@ class ResultStore:
 
         tables = [t for t in (self._read(p) for p in self.parts()) if t is not None]
         if not tables:
-            return schema().empty_table()
+            return schema(self.spec).empty_table()
         t = pa.concat_tables(tables).sort_by("point_id")
         ids = t.column("point_id").to_pylist()
         keep = [i for i, x in enumerate(ids) if i == 0 or x != ids[i - 1]]
@@ -146,7 +164,7 @@ class ResultStore:
 
     def _write_manifest(self) -> None:
         man = {"format": STORE_FORMAT, "spec_hash": self.spec.spec_hash(), "spec": self.spec.canonical(),
-               "total_points": n_points(self.spec), "columns": list(COLUMNS),
+               "total_points": n_points(self.spec), "columns": list(columns(self.spec)),
                "parts": [f"points/{p.name}" for p in sorted(self._parts)]}
         tmp = self.root / ".manifest.json.tmp"
         tmp.write_text(json.dumps(man, indent=1, sort_keys=True))

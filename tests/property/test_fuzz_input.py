@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import string
 import subprocess
 import sys
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sympy as sp
@@ -31,8 +29,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hostile_files import FILE_KINDS, make_input  # tests/hostile_files.py (tests/ is on sys.path: conftest.py)
+from hostile_files import bounded as _bounded
 from nnqg.derivations import InvalidArgument, parse_formula
-from nnqg.verify import all_claims
+from nnqg.verify import Claim, all_claims
 from nnqg.verify._cli import main
 
 Q = sp.Symbol("q", real=True)
@@ -43,22 +42,8 @@ SENTINEL = Path(os.environ.get("TMPDIR", "/tmp")) / f"nnqg-fuzz-sentinel-{os.get
 COUNT = {"inputs": 0}
 
 
-class Hang(BaseException):
-    """Raised by SIGALRM: derives from BaseException so no ``except Exception`` in the code under test eats it."""
-
-
-@contextmanager
-def bounded(seconds: float = SECONDS_PER_INPUT) -> Iterator[None]:
-    def on_alarm(signum: int, frame: object) -> None:
-        raise Hang(f"no answer within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+def bounded(seconds: float = SECONDS_PER_INPUT):
+    return _bounded(seconds)
 
 
 def names_input(msg: str, text: str, what: str = WHAT) -> bool:
@@ -370,7 +355,7 @@ def test_fuzzed_at_least_the_profile_budget() -> None:
 
 # --- numeric faults: a blow-up is NONFINITE with where it happened, never a silent 0 or PASSED ----------------
 
-def _blowing_up_claim(cid: str, residual: float, conv_last: float) -> "Claim":
+def _blowing_up_claim(cid: str, residual: float, conv_last: float) -> Claim:
     from nnqg.verify import Claim, Convergence, NumericResult, SymbolicResult
 
     def numeric(ctx: object, inputs: object) -> NumericResult:

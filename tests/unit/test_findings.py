@@ -87,3 +87,47 @@ def test_cli_refuses_to_write_from_a_stale_report(tmp_path, report, capsys):
     assert readme.read_text(encoding="utf-8") == f"{BEGIN}\nold\n{END}\n"
     assert "changed since the report was written" in capsys.readouterr().err
     assert main(["findings", str(tmp_path / "missing.json")]) == 2
+
+
+@pytest.mark.parametrize("run, why", [
+    ({"claims": "*", "calibration": True, "learning": False, "potential": None, "param": [], "metric": []},
+     "learning experiments did not run"),
+    ({"claims": "madelung.*", "calibration": True, "learning": True, "potential": None, "param": [], "metric": []},
+     "covers only --claims"),
+    ({"claims": "*", "calibration": True, "learning": True, "potential": "q**4", "param": [], "metric": []},
+     "the user's inputs (--potential)"),
+    (None, "does not say how it was made")])
+def test_cli_refuses_a_partial_run_as_the_readmes_findings(tmp_path, report, capsys, run, why):
+    rep = copy.deepcopy(report)
+    if run is None:
+        rep.pop("run", None)
+    else:
+        rep["run"] = run
+    r = tmp_path / "r.json"
+    r.write_text(json.dumps(rep), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\nold\n{END}\n", encoding="utf-8")
+    assert main(["findings", str(r), "--readme", str(readme)]) == 2
+    assert why in capsys.readouterr().err
+    assert readme.read_text(encoding="utf-8") == f"{BEGIN}\nold\n{END}\n"
+
+
+def test_malformed_learning_entry_and_missing_claim(tmp_path, report, capsys):
+    rep = copy.deepcopy(report)
+    rep["claims"][0]["learning"] = "oops"
+    r = tmp_path / "r.json"
+    r.write_text(json.dumps(rep), encoding="utf-8")
+    assert main(["findings", str(r)]) == 2
+    err = capsys.readouterr().err
+    assert "REPORT" in err and "'learning' entry" in err and "Traceback" not in err
+    rep = copy.deepcopy(report)
+    gone = rep["claims"].pop()["id"]
+    assert gone in stale_claims(rep)
+
+
+def test_every_calibration_in_the_report_states_its_system_rule_and_power(report):
+    """A calibration that ran says what it ran on, by which rule it was judged and what it can detect."""
+    for c in report["claims"]:
+        cal = c["calibration"]
+        if cal["status"] != "NOT RUN":
+            assert cal.get("system") and cal.get("rule") and cal.get("power"), c["id"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -25,29 +24,11 @@ from nnqg.derivations import InvalidArgument, parse_formula
 from nnqg.derivations._budget import BudgetExceeded, budget
 from nnqg.verify._cli import main
 
+from hostile_files import Hang, bounded  # tests/hostile_files.py (tests/ is on sys.path: conftest.py)
+
 Q = sp.Symbol("q", real=True)
 NAMES = {"q": Q, "q1": sp.Symbol("q1", real=True), "q2": sp.Symbol("q2", real=True)}
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Hang(BaseException):
-    """Raised by SIGALRM when an in-process run does not finish: the test fails instead of stalling."""
-
-
-@contextmanager
-def bounded(seconds: float) -> Iterator[None]:
-    import signal
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise Hang(f"no answer within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def run_cli(argv: list[str], seconds: float = 120) -> tuple[int, str, str]:
@@ -497,3 +478,23 @@ def test_literals_that_python_would_reinterpret_are_refused(text: str) -> None:
     ("1e-300*q", sp.Rational(1, 10**300) * Q), ("2.5E+3*q", 2500 * Q), (".5*q", Q / 2), ("5.*q", 5 * Q)])
 def test_decimal_literals_keep_their_exact_value(text: str, exact: sp.Expr) -> None:
     assert parse_formula(text, NAMES, what="--potential") == exact
+
+
+def test_a_budget_tick_in_the_handler_of_its_block_is_still_the_budget_message() -> None:
+    """A tick that lands after the block gave up (here: while SymPy's give-up is turned into a message, its text
+    slow to produce) is the budget's exit-2 message, never the internal _Stop escaping to the user."""
+    import time as _time
+
+    from nnqg.derivations import _budget as B
+
+    class SlowGiveUp(NotImplementedError):
+        def __str__(self) -> str:  # the budget's handler calls str(exc): the time runs out in there
+            t0 = _time.monotonic()
+            while _time.monotonic() - t0 < 0.6:
+                pass
+            return "SymPy gives up"
+
+    with pytest.raises(BudgetExceeded, match="slow give-up: stopped, it did not finish within 0.2 s"):
+        with budget("slow give-up", seconds=0.2):
+            raise SlowGiveUp()
+    assert not B._active

@@ -132,7 +132,7 @@ def test_parallel_kernels_stay_parallel_after_the_serial_ones_were_cached(tmp_pa
     import subprocess
     import sys
 
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env = {**os.environ, "NNQG_CACHE_DIR": str(tmp_path)}  # the sealed jit cache lives under it
     call = {
         "regression": "s.simulate_sgd(s.make_regression_task(r, 16), np.zeros((8, 2)), 0.1, 1, 2, r, parallel={par})",
         "network": "m = n.NetworkModel(n.make_network_task(r, 2, 16)); "

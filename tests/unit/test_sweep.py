@@ -241,7 +241,7 @@ def test_cli_on_process_workers_with_the_shared_simulator_is_worker_count_indepe
                          ids=lambda p: p.name)
 def test_example_specs_are_valid(path: Path) -> None:
     spec = S.load_spec(path)
-    assert len(S.grid_points(spec)) >= 4 and set(spec.claims) <= set(S.DESCRIPTIONS)
+    assert len(S.grid_points(spec)) >= 4 and set(spec.claims) <= set(S.descriptions(spec.kind))
 
 
 def test_a_worker_that_dies_mid_sweep_loses_nothing(tmp_path: Path) -> None:

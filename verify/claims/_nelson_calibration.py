@@ -53,7 +53,7 @@ from nnqg.derivations import InvalidArgument
 from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuity_flux, euler_lagrange, \
     hermite_test_functions, learning_action, model_weak_velocity, nelson_nu, qhj_gradient_model
 from nnqg.numerics import ResidualKernel, compile_residual
-from nnqg.numerics._nelson import ScoreReplicates, jackknife_covariance
+from nnqg.numerics._nelson import jackknife_covariance
 from nnqg.numerics._nelson_states import PsiTable, coherent_state, drift_table, free_packet, gaussian_table, \
     schrodinger_table
 

@@ -221,7 +221,10 @@ def field_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResu
     conv = Convergence("max |(1/h) dS_h/d(nodal value) - stated dS/df| over r in [3, 6]", 2.0, tuple(points))
     j = judge(conv)
     return NumericResult(j.max_residual, j.tolerance, j.ok, conv, where=j.reason,
-                         details={"epsilon": eps, "Lambda": lam})
+                         details={"epsilon": eps, "Lambda": lam}, rule=j.rule, power=j.power,
+                         system="the Einstein-Hilbert action of a static spherical metric with closed-form test "
+                                "functions A(r), B(r), discretised on a grid and differentiated numerically in its "
+                                "nodal values (no network: a check of the variational derivative)")
 
 
 def field_mutations() -> dict[str, dict[str, Any]]:

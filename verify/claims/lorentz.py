@@ -39,7 +39,7 @@ from nnqg.derivations._lorentz import composition_defects, coordinates, galilean
     laplace_beltrami, lorentz_boost, minkowski, scalar_lagrangian, wave_operator, wave_residual
 from nnqg.numerics import compile_residual
 from nnqg.numerics import _network as _nn
-from nnqg.numerics._network import block_average, central_jet, is_permutation, simulate, \
+from nnqg.numerics._network import block_average, central_jet, is_permutation, simulate, travelling_profiles, \
     two_population_shift_weights
 
 from .._convergence import judge, planted_power
@@ -122,11 +122,6 @@ def _wave_symbolic(inputs: Mapping[str, Any]) -> SymbolicResult:
     ))
 
 
-def _initial_populations(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth periodic right- and left-moving profiles (any smooth data would do)."""
-    return 0.5 * np.exp(np.sin(2 * np.pi * xs)), 0.5 * np.exp(np.cos(2 * np.pi * xs)) * np.sin(4 * np.pi * xs)
-
-
 def _jets_grid(U: np.ndarray, tau: float, H: float, names: Mapping[str, sp.Basic],
                time_stencil: str = "central") -> dict[str, np.ndarray]:
     """Central-difference jets of a field U[time, block] (periodic in space), at interior times; with
@@ -175,8 +170,8 @@ def _dalembert_defect(u: np.ndarray, xs: np.ndarray, h: float) -> float:
     """max |u_network - u_dAlembert| at the nodes: each population moved one neuron per update (Courant 1)."""
     worst = 0.0
     for k in range(u.shape[0]):
-        R, _ = _initial_populations((xs - k * h) % 1.0)
-        _, L = _initial_populations((xs + k * h) % 1.0)
+        R, _ = travelling_profiles((xs - k * h) % 1.0)
+        _, L = travelling_profiles((xs + k * h) % 1.0)
         worst = max(worst, float(np.abs(u[k] - R - L).max()))
     return worst
 
@@ -198,7 +193,7 @@ def _wave_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResu
             raise InvalidArgument(f"weights: must return a {2 * n}x{2 * n} matrix for N={n}, got "
                                   f"{getattr(W, 'shape', type(W).__name__)}")
         xs = np.arange(n) * h
-        R0, L0 = _initial_populations(xs)
+        R0, L0 = travelling_profiles(xs)
         Y = simulate(W, np.r_[R0, L0], steps, activation=inputs["activation"])
         u = Y[:, :n] + Y[:, n:]
         # the exact discrete identity u(t+1) + u(t-1) = u(i+1) + u(i-1) of a Courant-1 shift network (reported)

@@ -15,6 +15,8 @@ from threadpoolctl import threadpool_limits
 
 from nnqg.derivations import InvalidArgument
 
+from nnqg.numerics._replicates import mean_se
+
 from .._model import NOT_SUPPORTED, SUPPORTED, LearningEvidence, Measurement, NumericContext, classify, decide_learning
 
 EXPERIMENTS = "docs/experiments.md"
@@ -78,21 +80,6 @@ def evidence(*, system: str, quantity: str, measured: Sequence[Measurement], pos
     return LearningEvidence(status=status, reason=reason, system=system, quantity=quantity,
                             measured=tuple(measured), threshold=tau, sigmas=k, power=power, controls=controls,
                             preregistration=f"{EXPERIMENTS}, {section}", details=d)
-
-
-def mean_se(values: Sequence[float]) -> tuple[float, float]:
-    """Mean over independent replicates and its standard error, sample sd (ddof 1) / sqrt(R); NaN when a value
-    is not finite (never masked) and SE 0 for identical values.
-
-    >>> mean_se([1.0, 2.0, 3.0])
-    (2.0, 0.5773502691896258)
-    """
-    v = np.asarray(values, dtype=float)
-    if v.size == 0 or not np.all(np.isfinite(v)):
-        return float("nan"), float("nan")
-    if v.size == 1:
-        return float(v[0]), float("nan")
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
 
 
 def control_pair(positive: Sequence[Measurement], negative: Sequence[Measurement]

@@ -53,24 +53,12 @@ def _residual(metric: Any) -> _ln.WaveResidual:
     return lambda c, a, b: kern(c=c, **{tt[0]: a, xx[0]: b})[0]
 
 
-def _test_state(n: int) -> np.ndarray:
-    from nnqg.verify.claims.lorentz import _initial_populations
-
-    r0, l0 = _initial_populations(np.arange(n) / n)
-    return np.r_[r0, l0]
+_test_state = _ln.free_run_state
 
 
 def measure(W: np.ndarray, n: int, block: int, residual: _ln.WaveResidual) -> dict[str, float]:
-    """Both distances of one weight matrix on 2n neurons, with the fitted speed and the free run's gain per
-    update, (|y(T)| / |y(0)|)^(1/T)."""
-    steps = block * ((n // 2) // block)
-    Y = _ln.free_run(W, _test_state(n), steps)
-    Utt, Uxx, _ = _ln.coarse_second_differences(Y, n, block=block, tau=1.0 / n)
-    wave = _ln.wave_distance(Utt, Uxx, residual)
-    perm = _ln.permutation_distance(W)
-    return {"d_wave": wave["distance"], "c": wave["c"], "d_perm": perm["distance"],
-            "shift_agreement": perm["shift_agreement"], "shift_distance": perm["shift_distance"],
-            "gain_per_update": float((np.linalg.norm(Y[-1]) / np.linalg.norm(Y[0])) ** (1.0 / steps))}
+    """Both distances of one weight matrix on 2n neurons (:func:`nnqg.numerics._learned_network.network_measures`)."""
+    return _ln.network_measures(W, n, block, residual)
 
 
 def _size(ctx: NumericContext, n: int, s: Mapping[str, Any], reps: int, residual: _ln.WaveResidual,

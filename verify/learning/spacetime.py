@@ -29,7 +29,7 @@ SETTINGS: Mapping[str, Any] = MappingProxyType({
     "world_speed": "1 + 0.3*sin(2*pi*x)", "ell": 3.0, "observation_noise": 0.0, "refine": 4, "courant": 0.8,
     "n_seq": 16, "T": 48, "batch_size": 8, "n_steps": 3000, "w0": 0.25, "train_left": True,
     "snapshots": (0, 100, 300, 1000, 3000),
-    "pulse_width": 0.04, "pulse_start": 0.15, "probes": tuple(np.round(np.arange(0.35, 0.8001, 0.05), 10)),
+    "pulse_width": 0.04, "pulse_start": 0.15, "probes": _lm.PROBES,
     "packet_width_quick": 0.08, "packet_width_full": 0.05, "packet_start": 0.2, "packet_duration": 0.6,
     "sizes_quick": (128, 256), "replicates_quick": 3,
     "sizes_full": (128, 256, 512), "replicates_full": 5,
@@ -84,12 +84,7 @@ def _measure(which: str, s: Mapping[str, Any], quick: bool) -> Callable[..., dic
                                                         duration=s["packet_duration"])
 
 
-def _distance(measure: Callable[..., dict[str, float]], wp: np.ndarray, wm: np.ndarray,
-              c_from: tuple[np.ndarray, np.ndarray], tau: float) -> float:
-    """The measure of network (wp, wm) against the speed read off the couplings ``c_from``; NaN when no real
-    speed can be read off (the product of couplings is not positive somewhere)."""
-    c = _lm.read_speed(*c_from, tau)
-    return float("nan") if c is None else measure(wp, wm, c, tau)["distance"]
+_distance = _lm.learned_distance
 
 
 def run(ctx: NumericContext, which: str, settings: Mapping[str, Any] | None = None) -> LearningEvidence:
