@@ -334,6 +334,7 @@ def run_explore(args: Any, claims: Sequence[Claim], out: Any) -> int:
     workers = max(1, min(args.workers or min(2, os.cpu_count() or 1), len(claims)))
     t0 = time.perf_counter()
     state: dict[str, ClaimExploration] = {}
+    printed: set[str] = set()  # a finished claim is reported by its worker and by its future: one line
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal) as prog:
         task = prog.add_task("exploring", total=len(claims) * n)
@@ -346,7 +347,8 @@ def run_explore(args: Any, claims: Sequence[Claim], out: Any) -> int:
                               for x in busy[-workers:])
             done = sum(n if (x.shrinking or x.seconds) else x.examples for x in state.values())
             prog.update(task, completed=done, description=shown or "exploring")
-            if not out.is_terminal and r.seconds:
+            if not out.is_terminal and r.seconds and r.claim_id not in printed:
+                printed.add(r.claim_id)
                 line = (f"not explored ({r.reason})" if not r.explored else
                         f"{r.status}: drawn {r.examples}, failed {r.failures}, shrink steps {r.shrink_steps}")
                 out.print(f"{r.claim_id}: {line}", markup=False, highlight=False)

@@ -137,3 +137,19 @@ def test_speed_profiles_are_at_least_one_half(text):
     x = sp.Symbol("x", real=True)
     c = sp.lambdify(x, parse_formula(text, {"x": x}, what="c"), "numpy")(np.linspace(0, 1, 1001))
     assert np.all(np.asarray(c) >= 0.5 - 1e-12)
+
+
+def test_readme_strategies_example_runs():
+    """The README's example of nnqg.strategies in a user's pytest, executed as written (its own code)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    m = re.search(r"<!-- strategies-example: executed by tests/property/test_strategies.py -->\s*```python\n(.*?)```",
+                  text, re.S)
+    assert m, "README.md has no nnqg.strategies example block"
+    namespace: dict = {}
+    exec(compile(m.group(1), "README.md (strategies example)", "exec"), namespace)
+    tests = [v for k, v in namespace.items() if k.startswith("test_")]
+    assert len(tests) == 1
+    tests[0]()

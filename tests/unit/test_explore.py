@@ -163,3 +163,88 @@ def test_explore_cli_writes_a_byte_identical_report_per_seed(tmp_path):
         "id": "einstein.vacuum_solutions", "status": "PASSED", "drawn": 3, "failed": 0, "shrink_steps": 0,
         "shrink_budget_exhausted": False, "inconclusive": 0, "not_run": 0, "unconfirmed": 0, "minimal": None,
         "strategy": ""}
+
+
+def _plunges(mass: float, r0: float, fraction: float) -> bool:
+    """Whether the orbit of geodesic.conservation's initial state crosses the potential barrier of
+    V_eff(r) = (1 - 2M/r)(1 + L^2/r^2) between the horizon and r0 (E^2 = V_eff(r0): r0 is a turning point)."""
+    import numpy as np
+
+    from nnqg.verify.claims.geodesic import conservation_inputs, initial_state
+
+    (_, r, _, _), (ut, _, uth, uph) = initial_state(conservation_inputs() | {"mass": mass, "r0": r0,
+                                                                            "angular_fraction": fraction})
+    L2 = r**4 * (uth**2 + uph**2)
+    E2 = ((1 - 2 * mass / r) * ut) ** 2
+    rs = np.linspace(2 * mass * (1 + 1e-9), r, 100_001)
+    return E2 >= 1 or E2 >= float(((1 - 2 * mass / rs) * (1 + L2 / rs**2)).max())
+
+
+def test_geodesic_conservation_explores_bound_orbits_only():
+    # the finding that narrowed the ranges: L = 0.75 L_circular at r0 = 20 M plunges (solve_ivp stopped, NONFINITE)
+    assert _plunges(1.0, 20.0, 0.75)
+    knobs = {k.name: k for k in SPECS["geodesic.conservation"].knobs}
+    for m in (float(knobs["mass"].lo), float(knobs["mass"].hi)):
+        for r0 in (float(knobs["r0"].lo), float(knobs["r0"].hi)):
+            for a in (float(knobs["angular_fraction"].lo), float(knobs["angular_fraction"].hi)):
+                assert not _plunges(m, r0, a), (m, r0, a)
+
+
+HJ = "madelung.hamilton_jacobi"
+#: the planted coefficient: the Newton-law kernels get V + a V'' in place of V, i.e. a spurious force a V'''
+PLANT_A = 0.5
+
+
+def _third_derivative_force(kin, fis, V, count):
+    """The Madelung kernel factory with a planted error that only matters where V''' != 0: V + a V''."""
+    from nnqg.verify.claims._nelson_calibration import madelung_kernels
+
+    V = sp.sympify(V)
+    q = [s for s in V.free_symbols if s.name == "q"]
+    return madelung_kernels(kin, fis, V + PLANT_A * sp.diff(V, q[0], 2) if q else V, count)
+
+
+def _quartic(b: float) -> str:
+    from nnqg.strategies import decimal_text
+
+    return "q**2/2" if b == 0 else f"q**2/2 + {decimal_text(b)}*q**4"
+
+
+def test_a_planted_error_invisible_at_the_fixed_inputs_is_found_and_shrunk(monkeypatch):
+    # the planted error is invisible at the fixed inputs (free packet V = 0, coherent state V = q**2/2: V''' = 0)
+    # and on a harmonic user potential; --explore over V = q**2/2 + b q**4 (b on a 0.005 grid, shrinking to 0)
+    # finds it and shrinks b to the smallest quartic term the calibration detects
+    from nnqg.strategies import grid
+    from nnqg.verify._explore import evaluate
+    from nnqg.verify._explore_inputs import Draw
+
+    real = dataclasses.replace(get_claim(HJ), learning=None)
+    defaults = real.default_inputs
+    planted = dataclasses.replace(real, default_inputs=lambda: defaults() | {"kernel_factory": _third_derivative_force})
+    spec = dataclasses.replace(SPECS[HJ], knobs=(), potentials=lambda: grid("0", "0.5", "0.005", "0").map(_quartic))
+    monkeypatch.setitem(SPECS, HJ, spec)
+    assert evaluate(planted, spec, Draw(), seed=1).kind == "passed"
+    assert evaluate(planted, spec, Draw(potential="q**2/2"), seed=1).kind == "passed"
+
+    r = explore_claim(planted, 8, seed=1)
+    assert r.status == "FAILED" and r.shrink_steps >= 1 and not r.budget_exhausted
+    minimal = r.minimal["input"]["potential"]
+    assert minimal != "q**2/2" and r.minimal["failure"]["kind"] == "calibration"
+    assert "--potential" in r.minimal["command"] and HJ in r.minimal["command"]
+    b = float(minimal.split("+ ")[1].split("*")[0])
+    # minimal: the planted claim passes one grid step below, and the real claim passes at the minimal input
+    assert not evaluate(planted, spec, Draw(potential=_quartic(round(b - 0.005, 3))), seed=1).failed
+    assert not evaluate(real, spec, Draw(potential=minimal), seed=1).failed
+
+
+def test_workers_change_neither_the_results_nor_the_lines(capsys):
+    # two cheap registered claims, in one process and in two: the same report, one line per finished claim
+    from nnqg.verify._explore import explore
+
+    claims = [get_claim("einstein.bianchi"), get_claim("lorentz.wave_equation")]
+    one, two = explore(claims, 2, seed=4, workers=1), explore(claims, 2, seed=4, workers=2)
+    assert dumps(explore_report(one, n=2, seed=4)) == dumps(explore_report(two, n=2, seed=4))
+    assert main(["verify", "--claims", "einstein.bianchi,lorentz.wave_equation", "--explore", "2", "--seed", "4",
+                 "--workers", "2"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ": PASSED: drawn" in ln]
+    assert sorted(lines) == [f"{c.id}: PASSED: drawn 2, failed 0, shrink steps 0" for c in claims]
