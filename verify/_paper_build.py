@@ -190,18 +190,21 @@ def pdf_words(pdf: Path, first: int = 1, last: int | None = None) -> list[Word]:
 
 def render_pages(pdf: Path, out_prefix: Path, pages: int = 2, dpi: int = 110) -> list[Path]:
     """Render the first ``pages`` pages to PNG (``pdftoppm``); return the files written (deterministic names
-    ``<prefix>-1.png`` ...)."""
+    ``<prefix>-1.png`` ...). pdftoppm pads page numbers to the PDF's page count (``-01`` for a 32-page PDF), so it
+    renders into a fresh folder and the pages are moved, in page order, over whatever ``<prefix>-N.png`` held."""
+    import tempfile
+
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(pdf), str(out_prefix)],
-                   check=True, timeout=300)
-    found = sorted(out_prefix.parent.glob(out_prefix.name + "-*.png"))
     written = []
-    for i, f in enumerate(found, 1):
-        target = out_prefix.parent / f"{out_prefix.name}-{i}.png"
-        if f != target:
+    with tempfile.TemporaryDirectory(dir=out_prefix.parent) as tmp:
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(pages), str(pdf),
+                        str(Path(tmp) / "page")], check=True, timeout=300)
+        found = sorted(Path(tmp).glob("page-*.png"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+        for i, f in enumerate(found, 1):
+            target = out_prefix.parent / f"{out_prefix.name}-{i}.png"
             f.replace(target)
-        written.append(target)
+            written.append(target)
     return written
 
 

@@ -458,3 +458,33 @@ def test_write_report_then_records_roundtrip(tmp_path, generated):
     recs, unknown = records_from_report(again, claims=[v.claim for v in verdicts])
     assert not unknown and [r.claim.id for r in recs] == [v.claim.id for v in verdicts]
     assert not any(r.stale for r in recs)
+
+
+@NEED_TEX
+def test_the_paper_of_the_committed_report_compiles(tmp_path):
+    """The README's report (docs/report-seed1.json, full profile) as a paper: its learning experiments' labels and
+    reasons, which no quick test report carries, must set in LaTeX (a label with e^{i theta} once broke it)."""
+    out = tmp_path / "paper"
+    assert main(["paper", "--report", str(Path(__file__).resolve().parents[2] / "docs" / "report-seed1.json"),
+                 "--out", str(out)]) == 0
+    res = _build(out, tmp_path)
+    assert res.returncode == 0 and not res.errors, res.errors
+
+
+def test_rendered_pages_replace_old_ones_in_page_order(tmp_path, monkeypatch):
+    """pdftoppm pads page numbers to the page count (page-01.png for a 32-page PDF): the pages land on
+    PREFIX-1.png, PREFIX-2.png over older files of those names (they were once renamed to -3, -4)."""
+    from nnqg.verify import _paper_build
+
+    def fake_pdftoppm(cmd, **kw):
+        root = Path(cmd[-1])
+        for i in (1, 2):
+            Path(f"{root}-{i:02d}.png").write_text(f"new page {i}")
+
+    monkeypatch.setattr(_paper_build.subprocess, "run", fake_pdftoppm)
+    for i in (1, 2):
+        (tmp_path / f"paper-page-{i}.png").write_text(f"old page {i}")
+    written = _paper_build.render_pages(tmp_path / "x.pdf", tmp_path / "paper-page")
+    assert [f.name for f in written] == ["paper-page-1.png", "paper-page-2.png"]
+    assert [f.read_text() for f in written] == ["new page 1", "new page 2"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["paper-page-1.png", "paper-page-2.png"]

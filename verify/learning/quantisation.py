@@ -114,7 +114,8 @@ def _compute(ctx: NumericContext, plant: Mapping[str, Any] | None = None) -> Qua
     n, T = prof.n_members, prof.n_steps
     ctx.report("Q3: the grand-canonical learner", 0.0)
     task = gc.make_grand_canonical_task(stream(seed, KEY, 1), **LEARNER)
-    learner = _learner(f"Q3 grand-canonical learner (mu = {task.mu:g}, T = {task.temperature:g}, hbar* = mu/2pi)",
+    label = f"Q3 grand-canonical learner (mu = {task.mu:g}, T = {task.temperature:g}, target hbar = mu/2pi)"
+    learner = _learner(label,
                        gc.simulate(task, n_members=n, n_steps=T, rng=stream(seed, KEY, 2), **(plant or {})), task, prof,
                        stream(seed, KEY, 11))
     ctx.report("Q3 comparison: canonical SGD on the same network", 0.5)
@@ -128,7 +129,7 @@ def _compute(ctx: NumericContext, plant: Mapping[str, Any] | None = None) -> Qua
     omega = nu / CONTROL_WIDTH ** 2
     ctl_args = dict(n_members=n, n_steps=T, gamma=g, k=omega ** 2 / g, hbar=hb, substeps=8)
     loops = dict(anchors=prof.anchors, window=prof.window, gamma=g, hbar=hb, n_boot=prof.n_boot)
-    vortex = Loops("Nelson diffusion of the vortex eigenstate psi ~ r e^{i theta} e^{-r^2/4s^2} (one quantum)",
+    vortex = Loops("Nelson diffusion of the vortex eigenstate psi ~ r exp(i theta) exp(-r^2/(4 s^2)) (one quantum)",
                    loop_circulation(ctl.winding_state(stream(seed, KEY, 21), alpha=1.0, **ctl_args).q, **loops,
                                     rng=stream(seed, KEY, 31)), g, hb, {})
     wallstrom = Loops("Wallstrom's flow, alpha = 1/2 (half a quantum; no single-valued psi)",
