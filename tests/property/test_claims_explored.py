@@ -24,12 +24,12 @@ from nnqg.verify._registry import get_claim
 
 SLOW_EXAMPLES = 25
 
-#: a finding of --explore (issue 13), not fixed: both Madelung calibrations FAIL on a stiff harmonic potential
-#: (the minimal case, V = 3 q^2/2 at the default inputs; hamilton_jacobi fails on the full profile as well), and
-#: the drawn input of the default run is such a potential (3.25 q^2/2, gamma 4.4, c 3.3)
-MADELUNG_FINDING = ("finding: the Madelung calibrations fail on a stiff harmonic potential "
-                    "(nnqg verify --quick --no-learning --claims 'madelung.*' --potential '3*q**2/2' --seed 1)")
-_KNOWN = {"madelung.continuity": MADELUNG_FINDING, "madelung.hamilton_jacobi": MADELUNG_FINDING}
+#: a finding of --explore (issue 13): both Madelung calibrations FAILED on a stiff harmonic potential (the minimal
+#: case V = 3 q^2/2 at the default inputs; the drawn input of the default run is 3.25 q^2/2, gamma 4.4, c 3.3). The
+#: cause was the snapshot lag: the noise-level residual (Richardson-combined increments, bias O(lag^2)) at lag 0.2
+#: was its bias (0.056 at lag 0.2, 0.0007 at lag 0.1 on the same trajectories). The lag recheck of the calibration
+#: now reports it INCONCLUSIVE with that reason (docs/madelung.md); the tests below hold it there.
+STIFF = "3*q**2/2"
 
 
 def _check(cid: str, examples: int, derandomize: bool | None = None) -> None:
@@ -49,21 +49,20 @@ def _check(cid: str, examples: int, derandomize: bool | None = None) -> None:
     holds()
 
 
-@pytest.mark.parametrize("cid", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=_KNOWN[c]))
-                                 if c in _KNOWN else c for c in sorted(SPECS)])
+@pytest.mark.parametrize("cid", sorted(SPECS))
 def test_claim_holds_on_a_drawn_input(cid):
     _check(cid, 1, derandomize=True)
 
 
-@pytest.mark.xfail(strict=True, reason=MADELUNG_FINDING)
-@pytest.mark.parametrize("cid", sorted(_KNOWN))
-def test_madelung_finding_minimal_case(cid):
-    """The minimal case of the finding, kept as a regression test: it passes (and this xfail turns into an
-    error, strict) once the calibration is fixed or the claim's domain narrowed."""
+@pytest.mark.parametrize("cid", ["madelung.continuity", "madelung.hamilton_jacobi"])
+def test_madelung_stiff_potential_is_inconclusive_by_the_lag(cid):
+    """The minimal case of the finding: INCONCLUSIVE (not FAILED, not PASSED), and the reason is the lag recheck
+    (the residual moves with the lag and is gone at half the lag), not another estimator trouble."""
     from nnqg.verify._explore_inputs import Draw
 
-    out = evaluate(get_claim(cid), SPECS[cid], Draw(potential="3*q**2/2"), seed=1)
-    assert not out.failed, f"{out.kind}: {out.reason}"
+    out = evaluate(get_claim(cid), SPECS[cid], Draw(potential=STIFF), seed=1)
+    assert not out.failed and out.kind == "inconclusive", f"{out.kind}: {out.reason}"
+    assert "move with the snapshot lag and the failure is gone at half the lag" in out.reason
 
 
 @pytest.mark.slow
