@@ -53,15 +53,15 @@ def run(args: argparse.Namespace) -> int:
     check_learning_entries(report, f"REPORT {str(args.report)!r}")
     block = findings_markdown(report, source=args.report.as_posix())
     stale = stale_claims(report)
+    partial = full_run_problem(report)
     if args.readme is None:
-        if full_run_problem(report) is not None:
-            sys.stderr.write(f"nnqg findings: warning: a partial run: {full_run_problem(report)}\n")
+        if partial is not None:
+            sys.stderr.write(f"nnqg findings: warning: a partial run: {partial}\n")
         if stale:
             sys.stderr.write(f"nnqg findings: warning: {len(stale)} claims changed since the report was written "
                              f"({', '.join(stale)}); re-run nnqg verify\n")
         sys.stdout.write(block)
         return EXIT_OK
-    partial = full_run_problem(report)
     if partial is not None:
         raise InvalidArgument(f"REPORT {str(args.report)!r}: not the README's Findings: {partial}; make one with "
                               f"`nnqg verify --seed {report.get('seed', 1)} --json {args.report}`")
@@ -71,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{args.report}` first; {args.readme} left as it was\n")
         return EXIT_STALE
     text = read_user_text(args.readme, "--readme")
-    try:
-        new = replace_block(text, block, where=f"--readme {str(args.readme)!r}")
-    except ValueError as exc:
-        raise InvalidArgument(str(exc)) from None
+    new = replace_block(text, block, where=f"--readme {str(args.readme)!r}")
     if new != text:
         atomic_write_text(args.readme, new)
     sys.stdout.write(f"{args.readme}: Findings {'updated' if new != text else 'already current'} from "

@@ -109,11 +109,13 @@ def findings_markdown(report: Mapping[str, Any], *, source: str) -> str:
 
 
 def replace_block(text: str, block: str, *, where: str) -> str:
-    """``text`` with its Findings block replaced by ``block``; :class:`ValueError` naming ``where`` when the
+    """``text`` with its Findings block replaced by ``block``; :class:`InvalidArgument` naming ``where`` when the
     markers are missing or out of order."""
+    from nnqg.derivations import InvalidArgument
+
     a, b = text.find(BEGIN), text.find(END)
     if a < 0 or b < a:
-        raise ValueError(f"{where}: no Findings block (a line {BEGIN!r} and, after it, a line {END!r})")
+        raise InvalidArgument(f"{where}: no Findings block (a line {BEGIN!r} and, after it, a line {END!r})")
     return text[:a] + block.rstrip("\n") + text[b + len(END):]
 
 
