@@ -341,6 +341,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise InvalidArgument("--workers applies to --explore only (the other claims run in one process)")
     overrides: dict[str, dict] = {}
     notes: list[str] = []
+    selected = claims
     if args.potential is not None:  # validated before any claim runs; claims without a potential are skipped
         from .claims._user import prepare_potential
 
@@ -349,7 +350,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.param or args.metric:
         from ._explore_inputs import user_overrides
 
-        for cid, o in user_overrides(claims, args.param, args.metric).items():
+        skipped = [c for c in selected if c not in claims]
+        for cid, o in user_overrides(claims, args.param, args.metric, skipped, "--potential").items():
             overrides.setdefault(cid, {}).update(o)
     verdicts = []
     t0 = time.perf_counter()

@@ -238,9 +238,12 @@ def draw_overrides(claim: Claim, spec: ExploreSpec, draw: Draw) -> dict[str, Any
     return out
 
 
-def user_overrides(claims: Sequence[Claim], params: Sequence[str], metrics: Sequence[str]) -> dict[str, dict]:
+def user_overrides(claims: Sequence[Claim], params: Sequence[str], metrics: Sequence[str],
+                   skipped: Sequence[Claim] = (), skipped_by: str = "") -> dict[str, dict]:
     """Overrides per claim id from ``--param NAME=VALUE`` and ``--metric NAME=FILE`` flags. A name no selected
-    claim declares, a value outside its range or a file the loader refuses is an :class:`InvalidArgument`."""
+    claim declares, a value outside its range or a file the loader refuses is an :class:`InvalidArgument`.
+    ``skipped`` are claims the user selected that another flag (``skipped_by``, e.g. ``--potential``) removed:
+    a name only they declare is refused with that reason, not as unknown."""
     from nnqg.derivations._metric_file import load_metric
 
     from ._explore_specs import spec_for
@@ -257,6 +260,12 @@ def user_overrides(claims: Sequence[Claim], params: Sequence[str], metrics: Sequ
             takers = [c for c in claims if specs[c.id] is not None and
                       (specs[c.id].knob(name) if flag == "--param" else specs[c.id].metric_input(name))]
             if not takers:
+                gone = [c.id for c in skipped if (sk := spec_for(c)) is not None and
+                        (sk.knob(name) if flag == "--param" else sk.metric_input(name))]
+                if gone:
+                    raise InvalidArgument(f"{flag} {name}: the claims that take it ({', '.join(gone)}) were "
+                                          f"skipped by {skipped_by}, which they do not take; drop {skipped_by} "
+                                          f"or {flag} {name}")
                 raise InvalidArgument(f"{flag} {name}: no selected claim takes it; {_declared(claims, specs, flag)}")
             if flag == "--param":
                 for c in takers:

@@ -118,6 +118,14 @@ def test_param_refuses_anything_else_with_exit_2(param, words, capsys):
     assert "--param" in err and words in err and "Traceback" not in err
 
 
+def test_param_of_a_claim_that_potential_skipped_names_that_reason(capsys):
+    assert main(["verify", "--quick", "--no-learning", "--claims", "madelung.continuity,lorentz.wave_equation",
+                 "--potential", "q**2", "--param", "c=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--param c" in err and "(lorentz.wave_equation) were skipped by --potential" in err
+    assert "no selected claim takes it" not in err
+
+
 def test_param_reruns_a_case(capsys):
     assert main(["verify", "--quick", "--no-learning", "--claims", BOOST, "--param", "v_value=-0.3",
                  "--param", "c_value=2"]) == 0
