@@ -92,6 +92,19 @@ def claim_files(claim: Claim) -> list[str]:
     return sorted(files)
 
 
+_MODULE_OF_FILE: dict[object, object] = {}
+
+
+def _module_of_file(path: str) -> object:
+    """The loaded module whose ``__file__`` is ``path``; the map of sys.modules is rebuilt only on a miss (a module
+    imported since), not once per file walked."""
+    import sys
+
+    if path not in _MODULE_OF_FILE:
+        _MODULE_OF_FILE.update({getattr(m, "__file__", None): m for m in list(sys.modules.values())})
+    return _MODULE_OF_FILE.get(path)
+
+
 @functools.lru_cache(maxsize=None)
 def _imported_files(path: str) -> tuple[str, ...]:
     """Files of the nnqg modules that the module at ``path`` imports (anywhere in its body)."""
@@ -99,9 +112,8 @@ def _imported_files(path: str) -> tuple[str, ...]:
     import importlib
     import importlib.util
     import inspect
-    import sys
 
-    owner = {getattr(m, "__file__", None): m for m in list(sys.modules.values())}.get(path)
+    owner = _module_of_file(path)
     package = getattr(owner, "__package__", None) or "nnqg"
     out: set[str] = set()
 
