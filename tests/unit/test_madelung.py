@@ -280,13 +280,26 @@ def test_psi_table_gives_nelsons_drift_and_the_models_phase(st) -> None:
 
 
 def test_score_matching_recovers_a_gaussian_and_its_replicates_drop_a_group() -> None:
+    # A Gaussian's score is in the fitted family (degree >= 2), so the estimate is consistent: at bulk points the
+    # error must be within t SE of the 40-group jackknife, t the Student quantile (39 dof) of a two-sided 1e-4
+    # family-wise level over the 9 quantities (about 5.0); and the same rule must reject a density 5% wider (the
+    # test can fail: over seeds 3..12 the true density's largest ratio is 2.5, the wider one's smallest 6.2).
+    from scipy import stats
+
     rng = np.random.default_rng(3)
     q = 0.7 + 0.6 * rng.standard_normal(60000)
+    sr, G = ScoreReplicates(q, 6, (0.7, 0.6), groups=40), 40
+    at = np.array([int(np.argmin(np.abs(q - x))) for x in (0.1, 0.7, 1.3)])  # samples at -1, 0, +1 sd
+    est, se = jackknife(lambda g: np.concatenate([sr.jet(g)[k][at] for k in ("lambda", "lambda_q", "lambda_qq")]),
+                        G)
+    crit = stats.t.ppf(1 - 0.5e-4 / est.size, G - 1)
+
+    def truth(sd: float) -> np.ndarray:
+        return np.concatenate([-(q[at] - 0.7) / sd ** 2, np.full(3, -1 / sd ** 2), np.zeros(3)])
+
+    assert np.all(np.abs(est - truth(0.6)) < crit * se), (est - truth(0.6)) / se
+    assert np.any(np.abs(est - truth(0.6 * 1.05)) > crit * se)
     sr = ScoreReplicates(q, 6, (0.7, 0.6), groups=12)
-    jet = sr.jet()
-    bulk = np.abs(q - 0.7) < 1.2  # two standard deviations: the extra basis terms are small there, not beyond
-    assert np.sqrt(np.mean((jet["lambda"] - (-(q - 0.7) / 0.36))[bulk] ** 2)) < 0.05
-    assert abs(np.median(jet["lambda_q"]) + 1 / 0.36) < 0.05 and np.abs(jet["lambda_qq"][bulk]).max() < 0.5
     keep = np.arange(q.size) % 12 != 5
     direct = ScoreReplicates(q[keep], 6, (0.7, 0.6), groups=11).jet()
     assert np.allclose(sr.jet(5)["lambda"][keep], direct["lambda"], atol=1e-9)
