@@ -253,13 +253,11 @@ def _with_prepared(cv: Curvature, prep: Prepared) -> Curvature:
 # The second opinion
 
 
-def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
-                    exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
-                    path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
-    t0, c0 = time.perf_counter(), time.process_time()
-    coords = metric.coords
+def _sample(make: Callable[[], Any], metric: Metric, name: str, npoints: int) -> tuple[Any, list[SamplePoint]]:
+    """A second opinion made by ``make`` and its first ``npoints`` sample points; a construct it cannot
+    evaluate is an :class:`InconsistentVerdict`, a metric with no valid point an :class:`InvalidArgument`."""
     try:
-        ref = Referee(problem, seed)
+        ref = make()
         pts = ref.points(max(npoints, 1))
     except RefereeUnsupported as exc:
         raise InconsistentVerdict(f"internal inconsistency: the second opinion cannot evaluate {exc}; no "
@@ -268,6 +266,15 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
         raise InvalidArgument(f"metric {metric.name!r}: it is not finite, real and non-degenerate at any of the "
                               f"sampled points (coordinates in [1/10, 3] and [-5, 5], parameters by their "
                               f"assumption); a metric must be real on its domain")
+    return ref, pts
+
+
+def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
+                    exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
+                    path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    coords = metric.coords
+    ref, pts = _sample(lambda: Referee(problem, seed), metric, name, npoints)
 
     def lab(a: int, b: int) -> str:
         return label(kind, coords, a, b)
@@ -356,17 +363,8 @@ def bianchi_check(metric: Metric, *, trace_coefficient: Fraction = Fraction(1, 2
     exprs = [sp.S.Zero if A.is_zero(d) else covector_to_user(prep, b, d) for b, d in enumerate(div)]
     t0, c0 = time.perf_counter(), time.process_time()
     problem = RefereeProblem(tuple(metric.coords), sp.ImmutableMatrix(metric.g), tuple(metric.parameters))
-    name = "nabla_a G^a_b = 0"
-    try:
-        ref = BianchiReferee(problem, seed, trace_coefficient=Fraction(trace_coefficient))
-        pts = ref.points(max(points, 1))
-    except RefereeUnsupported as exc:
-        raise InconsistentVerdict(f"internal inconsistency: the second opinion cannot evaluate {exc}; no "
-                                  f"verdict on {name} for {metric.name!r}") from None
-    if not pts:
-        raise InvalidArgument(f"metric {metric.name!r}: it is not finite, real and non-degenerate at any of the "
-                              f"sampled points (coordinates in [1/10, 3] and [-5, 5], parameters by their "
-                              f"assumption); a metric must be real on its domain")
+    ref, pts = _sample(lambda: BianchiReferee(problem, seed, trace_coefficient=Fraction(trace_coefficient)),
+                       metric, "nabla_a G^a_b = 0", points)
     coords = metric.coords
     for b, expr in enumerate(exprs):
         lab = f"nabla_a G^a_{coords[b]}"
