@@ -39,10 +39,13 @@ undetermined ones; the same random points, validity test and precision ladder), 
   :math:`G_{ab}` and :math:`\partial_c G_{ab}` together (forward-mode differentiation of the formulas, not of
   their simplified form).
 
-Decision rule (stated, not tuned): :math:`S_b` is the *majorant* of :math:`V_b`, the same computation run on
-:math:`|g|, |\partial g|, \dots, |g^{-1}|` with every subtraction replaced by an addition (and the jet of
-:math:`g^{-1}` by :math:`|g^{-1}||\partial_e g||g^{-1}|`), so :math:`S_b` bounds the sum of the absolute values of
-all the terms summed into :math:`V_b`. :math:`V_b` is *zero* at a point when its ball lies within
+Decision rule (stated, not tuned): :math:`S_b` is 1 plus the *majorant* of :math:`V_b`, the same computation run
+on :math:`|g|, |\partial g|, \dots, |g^{-1}|` with every subtraction replaced by an addition (and the jet of
+:math:`g^{-1}` by :math:`|g^{-1}||\partial_e g||g^{-1}|`), which bounds the sum of the absolute values of all the
+terms summed into :math:`V_b`. The 1 is the floor the curvature referee's scale has too: where every term
+vanishes exactly at the point (a pp-wave, whose :math:`g^{uu} = 0` ball arithmetic carries as a rounding ball)
+the majorant is itself of rounding size, and an absolute :math:`|V_b|` below :math:`10^{-30}` (sampled values are
+of order 1) must count as zero. :math:`V_b` is *zero* at a point when its ball lies within
 :math:`10^{-30} S_b` of 0, *non-zero* when the ball excludes :math:`[-10^{-30} S_b, 10^{-30} S_b]`; otherwise
 the precision is doubled (192, 384, 768 bits) and, if still undecided, the answer is "undecided" (never
 "zero"). Rounding contributes about :math:`10^{-55} S_b`, and a non-zero analytic function vanishes to 30
@@ -186,14 +189,15 @@ class BianchiReferee(Referee):
 
     # --- the divergence
     def divergence(self, p: SamplePoint, prec: int = PREC_BITS) -> tuple[list, list]:
-        """:math:`V_b` at ``p`` (``arb`` entries) and the majorants :math:`S_b` of the module docstring."""
+        """:math:`V_b` at ``p`` (``arb`` entries) and the scales :math:`S_b` (majorant + 1) of the module
+        docstring."""
         import flint
 
         with flint.ctx.workprec(prec):
             g, d1, d2, d3 = self._derivatives(p)
             value = self._divergence(g, d1, d2, d3, _Jet, abs_inputs=False)
             bound = self._divergence(g, d1, d2, d3, _Majorant, abs_inputs=True)
-        return value, bound
+            return value, [s + 1 for s in bound]
 
     def _divergence(self, g, d1, d2, d3, jet: type, abs_inputs: bool) -> list:
         import flint

@@ -17,6 +17,7 @@ from nnqg.derivations import _curvature
 from nnqg.derivations import _metrics as mm
 from nnqg.derivations._curvature import InconsistentVerdict, Metric, bianchi_check
 from nnqg.derivations._curvature_referee import RefereeProblem
+from nnqg.derivations._metric_file import load_metric
 from nnqg.verify import FAILED, NumericContext, get_claim, run_claim
 from nnqg.verify.claims.einstein import _wrong_gamma
 
@@ -63,6 +64,13 @@ def test_a_true_identity_is_zero_at_every_point(name):
     assert len(pts) == 3
     for p in pts:
         assert ref.verdicts(p) == ("zero",) * ref.n, p.describe()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples" / "metrics").glob("*.toml")), ids=lambda q: q.stem)
+def test_every_catalogue_metric_engine_and_second_opinion_agree_on_zero(path):
+    # includes the pp-wave, where every term vanishes at the point (the floor 1 in S_b, module docstring)
+    res = bianchi_check(load_metric(path).metric)
+    assert all(c == 0 for c in res.components)
 
 
 def test_a_wrong_trace_coefficient_is_nonzero_and_agrees_with_the_engine():
