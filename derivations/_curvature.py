@@ -355,6 +355,15 @@ def bianchi_check(metric: Metric, *, trace_coefficient: Fraction = Fraction(1, 2
     at every one of ``points`` random points ("undecided" is a disagreement), a non-zero one must be "non-zero"
     at its witness point with the engine's value to 25 digits. Raises :class:`InconsistentVerdict` otherwise.
     ``christoffel_hook`` plants an engine error (tests and mutations only).
+
+    >>> t, r, th, ph = sp.symbols("t r theta phi", real=True)
+    >>> A, B = sp.Function("A")(r), sp.Function("B")(r)
+    >>> res = bianchi_check(Metric("static A, B", (t, r, th, ph), sp.diag(-A, B, r**2, r**2 * sp.sin(th)**2)))
+    >>> res.components, res.second_opinion.summary
+    ((0, 0, 0, 0), 'confirmed at 3 random points (ball arithmetic, 57 digits)')
+    >>> bianchi_check(Metric("static A, B", (t, r, th, ph), sp.diag(-A, B, r**2, r**2 * sp.sin(th)**2)),
+    ...               trace_coefficient=Fraction(1)).components[1] != 0
+    True
     """
     prep = prepare(metric)
     cv = compute(prep, christoffel_hook=christoffel_hook, einstein_trace_coefficient=Fraction(trace_coefficient))
