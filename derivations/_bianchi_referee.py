@@ -169,11 +169,9 @@ class BianchiReferee(Referee):
 
                 for i, k in enumerate(act):
                     ek = ((k, 1),)
-                    d1[(k,)], d2[(k, k)], d3[(k, k, k)] = (d1.get((k,), {}), d2.get((k, k), {}),
-                                                           d3.get((k, k, k), {}))
-                    d1[(k,)][(a, b)] = c(ek, 1)
-                    d2[(k, k)][(a, b)] = 2 * c(ek, 2)
-                    d3[(k, k, k)][(a, b)] = 6 * c(ek, 3)
+                    d1.setdefault((k,), {})[(a, b)] = c(ek, 1)               # c_1 = d_k g
+                    d2.setdefault((k, k), {})[(a, b)] = 2 * c(ek, 2)         # c_2 = H_kk / 2
+                    d3.setdefault((k, k, k), {})[(a, b)] = 6 * c(ek, 3)      # c_3 = T_kkk / 6
                     for j, l in enumerate(act[i + 1:], start=i + 1):
                         el = ((l, 1),)
                         plus, minus = ((k, 1), (l, 1)), ((k, 1), (l, -1))
