@@ -192,6 +192,17 @@ def to_user(prep: Prepared, a: int, b: int, value: Any, abbreviations: Mapping[s
     return e
 
 
+def covector_to_user(prep: Prepared, b: int, value: Any) -> sp.Expr:
+    """A covector component :math:`V_b` from the prepared chart back to the user's coordinates."""
+    if not isinstance(prep.algebra, FlintField):
+        return prep.to_sympy(value)
+    e = factored(prep, value)
+    for ch in prep.charts:
+        if b == ch.index:
+            e = e * ch.new_per_old()
+    return e
+
+
 def scalar_to_user(prep: Prepared, value: Any, abbreviations: Mapping[str, Any] | None = None) -> sp.Expr:
     if not isinstance(prep.algebra, FlintField):
         return prep.to_sympy(value)

@@ -19,7 +19,8 @@ Every verdict of :func:`check` is then confirmed by :mod:`._curvature_referee`, 
 engine: the metric as written, its Taylor jets at random points in ball arithmetic, the textbook formulas.
 "holds" is returned only if every residual component is 0 at every sample point; each non-zero component's
 witness (its value at a sample point) is recomputed. When the two disagree, :class:`InconsistentVerdict` is
-raised naming the component and the point: never a verdict.
+raised naming the component and the point: never a verdict. The contracted Bianchi identity
+(:func:`bianchi_check`) is confirmed the same way by :mod:`._bianchi_referee` (third-order jets).
 
 >>> t, r, th, ph = sp.symbols("t r theta phi", real=True)
 >>> M = sp.Symbol("M", positive=True)
@@ -41,20 +42,21 @@ from typing import Any, Callable, Mapping, Sequence
 
 import sympy as sp
 
-from ._curv_display import factored, label, pretty_functions, to_user
+from ._curv_display import covector_to_user, factored, label, pretty_functions, to_user
 from ._curv_engine import Curvature, christoffel_from, compute, einstein_divergence, maxwell_tensor, \
     residual_tensor, _inverse
 from ._curv_field import ExprAlgebra, FlintField, JetOrder, NotRational
 from ._curv_metric import Metric, _as_metric
 from ._curv_prepare import Chart, Prepared, prepare, prepare_rational
 from ._curv_variation import HilbertVariation, hilbert_variation, is_zero_exact, maxwell_stress
+from ._bianchi_referee import BianchiReferee
 from ._curvature_referee import Referee, RefereeProblem, RefereeUnsupported, SamplePoint
 from ._errors import InvalidArgument, NnqgError
 
 __all__ = [
-    "CHECKS", "CheckResult", "Chart", "Component", "Curvature", "HilbertVariation", "InconsistentVerdict",
-    "Metric", "Prepared", "check", "christoffel", "compute", "curvature", "einstein_divergence", "factored",
-    "hilbert_variation", "is_zero_exact", "maxwell_stress", "prepare", "to_user",
+    "BianchiResult", "CHECKS", "CheckResult", "Chart", "Component", "Curvature", "HilbertVariation",
+    "InconsistentVerdict", "Metric", "Prepared", "bianchi_check", "check", "christoffel", "compute", "curvature",
+    "einstein_divergence", "factored", "hilbert_variation", "is_zero_exact", "maxwell_stress", "prepare", "to_user",
 ]
 
 CHECKS = ("ricci_flat", "einstein_lambda", "einstein")
@@ -251,13 +253,11 @@ def _with_prepared(cv: Curvature, prep: Prepared) -> Curvature:
 # The second opinion
 
 
-def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
-                    exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
-                    path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
-    t0, c0 = time.perf_counter(), time.process_time()
-    coords = metric.coords
+def _sample(make: Callable[[], Any], metric: Metric, name: str, npoints: int) -> tuple[Any, list[SamplePoint]]:
+    """A second opinion made by ``make`` and its first ``npoints`` sample points; a construct it cannot
+    evaluate is an :class:`InconsistentVerdict`, a metric with no valid point an :class:`InvalidArgument`."""
     try:
-        ref = Referee(problem, seed)
+        ref = make()
         pts = ref.points(max(npoints, 1))
     except RefereeUnsupported as exc:
         raise InconsistentVerdict(f"internal inconsistency: the second opinion cannot evaluate {exc}; no "
@@ -266,6 +266,15 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
         raise InvalidArgument(f"metric {metric.name!r}: it is not finite, real and non-degenerate at any of the "
                               f"sampled points (coordinates in [1/10, 3] and [-5, 5], parameters by their "
                               f"assumption); a metric must be real on its domain")
+    return ref, pts
+
+
+def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: list[tuple[int, int]],
+                    exprs: Mapping[tuple[int, int], sp.Expr], seed: int, npoints: int, name: str,
+                    path: str, spelled: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[Component, ...], SecondOpinion]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    coords = metric.coords
+    ref, pts = _sample(lambda: Referee(problem, seed), metric, name, npoints)
 
     def lab(a: int, b: int) -> str:
         return label(kind, coords, a, b)
@@ -324,6 +333,80 @@ def _second_opinion(problem: RefereeProblem, metric: Metric, kind: str, bad: lis
     return tuple(comps), SecondOpinion(len(pts), time.perf_counter() - t0,
                                        f"each witness recomputed ({_digits()}-digit ball arithmetic)",
                                        time.process_time() - c0)
+
+
+@dataclass(frozen=True)
+class BianchiResult:
+    """:math:`V_b = \\nabla_a G^a{}_b` by the engine: ``components[b]`` is 0 (exactly) or the non-zero
+    component in the user's coordinates, confirmed by :mod:`._bianchi_referee`; ``path`` is the engine's
+    algebra and chart."""
+
+    components: tuple[sp.Expr, ...]
+    path: str
+    second_opinion: SecondOpinion
+
+
+def bianchi_check(metric: Metric, *, trace_coefficient: Fraction = Fraction(1, 2),
+                  christoffel_hook: Callable | None = None, seed: int = 0,
+                  points: int = SECOND_OPINION_POINTS) -> BianchiResult:
+    r"""The contracted Bianchi identity :math:`\nabla_a G^a{}_b = 0` for ``metric`` (with
+    :math:`G_{ab} = R_{ab} - c R g_{ab}`, :math:`c` = ``trace_coefficient``), decided exactly by the engine and
+    confirmed by the second opinion of :mod:`._bianchi_referee`: a component the engine calls 0 must be "zero"
+    at every one of ``points`` random points ("undecided" is a disagreement), a non-zero one must be "non-zero"
+    at its witness point with the engine's value to 25 digits. Raises :class:`InconsistentVerdict` otherwise.
+    ``christoffel_hook`` plants an engine error (tests and mutations only).
+
+    >>> t, r, th, ph = sp.symbols("t r theta phi", real=True)
+    >>> A, B = sp.Function("A")(r), sp.Function("B")(r)
+    >>> res = bianchi_check(Metric("static A, B", (t, r, th, ph), sp.diag(-A, B, r**2, r**2 * sp.sin(th)**2)))
+    >>> res.components, res.second_opinion.summary
+    ((0, 0, 0, 0), 'confirmed at 3 random points (ball arithmetic, 57 digits)')
+    >>> bianchi_check(Metric("static A, B", (t, r, th, ph), sp.diag(-A, B, r**2, r**2 * sp.sin(th)**2)),
+    ...               trace_coefficient=Fraction(1)).components[1] != 0
+    True
+    """
+    prep = prepare(metric)
+    cv = compute(prep, christoffel_hook=christoffel_hook, einstein_trace_coefficient=Fraction(trace_coefficient))
+    div = einstein_divergence(cv)
+    A = prep.algebra
+    exprs = [sp.S.Zero if A.is_zero(d) else covector_to_user(prep, b, d) for b, d in enumerate(div)]
+    t0, c0 = time.perf_counter(), time.process_time()
+    problem = RefereeProblem(tuple(metric.coords), sp.ImmutableMatrix(metric.g), tuple(metric.parameters))
+    ref, pts = _sample(lambda: BianchiReferee(problem, seed, trace_coefficient=Fraction(trace_coefficient)),
+                       metric, "nabla_a G^a_b = 0", points)
+    coords = metric.coords
+    for b, expr in enumerate(exprs):
+        lab = f"nabla_a G^a_{coords[b]}"
+        if expr == 0:
+            for p in pts:
+                verdict, val = ref.divergence_decisions(p)[b]
+                if verdict != "zero":
+                    raise InconsistentVerdict(
+                        f"internal inconsistency: the engine says {lab} = 0 ({prep.path}), but the second opinion "
+                        f"finds {_show_ball(val)} ({verdict}) at {p.describe()}. No verdict: please report this "
+                        f"metric.")
+            continue
+        for p in pts:
+            ev = _engine_value(ref, expr, p)
+            if ev is None or (isinstance(ev, Fraction) and ev == 0) or \
+                    (not isinstance(ev, Fraction) and ev.contains(0)):
+                continue
+            verdict, val = ref.divergence_decisions(p)[b]
+            if verdict != "nonzero" or not _agree(ev, val):
+                raise InconsistentVerdict(
+                    f"internal inconsistency: the engine's {lab} = {pretty_functions(expr)} is {_show(ev)} at "
+                    f"{p.describe()}, the second opinion finds {_show_ball(val)} ({verdict}) ({prep.path}). No "
+                    f"verdict: please report this metric.")
+            break
+        else:
+            raise InconsistentVerdict(
+                f"internal inconsistency: the engine says {lab} is not 0 ({prep.path}) but its expression "
+                f"{pretty_functions(expr)} vanishes or is not finite at every sample point. No verdict: please "
+                f"report this metric.")
+    opinion = SecondOpinion(len(pts), time.perf_counter() - t0,
+                            f"confirmed at {len(pts)} random points (ball arithmetic, {_digits()} digits)",
+                            time.process_time() - c0)
+    return BianchiResult(tuple(exprs), prep.path, opinion)
 
 
 def _digits() -> int:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import comb
+from math import comb, factorial
 from typing import Any, Sequence
 
 import sympy as sp
@@ -255,12 +255,18 @@ def _coeff(s, i: int):
     return c[i] if i < len(c) else flint.arb(0)
 
 
-def _compose(s, f0, f1, f2):
-    """:math:`f(s)` for a series :math:`s = s_0 + \\delta` of length 3 from :math:`f(s_0), f'(s_0), f''(s_0)`."""
+def _compose(s, derivatives: Sequence[Any]):
+    """:math:`f(s) = \\sum_k f^{(k)}(s_0)\\,\\delta^k/k!` for a series :math:`s = s_0 + \\delta` from
+    :math:`f(s_0), f'(s_0), \\dots` (as many as the series is long)."""
     import flint
 
     d = s - _coeff(s, 0)
-    return flint.arb_series([f0], prec=3) + f1 * d + (f2 / 2) * d * d
+    out = flint.arb_series([derivatives[0]], prec=s.prec)
+    power = flint.arb_series([1], prec=s.prec)
+    for k, fk in enumerate(derivatives[1:s.prec], start=1):
+        power = power * d
+        out = out + (fk / factorial(k)) * power
+    return out
 
 
 class Referee:
@@ -350,8 +356,9 @@ class Referee:
             return False
 
     # --- evaluation of the tape
-    def _evaluate(self, p: SamplePoint, direction: Sequence[int] | None, consts: list | None = None) -> list:
-        return _run_tape(self.tape, self.problem.coords, p, direction, consts)
+    def _evaluate(self, p: SamplePoint, direction: Sequence[int] | None, consts: list | None = None,
+                  length: int = 3) -> list:
+        return _run_tape(self.tape, self.problem.coords, p, direction, consts, length=length)
 
     def _consts(self, p: SamplePoint) -> list:
         """Values of the tape at ``p`` (kept per point and precision)."""
@@ -604,10 +611,11 @@ class _Inexact(Exception):
 
 
 def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, direction: Sequence[int] | None,
-              consts: list | None = None, *, exact: bool = False, last: int | None = None) -> list:
-    """Every tape entry (up to ``last``) at ``p``: an ``arb``, or an ``arb_series`` along ``direction`` (None:
-    values only); ``consts`` are earlier values reused for the entries that do not vary. ``exact``: ``fmpq``
-    numbers and rational operations only (:class:`_Inexact` otherwise)."""
+              consts: list | None = None, *, exact: bool = False, last: int | None = None,
+              length: int = 3) -> list:
+    """Every tape entry (up to ``last``) at ``p``: an ``arb``, or an ``arb_series`` of ``length`` coefficients
+    along ``direction`` (None: values only); ``consts`` are earlier values reused for the entries that do not
+    vary. ``exact``: ``fmpq`` numbers and rational operations only (:class:`_Inexact` otherwise)."""
     import flint
 
     arb = flint.arb
@@ -626,7 +634,7 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
         elif kind == "coord":
             v = vals[coords[op[1]]]
             x = num(v.numerator, v.denominator)
-            out[i] = x if direction is None else flint.arb_series([x, direction[op[1]]], prec=3)
+            out[i] = x if direction is None else flint.arb_series([x, direction[op[1]]], prec=length)
         elif kind == "param":
             v = vals.get(op[1])
             if v is None:
@@ -637,7 +645,7 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
                 v = fdata[op[1]][op[2]]
                 out[i] = num(v.numerator, v.denominator)
             else:
-                out[i] = _function_value(coords, op[1], op[2], fdata, direction)
+                out[i] = _function_value(coords, op[1], op[2], fdata, direction, length)
         elif kind == "add":
             acc = out[op[1][0]]
             for j in op[1][1:]:
@@ -670,7 +678,10 @@ def _run_tape(tape: _Tape, coords: Sequence[sp.Symbol], p: SamplePoint, directio
     return out
 
 
-def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction):
+def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, ...], fdata: dict, direction,
+                    length: int = 3):
+    """:math:`\\partial^\\alpha f(x + s w) = \\sum_j s^j \\sum_{|\\beta| = j} w^\\beta\\,
+    \\partial^{\\alpha+\\beta} f(x)/\\beta!` to order ``length - 1`` (the random function's Taylor data)."""
     import flint
 
     data = fdata[f]
@@ -687,19 +698,24 @@ def _function_value(coords: Sequence[sp.Symbol], f: sp.Expr, alpha: tuple[int, .
     idx = [list(coords).index(a) for a in f.args]
     w = [direction[k] for k in idx]
     m = len(idx)
-    c1 = flint.arb(0)
-    c2 = flint.arb(0)
-    for j in range(m):
-        if w[j]:
-            e = list(alpha)
-            e[j] += 1
-            c1 += w[j] * d(tuple(e))
-            for l in range(m):
-                if w[l]:
-                    e2 = list(e)
-                    e2[l] += 1
-                    c2 += w[j] * w[l] * d(tuple(e2)) / 2
-    return flint.arb_series([v0, c1, c2], prec=3)
+    coeffs = [v0]
+    for j in range(1, length):
+        c = flint.arb(0)
+        for beta in _multi_indices(m, j):
+            weight = 1
+            for wk, bk in zip(w, beta):
+                weight *= wk**bk
+            if weight:
+                c += flint.fmpq(weight, _factorial_of(beta)) * d(tuple(a + b for a, b in zip(alpha, beta)))
+        coeffs.append(c)
+    return flint.arb_series(coeffs, prec=length)
+
+
+def _factorial_of(beta: Sequence[int]) -> int:
+    out = 1
+    for b in beta:
+        out *= factorial(b)
+    return out
 
 
 def _power(b, x):
@@ -717,16 +733,17 @@ def _power(b, x):
 
 
 def _bessel(nu, z):
-    """:math:`J_\\nu(z)` of an ``arb`` or a series: :math:`J_\\nu' = (J_{\\nu-1} - J_{\\nu+1})/2`."""
+    """:math:`J_\\nu(z)` of an ``arb`` or a series: :math:`J_\\nu' = (J_{\\nu-1} - J_{\\nu+1})/2`, applied
+    repeatedly."""
     import flint
 
     if isinstance(z, flint.arb):
         return z.bessel_j(nu)
     z0 = _coeff(z, 0)
-    j = [z0.bessel_j(nu + k) for k in (-2, -1, 0, 1, 2)]
-    f1 = (j[1] - j[3]) / 2
-    f2 = (j[0] - 2 * j[2] + j[4]) / 4
-    return _compose(z, j[2], f1, f2)
+    # J^{(k)}_nu = 2^{-k} sum_i (-1)^i C(k, i) J_{nu - k + 2i}
+    ders = [sum(((-1) ** i * comb(k, i) * z0.bessel_j(nu - k + 2 * i) for i in range(k + 1)), flint.arb(0))
+            / 2**k for k in range(z.prec)]
+    return _compose(z, ders)
 
 
 def _multi_indices(m: int, order: int) -> list[tuple[int, ...]]:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nnqg import strategies as S
 from nnqg.derivations import _metrics as mm
 from nnqg.derivations import parse_formula
-from nnqg.derivations._curvature import check, compute, einstein_divergence, prepare
+from nnqg.derivations._curvature import bianchi_check, check
 from nnqg.verify._explore_specs import SPECS
 from nnqg.verify._registry import get_claim
 
@@ -80,8 +80,8 @@ def test_a_coordinate_change_of_a_solution_stays_a_solution(case):
 @settings(max_examples=8)
 @given(S.metric_files(["static_spherical", "transformed_solution"]))
 def test_the_contracted_bianchi_identity_holds_on_drawn_metrics(text):
-    prep = prepare(S.load(text).metric)
-    assert all(prep.algebra.is_zero(d) for d in einstein_divergence(compute(prep)))
+    # the engine's exact divergence, confirmed by the second opinion (InconsistentVerdict otherwise)
+    assert all(c == 0 for c in bianchi_check(S.load(text).metric).components)
 
 
 def test_the_pull_back_of_a_non_solution_is_caught():
