@@ -20,18 +20,31 @@ _TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
 
 def is_zero_exact(expr: sp.Expr) -> bool:
     r"""Exact zero test for expressions rational in symbols, :math:`\exp`, undefined functions and their
-    derivatives, and sin/cos/tan of symbols: the trigonometric functions are rewritten with
-    :math:`u = \tan(x/2)`, which makes them rational, then ``cancel``. Other expressions go to
-    :func:`nnqg.derivations.is_zero`."""
+    derivatives, sin/cos/tan of commensurate arguments and square roots: the terminating decision of
+    :func:`nnqg.derivations._zero_test.decide_zero` (after, for trigonometric functions of plain symbols only, a
+    ``cancel`` with sin, cos as independent symbols: zero there implies zero); expressions it leaves undecided go
+    through the earlier steps of this test (that ``cancel``, :math:`u = \tan(x/2)` for plain symbols, ``cancel``)
+    and then :func:`nnqg.derivations.is_zero`."""
     from ._core import is_zero
+    from ._zero_test import decide_zero
 
     e = sp.sympify(expr)
     trig = [a for a in e.atoms(*_TRIG)]
-    # first with sin, cos as independent symbols (zero there implies zero; fast and usually enough)
-    free = {a: sp.Dummy() for a in trig}
-    if sp.cancel(sp.together(e.xreplace(free))) == 0:
+    plain = all(a.args[0].is_Symbol for a in trig)
+
+    def independent_trig() -> bool:  # sin, cos as independent symbols: zero there implies zero
+        return sp.cancel(sp.together(e.xreplace({a: sp.Dummy() for a in trig}))) == 0
+
+    # fast when it succeeds, and it usually does for functions of plain symbols (a sphere's theta); commensurate
+    # multiples (sin 2 pi x, cos 4 pi x) seldom reduce so: the decision first
+    if plain and independent_trig():
         return True
-    if trig and all(a.args[0].is_Symbol for a in trig):
+    decided = decide_zero(e)
+    if decided is not None:
+        return decided
+    if not plain and independent_trig():
+        return True
+    if trig and plain:
         for x in {a.args[0] for a in trig}:
             u = sp.Dummy(f"u_{x.name}")
             e = rewrite_trig(e).xreplace({sp.sin(x): 2 * u / (1 + u**2), sp.cos(x): (1 - u**2) / (1 + u**2)})

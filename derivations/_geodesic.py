@@ -114,11 +114,12 @@ def length_functional_equations(metric: Metric, functional: Callable[[sp.Expr], 
     return LengthDerivation(L, E, to_jet(Qc), w)
 
 
-def length_vs_textbook(metric: Metric, Gamma: tuple, functional: Callable[[sp.Expr], sp.Expr] = sp.sqrt) \
-        -> tuple[sp.Expr, ...]:
+def length_vs_textbook(metric: Metric, Gamma: tuple, functional: Callable[[sp.Expr], sp.Expr] = sp.sqrt,
+                       derivation: LengthDerivation | None = None) -> tuple[sp.Expr, ...]:
     r"""For each m: :math:`L g^{mb}\mathcal E_b - (\ddot x^m + \Gamma^m{}_{ab}\dot x^a\dot x^b)
-    + \dot x^m \dot L/L` (must be exactly 0), with :math:`\dot L/L = \dot Q/(2Q)` and ``Gamma`` the symbols to test."""
-    der = length_functional_equations(metric, functional)
+    + \dot x^m \dot L/L` (must be exactly 0), with :math:`\dot L/L = \dot Q/(2Q)` and ``Gamma`` the symbols to test.
+    ``derivation``: :func:`length_functional_equations` of ``metric`` and ``functional``, if already computed."""
+    der = length_functional_equations(metric, functional) if derivation is None else derivation
     n = metric.dim
     u = velocity_symbols(metric.coords)
     w = der.second
@@ -139,13 +140,14 @@ def length_vs_textbook(metric: Metric, Gamma: tuple, functional: Callable[[sp.Ex
 def christoffel_textbook(metric: Metric, half: sp.Expr = sp.Rational(1, 2)) -> tuple:
     r"""The textbook formula typed as written,
     :math:`\Gamma^m{}_{ab} = \tfrac12 g^{mn}(\partial_a g_{nb} + \partial_b g_{na} - \partial_n g_{ab})`, by plain
-    SymPy (an independent cross-check of the engine; ``half`` is the 1/2 as an input)."""
+    SymPy (an independent cross-check of the engine; ``half`` is the 1/2 as an input), not simplified: compare with
+    :func:`~nnqg.derivations._curvature.is_zero_exact`."""
     g = sp.Matrix(metric.g)
     gi = g.inv()
     x = metric.coords
     n = metric.dim
-    return tuple(tuple(tuple(sp.simplify(half * sp.Add(*[gi[m, k] * (sp.diff(g[k, b], x[a]) + sp.diff(g[k, a], x[b])
-                                                                      - sp.diff(g[a, b], x[k])) for k in range(n)]))
+    return tuple(tuple(tuple(half * sp.Add(*[gi[m, k] * (sp.diff(g[k, b], x[a]) + sp.diff(g[k, a], x[b])
+                                                     - sp.diff(g[a, b], x[k])) for k in range(n)])
                              for b in range(n)) for a in range(n)) for m in range(n))
 
 

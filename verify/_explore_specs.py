@@ -181,9 +181,9 @@ _BIANCHI = ExploreSpec(
     metric_draws=lambda: metric_files().map(lambda t: ("metrics", t)))
 
 _GEODESIC_EQUATION = ExploreSpec(
-    # optical metrics only: the claim simplifies the textbook Christoffel formula symbol by symbol, and a drawn
-    # 4-D metric costs 1-8 s CPU per example (one FLRW draw took 20 minutes), a 1+1 metric with a shift and a
-    # conformal factor about 13 s: beyond the --explore budget (bench/results/explore.md)
+    # optical metrics only (about 1 CPU s per draw since the residuals are decided by decide_zero, not simplify):
+    # a 1+1 metric with a shift and a conformal factor still costs 3-7 s (2026-11-26), a drawn 4-D metric was
+    # 1-8 s before that change (one FLRW draw took 20 minutes): beyond the --explore budget
     note="optical metrics -c(x)^2 dt^2 + dx^2 of a network's light speed c(x)",
     metric_inputs=(MetricInput("metrics", _only, "the metric the geodesic equation is derived for"),),
     metric_draws=lambda: two_dimensional_metrics(general=False).map(lambda t: ("metrics", t)))

@@ -60,3 +60,64 @@ def test_flat_geodesics_are_straight_lines():
     k = geodesic_kernel(sys, name="test_flat3")
     sol = integrate_geodesic(k, sys, (0, 0, 0), (1.5, 0.3, -0.2), {}, 4.0, rtol=1e-10, atol=1e-12)
     assert np.allclose(sol.y[1, -1], 1.2) and np.allclose(sol.y[2, -1], -0.8)
+
+
+# ---------------------------------------------------------------------------------- drawn optical metrics (--explore)
+
+REGRESSION_C = "1 + 3*sin(2*pi*x)/10 + cos(4*pi*x)/20"  # found by --explore 50 --seed 1: a false "not exactly 0"
+
+
+def _metric_text(c_text: str) -> str:
+    """The optical metric of c(x) as --explore draws it: metric-file text."""
+    from nnqg._strategies_metrics import toml_text
+    from nnqg.derivations import parse_formula
+
+    c = parse_formula(c_text, {"x": sp.Symbol("x", real=True)}, what="c")
+    return toml_text("optical 1+1 (drawn c(x))", ("t", "x"), sp.Matrix([[-c**2, 0], [0, 1]]))
+
+
+def _drawn(c_text: str) -> dict:
+    """The claim's input overrides for that file, through the user's loader (as --explore gives them)."""
+    from nnqg.verify._explore_inputs import Draw, draw_overrides
+    from nnqg.verify._explore_specs import spec_for
+
+    claim = get_claim("geodesic.equation")
+    return draw_overrides(claim, spec_for(claim), Draw(metrics=(("metrics", _metric_text(c_text)),)))
+
+
+def _with_c_second_derivative(eps):
+    r"""A connection wrong only where c'' != 0: Gamma^x_tt = c c' + eps c c'', with c c'' written through the
+    metric, -d^2 g_tt/2 + (d g_tt)^2/(4 g_tt) (c^2 = -g_tt)."""
+    def fn(m):
+        G = [[list(r) for r in p] for p in christoffel(m)]
+        gtt, x = m.g[0, 0], m.coords[1]
+        G[1][0][0] += eps * (-sp.diff(gtt, x, 2) / 2 + sp.diff(gtt, x) ** 2 / (4 * gtt))
+        return tuple(tuple(tuple(r) for r in p) for p in G)
+    return fn
+
+
+def test_drawn_regression_metric_passes():
+    from nnqg.verify._explore import evaluate
+    from nnqg.verify._explore_inputs import Draw
+    from nnqg.verify._explore_specs import spec_for
+
+    c = get_claim("geodesic.equation")
+    v = run_claim(c, CTX, _drawn(REGRESSION_C))
+    assert v.status == PASSED, v.reason
+    out = evaluate(c, spec_for(c), Draw(metrics=(("metrics", _metric_text(REGRESSION_C)),)), 1)  # as --explore
+    assert not out.failed and out.kind == "passed", out
+
+
+def test_drawn_metric_fails_on_planted_errors():
+    """A wrong coefficient of c'' in Gamma^x_tt is invisible where c'' = 0 (a linear c) and FAILS on the drawn
+    periodic profile; so do the claim's own planted errors."""
+    c = get_claim("geodesic.equation")
+    planted = {"christoffel": _with_c_second_derivative(sp.Rational(1, 10**12))}  # exact: any size is seen
+    assert run_claim(c, CTX, {**_drawn("1 + x/4"), **planted}).status == PASSED  # c'' = 0: nothing to see
+    v = run_claim(c, CTX, {**_drawn(REGRESSION_C), **planted})
+    assert v.status == FAILED
+    assert v.derivation.failing() == [
+        "optical 1+1 (drawn c(x)): length-functional EL minus geodesic equation, component x",
+        "optical 1+1 (drawn c(x)): engine Christoffel symbols minus textbook formula"]
+    for name, ov in c.mutations().items():
+        assert run_claim(c, CTX, {**_drawn(REGRESSION_C), **ov}).status == FAILED, name
