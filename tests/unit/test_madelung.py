@@ -266,6 +266,22 @@ def test_a_numerical_states_lag_is_set_by_the_resolution_rule(formula, extra, la
     assert _cal.resolving_lag(_cal.FULL, 100.0)[1]["unresolved"]  # faster than 2h resolves: said so
 
 
+#: the quick sizes with a lag study (the full profile's is at 400k trajectories)
+_QUICK_WITH_LAG_STUDY = replace(_cal.QUICK, lags=(0.8, 0.4, 0.2), lag_N=40000, lag_time=1.6)
+
+
+def test_a_failure_that_persists_at_half_the_lag_is_failed_whatever_the_lag_study_says() -> None:
+    """A lag-independent planted error (kinetic coefficient x 2, V = q^2) also fails the lag study (its "bias"
+    does not fall as lag^2); the study must not explain it away (INCONCLUSIVE before 2026-11-26, full profile):
+    the failing residuals persist at half the lag, so it is FAILED."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "potential": lambda qs: qs[0] ** 2, **c.mutations()["kinetic_factor_2"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity", _QUICK_WITH_LAG_STUDY)
+    assert not n.details["lag_study"]["ok"], n.details["lag_study"]["reason"]
+    assert not n.details["lag_recheck"]["user potential"]["vanishes"]
+    assert not n.ok and not n.inconclusive, n.where
+
+
 def test_closed_form_states_are_never_rechecked() -> None:
     """A closed-form state is in its asymptotic regime: a failure is FAILED, no lag recheck runs."""
     c = get_claim("madelung.continuity")

@@ -676,12 +676,12 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     # state (for the closed-form states the estimators are in their asymptotic regime, so a failure is an error)
     # explains the lag-dependent families; an unconverged or fragile score basis explains the Newton law.
     trouble: list[tuple[str, set[str]]] = []
+    # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the lag
+    # study or the lag rule says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more
+    # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason
+    persists = [name for name, r in (lag_recheck or {}).items() if not r.get("vanishes", False)]
     if lag_study is not None:
         facts.append((f"lag study: {lag_study['reason']}", bool(lag_study["ok"])))
-        # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the
-        # lag study says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more slowly than
-        # lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason
-        persists = [name for name, r in (lag_recheck or {}).items() if not r.get("vanishes", False)]
         if not lag_study["ok"] and not closed and not persists:
             trouble.append(("the estimators' bias does not fall as lag^2 for this numerical state (its time scales "
                             "are not resolved by the lags used): the residual at the lag used cannot be separated "
@@ -696,7 +696,7 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                             for name, r in moving.items())
                         + "): the lag does not resolve this state's time scales, the residual at the lag used is "
                         "the estimators' bias", {"continuity", "noise"}))
-    if lag_rule is not None and lag_rule["unresolved"]:
+    if lag_rule is not None and lag_rule["unresolved"] and not persists:
         trouble.append((f"the state's rate Omega = {lag_rule['Omega']:.3g} needs a lag <= "
                         f"{lag_rule['bound']:g}/Omega, below the smallest lag {lag_rule['lag']:g} (2 SDE steps): "
                         "the lag-dependent residuals cannot be separated from the estimators' bias",
