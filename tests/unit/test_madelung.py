@@ -5,6 +5,7 @@ estimator and kernel level), and report a power that matches what they catch."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from nnqg.numerics._nelson import JetReplicates, PolyField, ScoreReplicates, coh
     free_packet, gaussian_drift, jackknife, jackknife_covariance, nelson_jet, simulate, time_derivative_of_mean
 from nnqg.numerics._nelson_states import drift_table, gaussian_table, nelson_drift, nelson_noise
 from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
-from nnqg.verify._model import NOT_RUN
+from nnqg.verify._model import NOT_RUN, NumericResult
+from nnqg.verify.claims import _nelson_calibration as _cal
 from nnqg.verify.claims import _plants
 from nnqg.verify.claims._monte_carlo import detection_power, lag_decision, lag_point, monte_carlo_rate
 
@@ -210,31 +212,74 @@ def test_every_mutation_fails_and_the_numeric_part_catches_it(cid: str, name: st
     assert any(not ok for _, ok in v.calibration.facts)
 
 
-#: a stiff harmonic potential whose state the lag 0.2 does not resolve (issue 13; docs/madelung.md)
+#: a stiff harmonic potential whose state the lag 0.2 does not resolve (issue 13; docs/madelung.md). The resolution
+#: rule would give it lag 0.08; the recheck tests below pin the lag at 0.2 (``resolve_lag=False``), where the
+#: recheck has a lag bias to recognise
 _STIFF = {"potential": lambda qs: 3 * qs[0] ** 2 / 2}
+_AT_LAG_02 = replace(_cal.QUICK, resolve_lag=False)
+
+
+def _stiff_at_lag_02(overrides: dict) -> NumericResult:
+    inputs = {**get_claim("madelung.continuity").default_inputs(), **_STIFF, **overrides}
+    return _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity", _AT_LAG_02)
 
 
 @pytest.mark.parametrize("name", ["simulator_noise_x2", "kernel_velocity_x1.5", "estimator_richardson_removed"])
 def test_lag_recheck_keeps_a_planted_error_failed_on_a_stiff_potential(name: str) -> None:
-    """On V = 3 q^2/2 the lag-dependent residuals move with the lag even without a planted error (the lag bias);
-    a planted error is not gone at half the lag, so the recheck does not explain it: FAILED, not INCONCLUSIVE.
-    Seed 1 is the finding's seed."""
-    c = get_claim("madelung.continuity")
-    v = run_claim(c, NumericContext(seed=1, quick=True), {**_STIFF, **c.mutations()[name]})
-    assert v.status == FAILED and not v.calibration.inconclusive, v.calibration.where
-    rc = v.calibration.details["lag_recheck"]["user potential"]
+    """On V = 3 q^2/2 at lag 0.2 the lag-dependent residuals move with the lag even without a planted error (the
+    lag bias); a planted error is not gone at half the lag, so the recheck does not explain it: FAILED, not
+    INCONCLUSIVE. Seed 1 is the finding's seed."""
+    n = _stiff_at_lag_02(get_claim("madelung.continuity").mutations()[name])
+    assert not n.ok and not n.inconclusive, n.where
+    rc = n.details["lag_recheck"]["user potential"]
     assert rc["moves"] and not rc["vanishes"] and not rc["explains"]
 
 
 def test_lag_recheck_explains_the_stiff_potential_by_its_stated_criterion() -> None:
     """Without a planted error the failure at lag 0.2 is the estimators' bias: the paired difference between lag
     0.2 and 0.1 exceeds the bound and at lag 0.1 every lag-dependent residual is within it (the reason says so)."""
-    v = run_claim(get_claim("madelung.continuity"), NumericContext(seed=1, quick=True), _STIFF)
-    n = v.calibration
+    n = _stiff_at_lag_02({})
     assert not n.ok and n.inconclusive, n.where
     rc = n.details["lag_recheck"]["user potential"]
     assert rc["max_abs_z"] > rc["bound"] >= rc["max_abs_z_half_lag"] and rc["explains"]
     assert "gone at half the lag" in n.where
+
+
+@pytest.mark.parametrize("formula, extra, lag", [
+    (lambda q: q**2, {}, 0.1),  # Omega = sqrt(2/m) = 1.26: 0.13/Omega = 0.103
+    (lambda q: 3 * q**2 / 2, {}, 0.08),  # Omega = 1.55
+    # the Morse finding of --explore (gamma 1.9, c 3.1): nu/s0^2 = 4.86 (spreading); the floor 2h = 0.02
+    (lambda q: (1 - sp.exp(-sp.Rational(7, 10) * q)) ** 2, {"gamma_value": 1.9, "c_value": 3.1}, 0.02),
+])
+def test_a_numerical_states_lag_is_set_by_the_resolution_rule(formula, extra, lag) -> None:
+    """The snapshot lag of a numerical state is the largest multiple of 2h with Omega lag <= LAG_RESOLUTION
+    (Omega: the larger of the curvature rate and the spreading rate nu/s0^2); the lag study scales with it."""
+    q = sp.Symbol("q", real=True)
+    inputs = {**get_claim("madelung.continuity").default_inputs(), **extra}
+    u = _cal.units(inputs)
+    spec = inputs["user_state"]
+    rate = _cal.state_rate(formula(q), u.m, u.hbar, spec["q0"], spec["s0"])
+    prof, rule = _cal.resolving_lag(_cal.FULL, rate["Omega"])
+    assert prof.lag == pytest.approx(lag) and rule["lag"] == pytest.approx(lag) and not rule["unresolved"]
+    assert rate["Omega"] * lag <= _cal.LAG_RESOLUTION < rate["Omega"] * (lag + 2 * _cal.FULL.h)
+    assert prof.lags == pytest.approx(tuple(L * lag / _cal.FULL.lag for L in _cal.FULL.lags))
+    assert _cal.resolving_lag(_cal.FULL, 100.0)[1]["unresolved"]  # faster than 2h resolves: said so
+
+
+#: the quick sizes with a lag study (the full profile's is at 400k trajectories)
+_QUICK_WITH_LAG_STUDY = replace(_cal.QUICK, lags=(0.8, 0.4, 0.2), lag_N=40000, lag_time=1.6)
+
+
+def test_a_failure_that_persists_at_half_the_lag_is_failed_whatever_the_lag_study_says() -> None:
+    """A lag-independent planted error (kinetic coefficient x 2, V = q^2) also fails the lag study (its "bias"
+    does not fall as lag^2); the study must not explain it away (INCONCLUSIVE before 2026-11-26, full profile):
+    the failing residuals persist at half the lag, so it is FAILED."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "potential": lambda qs: qs[0] ** 2, **c.mutations()["kinetic_factor_2"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity", _QUICK_WITH_LAG_STUDY)
+    assert not n.details["lag_study"]["ok"], n.details["lag_study"]["reason"]
+    assert not n.details["lag_recheck"]["user potential"]["vanishes"]
+    assert not n.ok and not n.inconclusive, n.where
 
 
 def test_closed_form_states_are_never_rechecked() -> None:
