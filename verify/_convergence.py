@@ -29,7 +29,10 @@ do not (rule 4, dated 2026-11-26).
       of lower order, a residual that flattens -- is always FAILED);
    b. the local orders are still moving toward the expected order: :math:`|b - p| < |a - p|`. A defect that does
       not vanish, :math:`r_j = \delta + C h_j^p`, has local orders :math:`p\,C h^p/(\delta + C h^p)` that fall
-      monotonically toward 0, *away* from p, so it never meets this;
+      monotonically toward 0, *away* from p, so it never meets this. (Where the defect-free local orders lie
+      *above* p, higher-order terms of the same sign, a small defect can pull them down across p and meet b:
+      such a study is INCONCLUSIVE until the defect is large enough to be resolved, which is what its power
+      measures);
    c. the remaining movement can close the gap: :math:`b + \Delta \ge p_{req}`. If the deviation of the local
       order from its limit shrinks by at least the factor c = ``ORDER_CONTRACTION`` = 1/2 per refinement, the
       finest local order may still move by at most :math:`\Delta\,c/(1 - c) = \Delta`; a local order that
@@ -64,8 +67,8 @@ sign at the finest levels (no cancellation between terms); the expected order p 
 
 **Power.** The rule's power on a study is the smallest constant offset :math:`\delta` which, added to every
 level's residual (a defect that does not vanish with refinement, the signature of a planted error), makes the
-rule reject (FAILED: an unresolved study is not a detection); it is found by bisection on the rule itself (:func:`offset_power`) and reported relative to the
-finest residual, :math:`\delta^*/r_J`. For an exact power law with R = 2, p = 2 it is
+rule reject -- FAILED; an unresolved (INCONCLUSIVE) study detects nothing. It is found by bisection on the rule
+itself (:func:`offset_power`) and reported relative to the finest residual, :math:`\delta^*/r_J`. For an exact power law with R = 2, p = 2 it is
 :math:`F_s - 1 = 0.25`: the rule sees any non-vanishing defect larger than a quarter of the finest residual.
 A calibration that can compute the effect of a specific planted term (a wave speed :math:`\times(1+\epsilon)`)
 reports the smallest :math:`\epsilon` rejected as well (:func:`smallest_rejected`).
