@@ -61,3 +61,24 @@ def test_wrong_order_scheme_on_a_resolved_input_is_failed(cid, plant) -> None:
     v = run_claim(claim, QUICK, claim.mutations()[plant], learning=False)
     assert v.calibration_status == FAILED
     assert "local order(s)" in v.calibration.where and "INCONCLUSIVE" not in v.calibration.where
+
+
+def test_a_coarse_size_ladder_is_inconclusive_and_one_more_level_resolves_it() -> None:
+    """The shift network at N = 16, 32, 64 (local orders 1.01 -> 1.64): INCONCLUSIVE; adding N = 128 gives the
+    orders 1.64, 1.94: PASSED. The same coarse ladder with a first-order time stencil (orders 0.89, 0.92): FAILED."""
+    claim = get_claim("lorentz.wave_equation")
+    coarse = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64)}, learning=False)
+    assert coarse.calibration_status == INCONCLUSIVE, coarse.calibration.where
+    refined = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64, 128)}, learning=False)
+    assert refined.calibration_status == PASSED, refined.calibration.where
+    planted = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64), **claim.mutations()["one_sided_time_stencil"]},
+                        learning=False)
+    assert planted.calibration_status == FAILED, planted.calibration.where
+
+
+def test_duality_with_an_unresolved_side_is_inconclusive() -> None:
+    """duality.report: neither side FAILED, the neuron side INCONCLUSIVE -> INCONCLUSIVE (program PASSED)."""
+    v = run_claim(get_claim("duality.report"), QUICK, {"network_size": 64, "neuron_overrides": {
+        "sizes_quick": (16, 32, 64)}}, learning=False)
+    assert v.calibration_status == INCONCLUSIVE and v.status == PASSED, v.calibration.where
+    assert "neuron side: INCONCLUSIVE" in v.calibration.where
