@@ -41,7 +41,7 @@ from nnqg.numerics import compile_residual
 from nnqg.numerics._schrodinger import METHODS
 
 from .._convergence import combined, fails as judge_fails, judge
-from .._model import Convergence, NumericContext, NumericResult
+from .._model import FAILED, Convergence, NumericContext, NumericResult
 
 #: dx levels of the equivalence study (dt = dx/2) and grid spacings of the 2-D studies
 EQUIV_DX_QUICK = (0.1, 0.05, 0.025)
@@ -70,7 +70,7 @@ def judge_all(studies: list[Convergence]) -> tuple[bool, bool, float, float, str
     first, then an INCONCLUSIVE one, else the largest residual/tolerance ratio); ``unresolved``: none FAILED and
     some INCONCLUSIVE (rule 4 of the judge)."""
     js = [(judge(c), c) for c in studies]
-    bad = [(j, c) for j, c in js if j.status == "FAILED"] + [(j, c) for j, c in js if j.inconclusive]
+    bad = [(j, c) for j, c in js if j.status == FAILED] + [(j, c) for j, c in js if j.inconclusive]
     j, c = bad[0] if bad else max(js, key=lambda jc: jc[0].max_residual / max(jc[0].tolerance, 1e-300))
     ok, unresolved = combined([j for j, _ in js])
     return ok, unresolved, j.max_residual, j.tolerance, f"{c.quantity}: {j.reason}", c

@@ -19,10 +19,10 @@ What is reported for that one network are the two *calibrations*, run on its con
 
 Neither is learning evidence (the weights are set by hand; nothing here measures a trained system); the learning
 evidence of the duality is the experiment "duality on one learning network" (:mod:`nnqg.verify.learning.duality`,
-its learning part). Status: PASSED when both
-calibrations pass, INCONCLUSIVE when neither FAILED and one is INCONCLUSIVE (not resolved); each side's verdict, rule and power are reported side by side. A planted error on either side
-(a wrong diffusion in the stated equation, a first-order solver, a leaky weight matrix that is no longer a
-permutation) makes the report FAILED; the sides are independent checks: a leaky matrix breaks the neuron side
+its learning part). Status: PASSED when both calibrations pass, INCONCLUSIVE when neither FAILED and one is
+INCONCLUSIVE (not resolved); each side's verdict, rule and power are reported side by side. A planted error on
+either side (a wrong diffusion in the stated equation, a first-order solver, a leaky weight matrix that is no
+longer a permutation) makes the report FAILED; the sides are independent checks: a leaky matrix breaks the neuron side
 while the trainable side, which holds for any data, still passes.
 """
 
