@@ -40,8 +40,8 @@ from nnqg.derivations._schrodinger import phase_gradient
 from nnqg.numerics import compile_residual
 from nnqg.numerics._schrodinger import METHODS
 
-from .._convergence import judge
-from .._model import Convergence, NumericContext, NumericResult
+from .._convergence import combined, fails as judge_fails, judge
+from .._model import FAILED, Convergence, NumericContext, NumericResult
 
 #: dx levels of the equivalence study (dt = dx/2) and grid spacings of the 2-D studies
 EQUIV_DX_QUICK = (0.1, 0.05, 0.025)
@@ -65,18 +65,21 @@ def positive(inputs: Mapping[str, Any], key: str) -> float:
     return f
 
 
-def judge_all(studies: list[Convergence]) -> tuple[bool, float, float, str, Convergence]:
-    """Judge every study; report the worst (a failing one first, else the largest residual/tolerance ratio)."""
+def judge_all(studies: list[Convergence]) -> tuple[bool, bool, float, float, str, Convergence]:
+    """Judge every study: (ok, unresolved, max residual, tolerance, reason, study) of the worst (a FAILED one
+    first, then an INCONCLUSIVE one, else the largest residual/tolerance ratio); ``unresolved``: none FAILED and
+    some INCONCLUSIVE (rule 4 of the judge)."""
     js = [(judge(c), c) for c in studies]
-    bad = [(j, c) for j, c in js if not j.ok]
+    bad = [(j, c) for j, c in js if j.status == FAILED] + [(j, c) for j, c in js if j.inconclusive]
     j, c = bad[0] if bad else max(js, key=lambda jc: jc[0].max_residual / max(jc[0].tolerance, 1e-300))
-    return not bad, j.max_residual, j.tolerance, f"{c.quantity}: {j.reason}", c
+    ok, unresolved = combined([j for j, _ in js])
+    return ok, unresolved, j.max_residual, j.tolerance, f"{c.quantity}: {j.reason}", c
 
 
 def deterministic_power(studies: Sequence[tuple[str, float, Sequence[float], Sequence[np.ndarray],
                                                 Sequence[np.ndarray]]]) -> float:
-    r"""Smallest :math:`\varepsilon > 0` for which some study fails :func:`judge` when every level's residuals
-    R (signed, at the sample points) become :math:`R + \varepsilon G`; a study is
+    r"""Smallest :math:`\varepsilon > 0` for which some study FAILS :func:`judge` (INCONCLUSIVE is no detection)
+    when every level's residuals R (signed, at the sample points) become :math:`R + \varepsilon G`; a study is
     ``(quantity, expected order, h levels, [R_j], [G_j])`` and its residual at a level is :math:`\max|R + \varepsilon
     G|`. Geometric search then bisection (in log eps) on the first failure; inf when none up to 1e6, nan when it
     already fails at 0."""
@@ -84,7 +87,7 @@ def deterministic_power(studies: Sequence[tuple[str, float, Sequence[float], Seq
     def fails(eps: float) -> bool:
         for q, order, hs, R, G in studies:
             pts = tuple((h, float(np.max(np.abs(r + eps * g)))) for h, r, g in zip(hs, R, G))
-            if not judge(Convergence(q, order, pts)).ok:
+            if judge_fails(Convergence(q, order, pts)):
                 return True
         return False
 
@@ -260,7 +263,7 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
         studies.append(conv)
         power_v.append((quantity, order, dxs, R, Gv))
         power_q.append((quantity, order, dxs, R, Gq))
-    ok, rmax, tol, reason, worst = judge_all(studies)
+    ok, unresolved, rmax, tol, reason, worst = judge_all(studies)
     # the solution's own convergence at the sample points (successive differences; the grids are nested)
     diffs = tuple((dxs[lev], float(max(np.max(np.abs(psis[lev][tt] - psis[lev + 1][tt])[sel[tt]], initial=0.0)
                                        for tt in times))) for lev in range(len(dxs) - 1))
@@ -285,11 +288,12 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
         details[f"{c.quantity.split(' ')[0]}_order"] = c.observed_order
     power = {"velocity in the continuity equation x (1 + eps)": deterministic_power(power_v),
              "quantum potential x (1 + eps)": deterministic_power(power_q)}
-    # an unresolved state says nothing about the claim either way, even where the residual happens to pass
-    inconclusive = bool(problems)
+    # an unresolved state says nothing about the claim either way, even where the residual happens to pass; a
+    # residual study the judge finds unresolved (its rule 4) says nothing either, unless another study FAILED
+    inconclusive = bool(problems) or unresolved
     ok = ok and not inconclusive
     where = (reason + (f"; max at {worst_at[worst.quantity]}" if worst.quantity in worst_at else "")
-             + ("; INCONCLUSIVE: " + "; ".join(problems) if inconclusive else ""))
+             + ("; INCONCLUSIVE: " + "; ".join(problems) if problems else ""))
     system = (f"Crank-Nicolson solution psi of a Gaussian packet (centre {q0:g}, width {w0:g}, momentum "
               f"{k0 * hbar:g}) in V = {V}, m = {m:g}, hbar = {hbar:g}, box [{-L:g}, {L:g}]; p = |psi|^2, "
               "F = hbar arg psi (a calibration of the solver, the differences and the kernel)")
@@ -384,10 +388,11 @@ def quantisation_calibration(ctx: NumericContext, inputs: Mapping[str, Any]) -> 
     def fails(eps: float) -> bool:  # the ratio with the quantum scaled by (1 + eps)
         scaled = [r / (1 + eps) for r in ratios]
         dist = tuple((h, float(np.max(np.abs(r - np.round(r))))) for h, r in zip(hs, scaled))
-        return not judge(Convergence(quantity, 2.0, dist)).ok
+        return judge_fails(Convergence(quantity, 2.0, dist))
 
     power = first_failure(fails)
     return NumericResult(max_residual=j.max_residual, tolerance=j.tolerance, ok=j.ok and integer_ok,
+                         inconclusive=j.inconclusive and integer_ok,
                          convergence=conv, where=f"{j.reason}; worst {worst_where}",
                          details={"circulation_over_quantum": table, "h_levels": list(hs), "quantum": quantum},
                          facts=facts,
@@ -484,7 +489,7 @@ def wallstrom_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: Mad
     studies = [Convergence(f"{lab} residual on the flow vs h", 2.0,
                            tuple((h, float(np.max(np.abs(r))) if np.all(np.isfinite(r)) else float("nan"))
                                  for h, r in zip(hs, R[lab]))) for lab in R]
-    ok_res, rmax, tol, reason, worst = judge_all(studies)
+    ok_res, unresolved, rmax, tol, reason, worst = judge_all(studies)
     n_fin = circ_n[-1]
     err = abs(circ_n[-1] - circ_n[-2])
     dist = abs(n_fin - round(n_fin)) if math.isfinite(n_fin) else float("nan")
@@ -496,7 +501,7 @@ def wallstrom_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: Mad
                  [(c.quantity, 2.0, hs, R[lab], G[lab]) for c, lab in zip(studies, R)]),
              "circulation/(2 pi hbar) distance from an integer": 100 * err}
     return NumericResult(max_residual=rmax, tolerance=tol, ok=ok_res and non_integer, convergence=worst,
-                         where=reason, facts=facts,
+                         where=reason, facts=facts, inconclusive=unresolved and non_integer,
                          details={"studies": [c.to_json() for c in studies], "circulation_over_2pi_hbar": circ_n,
                                   "alpha": str(alpha), "h_levels": list(hs)},
                          system=f"Wallstrom's flow p = r^(2|a|) exp(-m w r^2/hbar), F = hbar a theta - E t, a = "

@@ -19,10 +19,10 @@ What is reported for that one network are the two *calibrations*, run on its con
 
 Neither is learning evidence (the weights are set by hand; nothing here measures a trained system); the learning
 evidence of the duality is the experiment "duality on one learning network" (:mod:`nnqg.verify.learning.duality`,
-its learning part). Status: PASSED when both
-calibrations pass; each side's verdict, rule and power are reported side by side. A planted error on either side
-(a wrong diffusion in the stated equation, a first-order solver, a leaky weight matrix that is no longer a
-permutation) makes the report FAILED; the sides are independent checks: a leaky matrix breaks the neuron side
+its learning part). Status: PASSED when both calibrations pass, INCONCLUSIVE when neither FAILED and one is
+INCONCLUSIVE (not resolved); each side's verdict, rule and power are reported side by side. A planted error on
+either side (a wrong diffusion in the stated equation, a first-order solver, a leaky weight matrix that is no
+longer a permutation) makes the report FAILED; the sides are independent checks: a leaky matrix breaks the neuron side
 while the trainable side, which holds for any data, still passes.
 """
 
@@ -40,7 +40,7 @@ from nnqg.numerics._network import block_average, simulate, two_population_shift
 from . import learning as _learning
 from ..learning import duality as _learning_duality
 from . import lorentz as _lorentz
-from .._model import PASSED, Claim, NumericContext, NumericResult, SymbolicResult, calibration_status
+from .._model import INCONCLUSIVE, PASSED, Claim, NumericContext, NumericResult, SymbolicResult, calibration_status
 from .._registry import get_claim
 
 CLAIM_KEY = 9
@@ -159,14 +159,15 @@ def _numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
         NEURON: _side_json(gn),
     }
     power = {f"{side}: {k}": v for side, n in (("trainable side", qn), ("neuron side", gn)) for k, v in n.power.items()}
-    rule = "PASSED when both calibrations pass; " + "; ".join(
-        f"{side}: {n.rule}" for side, n in (("trainable side", qn), ("neuron side", gn)))
+    rule = ("PASSED when both calibrations pass, INCONCLUSIVE when neither FAILED and one is INCONCLUSIVE; "
+            + "; ".join(f"{side}: {n.rule}" for side, n in (("trainable side", qn), ("neuron side", gn))))
     return NumericResult(
         max_residual=float("nan") if worst is None else worst.max_residual,
         tolerance=float("nan") if worst is None else worst.tolerance,
         ok=all(v for _, v in facts), convergence=None if worst is None else worst.convergence,
         where=f"trainable side: {qs} ({qn.where}); neuron side: {gs} ({gn.where})",
-        details=details, facts=facts, system=SYSTEM, rule=rule, power=power)
+        details=details, facts=facts, system=SYSTEM, rule=rule, power=power,
+        inconclusive=INCONCLUSIVE in (qs, gs) and {qs, gs} <= {PASSED, INCONCLUSIVE})
 
 
 def _mutations() -> dict[str, dict[str, Any]]:

@@ -227,6 +227,7 @@ def field_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResu
     j = judge(conv)
     return NumericResult(j.max_residual, j.tolerance, j.ok, conv, where=j.reason,
                          details={"epsilon": eps, "Lambda": lam}, rule=j.rule, power=j.power,
+                         inconclusive=j.inconclusive,
                          system="the Einstein-Hilbert action of a static spherical metric with closed-form test "
                                 "functions A(r), B(r), discretised on a grid and differentiated numerically in its "
                                 "nodal values (no network: a check of the variational derivative)")

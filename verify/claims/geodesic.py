@@ -217,7 +217,7 @@ def conservation_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> Nume
              planted_power(study, scale=1e-12)}
     return NumericResult(j.max_residual, j.tolerance, j.ok, conv,
                          where=f"{j.reason}; largest drift in {worst}", details={"drifts": drifts},
-                         system=CONSERVATION_SYSTEM, rule=j.rule, power=power)
+                         system=CONSERVATION_SYSTEM, rule=j.rule, power=power, inconclusive=j.inconclusive)
 
 
 def conservation_mutations() -> dict[str, dict[str, Any]]:

@@ -298,9 +298,10 @@ def _numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResult:
     rule = (f"solver: {j.rule}; estimators: |lambda - 1| <= t SE and every residual component |z| <= t, "
             f"t = {crit:.3g} (Student, 31 dof, family-wise two-sided 0.01 over {n_tests} tests, Bonferroni); "
             f"measured D equals the direct covariance to 1e-9")
+    # facts[0] is the solver study's: unresolved (rule 4 of the judge) with every other fact shown is INCONCLUSIVE
     return NumericResult(max_residual=j.max_residual, tolerance=j.tolerance, ok=all(v for _, v in facts),
                          convergence=conv, where=where, details=details, facts=tuple(facts), system=CAL_SYSTEM,
-                         rule=rule, power=power)
+                         rule=rule, power=power, inconclusive=j.inconclusive and all(v for _, v in facts[1:]))
 
 
 def _d_consistency(task: _sgd.RegressionTask, eq: _sgd.FPEquation, gamma: float, B: int) -> float:

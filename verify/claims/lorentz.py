@@ -42,10 +42,10 @@ from nnqg.numerics import _network as _nn
 from nnqg.numerics._network import block_average, central_jet, is_permutation, simulate, travelling_profiles, \
     two_population_shift_weights
 
-from .._convergence import judge, planted_power
+from .._convergence import Judgement, combined, judge, planted_power
 from .._latex import Named
 from ..learning import lorentz as _learning
-from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
+from .._model import FAILED, Claim, Convergence, NumericContext, NumericResult, SymbolicResult
 
 C = sp.Symbol("c", positive=True)
 V = sp.Symbol("v", real=True)
@@ -217,7 +217,8 @@ def _wave_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericResu
     details["block"] = b
     details["observed_order"] = conv.observed_order
     return NumericResult(max_residual=jd.max_residual, tolerance=jd.tolerance, ok=jd.ok, convergence=conv,
-                         where=jd.reason, details=details, system=WAVE_SYSTEM, rule=jd.rule, power=power)
+                         where=jd.reason, details=details, system=WAVE_SYSTEM, rule=jd.rule, power=power,
+                         inconclusive=jd.inconclusive)
 
 
 def _wave_mutations() -> dict[str, dict[str, Any]]:
@@ -307,8 +308,8 @@ def _boost_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericRes
     sampled = inputs["sampled_transform"] or inputs["transform"]
     details: dict[str, Any] = {}
     power: dict[str, float] = {}
-    worst: tuple[tuple[bool, float], Any, Convergence] | None = None
-    all_ok = True
+    worst: tuple[tuple[bool, bool, float], Any, Convergence] | None = None
+    judged: list[Judgement] = []
     for D in inputs["dimensions"]:
         coords = coordinates(D)
         phi = sp.Function("phi")(*coords)
@@ -349,17 +350,18 @@ def _boost_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericRes
         power[f"{D}+1: light speed of the sampling boost x (1 + eps): smallest eps"] = planted_power(study)
         details[f"{D}+1"] = {"points": conv.points, "observed_order": conv.observed_order, "verdict": jd.reason,
                              "transform": np.array(sampled(V, C, D).subs({V: v, C: c}).evalf(), dtype=float).tolist()}
-        all_ok = all_ok and jd.ok
-        # the headline study: the first failing dimension, else the one closest to its tolerance
+        judged.append(jd)
+        # the headline study: a failing dimension, else an unresolved one, else the one closest to its tolerance
         ratio = jd.max_residual / jd.tolerance if jd.tolerance > 0 else np.inf
-        key = (not jd.ok, ratio)
+        key = (jd.status == FAILED, not jd.ok, ratio)
         if worst is None or key > worst[0]:
             worst = (key, jd, conv)
     assert worst is not None
     _, jd, conv = worst
+    all_ok, inconclusive = combined(judged)
     return NumericResult(max_residual=jd.max_residual, tolerance=jd.tolerance, ok=all_ok, convergence=conv,
                          where=jd.reason, details=details, system=BOOST_SYSTEM, rule=jd.rule + "; in every dimension",
-                         power=power)
+                         power=power, inconclusive=inconclusive)
 
 
 def _boost_mutations() -> dict[str, dict[str, Any]]:

@@ -66,7 +66,7 @@ from nnqg.numerics import compile_residual
 from nnqg.numerics import _network as _nn
 from nnqg.numerics._network import advance, coupled_weights, simulate
 
-from .._convergence import judge, planted_power
+from .._convergence import combined, judge, planted_power
 from .._latex import Named
 from ..learning import spacetime as _learning
 from .._model import Claim, Convergence, NumericContext, NumericResult, SymbolicResult
@@ -350,11 +350,11 @@ def _emergent_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> Numeric
              f"speed: {planted}": planted_power(speed_study),
              f"covariant wave: {next(iter(jw.power))}": next(iter(jw.power.values())),
              f"covariant wave: {planted}": planted_power(wave_study)}
-    ok = jw.ok and js.ok
+    ok, inconclusive = combined([jw, js])
     where = f"speed: {js.reason}; covariant wave residual: {jw.reason}"
     return NumericResult(max_residual=js.max_residual, tolerance=js.tolerance, ok=ok, convergence=conv_s,
                          where=where, details=details, system=SYSTEM, rule=js.rule + "; for both studies",
-                         power=power,
+                         power=power, inconclusive=inconclusive,
                          facts=(("local speed matches c(x)", js.ok), ("covariant wave residual converges", jw.ok)))
 
 
@@ -481,7 +481,8 @@ def _packet_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> NumericRe
         study, limit=MAX_PLANTED_GTT / 1e-6)}
     details["observed_order"] = conv.observed_order
     return NumericResult(max_residual=jd.max_residual, tolerance=jd.tolerance, ok=jd.ok, convergence=conv,
-                         where=jd.reason, details=details, system=PACKET_SYSTEM, rule=jd.rule, power=power)
+                         where=jd.reason, details=details, system=PACKET_SYSTEM, rule=jd.rule, power=power,
+                         inconclusive=jd.inconclusive)
 
 
 def _mutations() -> dict[str, dict[str, Any]]:

@@ -1,0 +1,84 @@
+"""Issue 13's three quick-profile findings of `nnqg verify --explore 50 --seed 1`, held as regression cases: each
+convergence study is too coarse for its input and is now INCONCLUSIVE by rule 4 of the judge (not resolved), while
+the claims' planted errors stay FAILED on those same inputs and on the default ones.
+
+The minimal commands:
+  nnqg verify --quick --no-learning --claims schrodinger.equivalence --param hbar_value=0.75 --seed 1
+  nnqg verify --quick --no-learning --claims lorentz.boost_invariance --param v_value=-0.95 --seed 1
+  nnqg verify --quick --no-learning --claims geodesic.conservation --param angular_fraction=0.95 --seed 1
+(each PASSED on the full profile, a slow run not repeated here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
+from nnqg.verify._model import INCONCLUSIVE
+
+QUICK = NumericContext(seed=1, quick=True)
+
+UNRESOLVED = {
+    "schrodinger.equivalence": {"hbar_value": 0.75},
+    "lorentz.boost_invariance": {"v_value": -0.95},
+    "geodesic.conservation": {"angular_fraction": 0.95},
+}
+
+#: the planted errors of these claims that reach the calibration (the others fail the derivation first)
+PLANTS = {
+    "schrodinger.equivalence": ["first_order_stepper", "estimator_forward_time_difference",
+                                "simulator_hbar_x2_in_solver", "kernel_quantum_potential_x1.5"],
+    "lorentz.boost_invariance": ["sampled_boost_light_speed_5_percent"],
+    "geodesic.conservation": ["integrator_christoffel_r_phiphi", "integrator_christoffel_t_tr"],
+}
+
+
+@pytest.mark.parametrize("cid", sorted(UNRESOLVED))
+def test_explored_input_is_inconclusive_with_the_reason(cid) -> None:
+    v = run_claim(get_claim(cid), QUICK, UNRESOLVED[cid], learning=False)
+    assert v.calibration_status == INCONCLUSIVE, v.calibration.where
+    assert v.status == PASSED  # nothing failed: the program status (and exit code) stays PASSED
+    assert "do not resolve this input, refine further" in v.calibration.where
+    assert "calibration inconclusive" in v.headline
+
+
+@pytest.mark.parametrize("cid,plant", [(c, p) for c, ps in sorted(PLANTS.items()) for p in ps])
+def test_plants_stay_failed_on_the_unresolved_input(cid, plant) -> None:
+    """A wrong order, a wrong coefficient or a wrong symbol planted on the coarse input is still FAILED: rule 4
+    does not excuse it, since the finest local order is resolved below the range or moves away from it."""
+    claim = get_claim(cid)
+    v = run_claim(claim, QUICK, {**UNRESOLVED[cid], **claim.mutations()[plant]}, learning=False)
+    assert v.status == FAILED and v.calibration_status == FAILED, v.calibration.where
+    assert "INCONCLUSIVE" not in v.calibration.where
+
+
+@pytest.mark.parametrize("cid,plant", [("schrodinger.equivalence", "first_order_stepper"),
+                                       ("lorentz.wave_equation", "one_sided_time_stencil")])
+def test_wrong_order_scheme_on_a_resolved_input_is_failed(cid, plant) -> None:
+    """A first-order scheme where order 2 is claimed, on the default (resolved) input: FAILED with the order."""
+    claim = get_claim(cid)
+    base = run_claim(claim, QUICK, learning=False)
+    assert base.calibration_status == PASSED
+    v = run_claim(claim, QUICK, claim.mutations()[plant], learning=False)
+    assert v.calibration_status == FAILED
+    assert "local order(s)" in v.calibration.where and "INCONCLUSIVE" not in v.calibration.where
+
+
+def test_a_coarse_size_ladder_is_inconclusive_and_one_more_level_resolves_it() -> None:
+    """The shift network at N = 16, 32, 64 (local orders 1.01 -> 1.64): INCONCLUSIVE; adding N = 128 gives the
+    orders 1.64, 1.94: PASSED. The same coarse ladder with a first-order time stencil (orders 0.89, 0.92): FAILED."""
+    claim = get_claim("lorentz.wave_equation")
+    coarse = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64)}, learning=False)
+    assert coarse.calibration_status == INCONCLUSIVE, coarse.calibration.where
+    refined = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64, 128)}, learning=False)
+    assert refined.calibration_status == PASSED, refined.calibration.where
+    planted = run_claim(claim, QUICK, {"sizes_quick": (16, 32, 64), **claim.mutations()["one_sided_time_stencil"]},
+                        learning=False)
+    assert planted.calibration_status == FAILED, planted.calibration.where
+
+
+def test_duality_with_an_unresolved_side_is_inconclusive() -> None:
+    """duality.report: neither side FAILED, the neuron side INCONCLUSIVE -> INCONCLUSIVE (program PASSED)."""
+    v = run_claim(get_claim("duality.report"), QUICK, {"network_size": 64, "neuron_overrides": {
+        "sizes_quick": (16, 32, 64)}}, learning=False)
+    assert v.calibration_status == INCONCLUSIVE and v.status == PASSED, v.calibration.where
+    assert "neuron side: INCONCLUSIVE" in v.calibration.where
