@@ -97,6 +97,7 @@ def registered() -> tuple[dict, dict]:
 def test_controls_separate_at_the_registered_size_on_the_reports_numbers(registered) -> None:
     js, seen = registered
     assert seen["members"] == exp.SETTINGS["madelung_control_members_quick"] == 32000
+    assert js["details"]["control sizes"]["Madelung (members)"] == 32000
     # every control, read from the report: its status is the rule applied to its own number, and it separates
     per = js["details"]["controls per measure"]
     for label, (d, se, status) in per.items():

@@ -180,6 +180,8 @@ def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> Learn
             "wave_distance": [wave, wave_se], "fitted_c (mean, se)": list(mean_se([w["c"] for w in waves])),
             "verdict": verdict([measured[2]])},
         "controls per measure": {m.label: ctl(m) for m in (*pos, *neg)},
+        "control sizes": {"Fokker-Planck (members)": members, "Madelung (members)": madelung_members,
+                          "random matrices": int(s["random_matrices"])},
         "control ensembles": ctrl,
         "settings": dict(s),
     }
