@@ -24,8 +24,10 @@ experiment 4's pre-registered settings (its quick profile's packet width).
 
 ``task.train_left = false`` is experiment 4's planted learner (its left couplings frozen at w0): measured by this
 kind at N = 64, gamma 1, B 8, 3 replicates, local speed 69 +- 60 and geodesic 0.18 +- 0.06 against
-0.019 +- 0.0004 and 0.0150 +- 0.00004 with both sides learned. The controls of experiment 4 separate under these
-measures at N = 64: couplings hand-set from :math:`c_w` give 0.018 (local speed) and 0.016 (geodesic), the
+0.019 +- 0.0004 and 0.0150 +- 0.00004 with both sides learned. The controls of experiment 4 are measured at every
+point (``<d>_positive``: couplings hand-set from :math:`c_w`; ``<d>_negative``: each learned network against c read
+off its couplings permuted over the sites, the permutations drawn after the learners) and separate under these
+measures at N = 64 (hand-set couplings against hand-set couplings permuted): couplings hand-set from :math:`c_w` give 0.018 (local speed) and 0.016 (geodesic), the
 network against c read off its couplings permuted over the sites 0.30 and 0.074 (tests/unit/test_sweep_learning.py).
 """
 
@@ -71,6 +73,7 @@ def evaluate(s: Setting, rng: np.random.Generator) -> dict[str, tuple[float, flo
     t, n = s.task, int(s.width or 0)
     c_w, tau, ms = world_speed(t["amplitude"]), update_duration(t, n), measures(t)
     out: dict[str, list[float]] = {k: [] for k in ms}
+    learned = []
     for _ in range(s.n_members):
         obs = _lm.string_world(rng, n, c_w, n_seq=t["n_seq"], T=t["T"], ell=t["ell"], tau=tau,
                                observation_noise=t["observation_noise"], refine=t["refine"])
@@ -79,7 +82,19 @@ def evaluate(s: Setting, rng: np.random.Generator) -> dict[str, tuple[float, flo
                                      train_left=t["train_left"])
             for k, m in ms.items():
                 out[k].append(_lm.learned_distance(m, tr.wp, tr.wm, (tr.wp, tr.wm), tau))
-    return {k: mean_se(v) for k, v in out.items()}
+        learned.append((tr.wp, tr.wm))
+    res = {k: mean_se(v) for k, v in out.items()}
+    # experiment 4's controls at this point, the permutations drawn after the learners (their numbers do not
+    # move): couplings hand-set from the world's c(x); each learned network against the speed read off its
+    # couplings permuted over the sites
+    wp_h, wm_h = _lm.hand_set_couplings(c_w, n, tau)
+    perms = [rng.permutation(n) for _ in learned]
+    for k, m in ms.items():
+        res[f"{k}_positive"] = (_lm.learned_distance(m, wp_h, wm_h, (wp_h, wm_h), tau), 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res[f"{k}_negative"] = mean_se([_lm.learned_distance(m, wp, wm, (wp[p], wm[p]), tau)
+                                            for (wp, wm), p in zip(learned, perms)])
+    return res
 
 
 def n_parameters(task: Mapping[str, Any], width: int | None) -> int:
@@ -127,4 +142,7 @@ KIND = register(TaskKind(
         descriptions=MappingProxyType({
             "local_speed": "max over probe intervals |pulse speed / speed from the learned c(x) - 1|",
             "geodesic": "max_t |packet centroid - null geodesic of -c_l(x)^2 dt^2 + dx^2| / distance travelled"}),
-        evaluate=evaluate, point_bytes=point_bytes, width="neurons")))
+        evaluate=evaluate, point_bytes=point_bytes, width="neurons",
+        controls=MappingProxyType({"positive": "couplings hand-set from the world's c(x)",
+                                   "negative": "each learned network against c(x) read off its couplings permuted "
+                                               "over the sites"}))))

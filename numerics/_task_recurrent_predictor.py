@@ -18,17 +18,19 @@ diverge, and a diverged replicate is a non-finite distance, never masked), ``gri
 ``grid.ensemble`` = replicates, ``run.n_steps`` = training steps. Per point, replicate by replicate from the point's stream: the world, the initial W, the mini-batches. The
 distance of a description is the mean over replicates, its se the standard error of that mean.
 
-The controls of experiment 3 separate under these measures: the hand-set shift :math:`\mathrm{diag}(S, S^T)`
-gives 0 for both, random matrices give :math:`d_{perm} \approx 0.6` and :math:`d_{wave}` = 0.3-0.8 (N = 32)
-(tests/unit/test_sweep_learning.py).
+The controls of experiment 3 are measured at every point (``<d>_positive``, ``<d>_negative``: the hand-set shift
+:math:`\mathrm{diag}(S, S^T)` and as many random matrices as replicates, drawn after the learners) and separate
+under these measures: the shift gives 0 for both, random matrices give :math:`d_{perm} \approx 0.6` and
+:math:`d_{wave}` = 0.3-0.8 (N = 32) (tests/unit/test_sweep_learning.py).
 
 >>> import numpy as np
 >>> from nnqg.numerics._tasks import Setting, task_kind
 >>> k = task_kind("recurrent_predictor")
 >>> s = Setting(task={n: key.default for n, key in k.task_keys.items()}, run={}, gamma=0.05, batch_size=4,
 ...             n_members=2, n_steps=5, init_std=0.0, width=24)
->>> sorted(k.measures.evaluate(s, np.random.default_rng(0)))
-['permutation', 'wave_equation']
+>>> sorted(k.measures.evaluate(s, np.random.default_rng(0)))  # doctest: +NORMALIZE_WHITESPACE
+['permutation', 'permutation_negative', 'permutation_positive', 'wave_equation', 'wave_equation_negative',
+ 'wave_equation_positive']
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 from nnqg.derivations import InvalidArgument
 
 from . import _learned_network as _ln
+from ._network import two_population_shift_weights
 from ._replicates import mean_se
 from ._tasks import Key, KindMeasures, Setting, TaskKind, integer, number, number_in, register
 
@@ -63,7 +66,15 @@ def evaluate(s: Setting, rng: np.random.Generator) -> dict[str, tuple[float, flo
             m = _ln.network_measures(W, n, t["block"])
         wave.append(m["d_wave"])
         perm.append(m["d_perm"])
-    return {"wave_equation": mean_se(wave), "permutation": mean_se(perm)}
+    # experiment 3's controls at this point, drawn after the learners (their numbers do not move): the hand-set
+    # shift diag(S, S^T) and as many random matrices as replicates
+    shift = _ln.network_measures(two_population_shift_weights(n).toarray(), n, t["block"])
+    rnd = [_ln.network_measures(_ln.random_weights(rng, 2 * n), n, t["block"]) for _ in range(s.n_members)]
+    out = {"wave_equation": mean_se(wave), "permutation": mean_se(perm)}
+    for d, key in (("wave_equation", "d_wave"), ("permutation", "d_perm")):
+        out[f"{d}_positive"] = (shift[key], 0.0)
+        out[f"{d}_negative"] = mean_se([m[key] for m in rnd])
+    return out
 
 
 def n_parameters(task: Mapping[str, Any], width: int | None) -> int:
@@ -107,4 +118,6 @@ KIND = register(TaskKind(
             "wave_equation": "||U_tt - c^2 U_xx|| / (||U_tt|| + c^2 ||U_xx||) of the trained network's block-"
                              "averaged free run (c fitted)",
             "permutation": "||W - P*||_F / (||W||_F + ||P*||_F), P* the nearest permutation matrix"}),
-        evaluate=evaluate, point_bytes=point_bytes, width="sites per channel (2 x width neurons)")))
+        evaluate=evaluate, point_bytes=point_bytes, width="sites per channel (2 x width neurons)",
+        controls=MappingProxyType({"positive": "the hand-set shift diag(S, S^T)",
+                                   "negative": "random matrices, i.i.d. N(0, 1/2N), one per replicate"}))))

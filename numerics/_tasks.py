@@ -42,7 +42,10 @@ independent replicates trained from ``rng``; the distance is their mean, se its 
 memory estimate. For such a kind ``grid.ensemble`` is the number of replicates (at least
 :data:`MIN_REPLICATES`), ``grid.gamma`` the SGD step size of every replicate, ``run.n_steps`` the training
 steps, and the ensemble-only keys (``run.anchors``, ``run.init_std``, ``measure.basis_degree``, ``.bootstrap``,
-``.window``, ``.potential``) are refused.
+``.window``, ``.potential``) are refused. A kind that also declares ``controls`` (one line for the positive and one
+for the negative control, the pre-registered controls of its experiment) returns, besides each description d,
+``d + "_positive"`` and ``d + "_negative"``: the controls measured at the same point (same width and replicate
+count, drawn from the same stream after the learners), so the sweep can decide the point as the experiment does.
 
 >>> sorted(task_kinds())  # doctest: +NORMALIZE_WHITESPACE
 ['free_energy_network', 'grand_canonical', 'learned_couplings', 'linear_regression', 'recurrent_predictor',
@@ -219,13 +222,15 @@ Evaluate = Callable[[Setting, np.random.Generator], Mapping[str, "tuple[float, f
 class KindMeasures:
     """The measures of a kind that measures itself (module docstring): ``descriptions`` maps each name
     ``sweep.claims`` accepts to a one-line definition of its distance; ``evaluate(setting, rng)`` returns
-    ``{description: (distance, se)}`` for every description; ``point_bytes(task, width, replicates, n_steps)``
-    bounds the memory of one point from above; ``width`` says what ``grid.width`` counts."""
+    ``{description: (distance, se)}`` for every description (and ``<d>_positive``, ``<d>_negative`` when
+    ``controls`` is given: ``{"positive": what, "negative": what}``); ``point_bytes(task, width, replicates,
+    n_steps)`` bounds the memory of one point from above; ``width`` says what ``grid.width`` counts."""
 
     descriptions: Mapping[str, str]
     evaluate: Evaluate
     point_bytes: Callable[[Mapping[str, Any], "int | None", int, int], int]
     width: str = "neurons"
+    controls: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ heat maps: :mod:`nnqg.verify._sweep_figures`.
 
 A kind that measures itself (``KindMeasures`` in :mod:`nnqg.numerics._tasks`: the learned networks of learning
 experiments 3 and 4) replaces the columns above by ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its
-descriptions d (:func:`nnqg.verify._sweep_store.columns`); the within rule is the same.
+descriptions d (:func:`nnqg.verify._sweep_store.columns`); the within rule is the same. With its experiment's
+controls measured at the point, it adds their distances and SEs and ``<d>_decision`` (SUPPORTED, NOT SUPPORTED or
+INCONCLUSIVE by the experiments' rule, INCONCLUSIVE whenever the controls do not separate).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from nnqg.numerics._ensemble import Ensemble
 from nnqg.numerics._ensemble_measures import fokker_planck_distance, nelson_distances, within_tolerance
 from nnqg.numerics._tasks import Setting
 
+from ._model import Measurement, decide_learning
 from ._sweep_figures import DESCRIPTION_COLUMNS, description_columns, skipped_figures, summarise, write_figures
 from ._sweep_spec import DESCRIPTIONS, MEASURE_VERSION, GridPoint, SweepSpec, descriptions, grid_points, \
     iter_points, load_spec, n_parameters, n_points, parse_spec, point_bytes, point_cost, point_seed, \
@@ -129,13 +132,23 @@ def _own_measures(spec: SweepSpec, point: GridPoint, rng: np.random.Generator, r
                   ) -> dict[str, Any]:
     """The row of a point of a kind that measures itself: ``<d>_distance``, ``<d>_se`` from the kind's
     ``evaluate`` for each of its descriptions d, ``<d>_within`` by the same rule as the ensemble measures
-    (distance + sigmas x SE <= tolerance); only the requested descriptions decide ``nonfinite``."""
+    (distance + sigmas x SE <= tolerance); for a kind with controls also the controls' distances and SEs and
+    ``<d>_decision``, the experiments' rule (:func:`~nnqg.verify._model.decide_learning` with the spec's tolerance
+    and sigmas): INCONCLUSIVE when the controls do not separate at the point, else the point's own status. Only
+    the requested descriptions decide ``nonfinite``."""
     m = spec.measure
     got = spec.kind.measures.evaluate(setting(spec, point), rng)
     for d in spec.kind.measures.descriptions:
         dist, se = (float(x) for x in got[d])
         row[f"{d}_distance"], row[f"{d}_se"] = dist, se
         row[f"{d}_within"] = within_tolerance(dist, se, m.tolerance, m.sigmas)
+        if spec.kind.measures.controls:
+            ctl = []
+            for role in ("positive", "negative"):
+                cd, cse = (float(x) for x in got[f"{d}_{role}"])
+                row[f"{d}_{role}_distance"], row[f"{d}_{role}_se"] = cd, cse
+                ctl.append(Measurement(f"{role} control", cd, cse))
+            row[f"{d}_decision"] = decide_learning([Measurement(d, dist, se)], *ctl, m.tolerance, m.sigmas)[0]
     row["nonfinite"] = not all(math.isfinite(row[f"{d}_distance"]) for d in spec.claims)
     row["seconds"] = time.perf_counter() - t0
     return row

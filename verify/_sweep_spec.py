@@ -140,7 +140,9 @@ class SweepSpec:
         return {"seed": self.seed, "claims": self.claims, "task": {"kind": self.task.kind, **self.task.params()},
                 "run": run, "measure": asdict(self.measure), "gamma": self.gamma, "batch_size": self.batch_size,
                 "ensemble": self.ensemble, "seeds": self.seeds, "width": self.width, "name": self.name,
-                "measure_version": MEASURE_VERSION}
+                "measure_version": MEASURE_VERSION,
+                # rows of a kind with controls hold more columns: a sweep stored before them is not resumed
+                **({"controls": 1} if self.kind.measures is not None and self.kind.measures.controls else {})}
 
     def spec_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.canonical(), sort_keys=True).encode()).hexdigest()[:16]

@@ -40,11 +40,15 @@ _TYPES = {"point_id": "int64", "batch_size": "int64", "width": "int64", "ensembl
 
 def columns(spec: SweepSpec | None = None) -> tuple[str, ...]:
     """The row of a point: :data:`COLUMNS` for the ensemble (quantum-side) measures; for a kind that measures
-    itself, the grid columns, then ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its descriptions d,
-    then ``nonfinite`` and ``seconds``."""
+    itself, the grid columns, then ``<d>_distance``, ``<d>_se``, ``<d>_within`` for each of its descriptions d
+    (followed, for a kind with controls, by ``<d>_positive_distance``, ``<d>_positive_se``,
+    ``<d>_negative_distance``, ``<d>_negative_se`` and ``<d>_decision``), then ``nonfinite`` and ``seconds``."""
     if spec is None or spec.kind.measures is None:
         return COLUMNS
-    own = tuple(f"{d}_{c}" for d in spec.kind.measures.descriptions for c in ("distance", "se", "within"))
+    per = ("distance", "se", "within")
+    if spec.kind.measures.controls:
+        per += ("positive_distance", "positive_se", "negative_distance", "negative_se", "decision")
+    own = tuple(f"{d}_{c}" for d in spec.kind.measures.descriptions for c in per)
     return GRID_COLUMNS + own + TAIL_COLUMNS
 
 
@@ -53,10 +57,13 @@ class SweepStoreWarning(UserWarning):
 
 
 def schema(spec: SweepSpec | None = None) -> Any:
-    """The Arrow schema of :func:`columns` (integers, booleans for ``*_within`` and ``nonfinite``, floats)."""
+    """The Arrow schema of :func:`columns` (integers, booleans for ``*_within`` and ``nonfinite``, strings for
+    ``*_decision``, floats)."""
     import pyarrow as pa
 
     def typ(c: str) -> Any:
+        if c.endswith("_decision"):
+            return pa.string()
         return pa.bool_() if c.endswith("_within") else getattr(pa, _TYPES.get(c, "float64"))()
 
     return pa.schema([(c, typ(c)) for c in columns(spec)])

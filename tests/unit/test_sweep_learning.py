@@ -18,6 +18,7 @@ from nnqg.numerics._task_learned_couplings import update_duration, world_speed
 from nnqg.numerics._tasks import task_kind
 from nnqg.verify import _sweep as S
 from nnqg.verify._cli import main
+from nnqg.verify._model import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Measurement, decide_learning
 from nnqg.verify._sweep_store import COLUMNS, columns
 
 RP = {"sweep": {"seed": 5, "claims": ["wave_equation", "permutation"]},
@@ -108,19 +109,27 @@ def test_columns_of_the_quantum_kinds_are_unchanged_and_the_learning_kinds_decla
     quantum = S.parse_spec({"sweep": {"seed": 1, "claims": ["fokker_planck"]}, "task": {"kind": "shift_ring"},
                             "grid": {"gamma": [0.1], "batch_size": [1], "ensemble": [100]}})
     assert columns(quantum) == COLUMNS
+    ctl = ("positive_distance", "positive_se", "negative_distance", "negative_se", "decision")
     assert columns(_spec(RP)) == ("point_id", "gamma", "batch_size", "width", "ensemble", "seed",
                                   "wave_equation_distance", "wave_equation_se", "wave_equation_within",
-                                  "permutation_distance", "permutation_se", "permutation_within", "nonfinite",
-                                  "seconds")
+                                  *(f"wave_equation_{c}" for c in ctl),
+                                  "permutation_distance", "permutation_se", "permutation_within",
+                                  *(f"permutation_{c}" for c in ctl), "nonfinite", "seconds")
 
 
 # ------------------------------------------------------------------------------------------- end to end
 
-@pytest.mark.parametrize("base", [RP, LC], ids=["recurrent_predictor", "learned_couplings"])
-def test_tiny_sweep_end_to_end_is_reproducible_and_stores_distance_and_se(base: dict, tmp_path: Path) -> None:
+@pytest.mark.parametrize("base, rule", [(RP, {"tolerance": 0.1, "sigmas": 3.0}),
+                                        (LC, {"tolerance": 0.05, "sigmas": 3.0})],
+                         ids=["recurrent_predictor", "learned_couplings"])
+def test_tiny_sweep_end_to_end_is_reproducible_and_stores_distance_and_se(base: dict, rule: dict,
+                                                                          tmp_path: Path) -> None:
+    """A tiny sweep of each kind under its experiment's rule (experiment 3: tau = 0.1, experiment 4: tau = 0.05,
+    both k = 3; under the sweep's default 0.1 the geodesic controls of experiment 4 do not separate at this size:
+    the permuted couplings give 0.065 +- 0.004)."""
     import pyarrow.parquet as pq
 
-    spec = _spec(base)
+    spec = _spec(base, measure=rule)
     res = S.run_sweep(spec, tmp_path / "a", workers=1, processes=False)
     assert res.computed == res.total == len(S.grid_points(spec)) and not res.failed
     rows = res.table.to_pylist()
@@ -135,6 +144,17 @@ def test_tiny_sweep_end_to_end_is_reproducible_and_stores_distance_and_se(base: 
     first = next(r for r in rows if r["point_id"] == p.index)
     assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in first.items() if k != "seconds"}
     assert pq.read_table(tmp_path / "a" / "points").num_rows == res.total
+    # the experiment's controls at every point, and the decision they allow (the pre-registered rule)
+    for r in rows:
+        for d in spec.claims:
+            pos, neg = r[f"{d}_positive_distance"], r[f"{d}_negative_distance"]
+            assert pos + spec.measure.sigmas * r[f"{d}_positive_se"] <= spec.measure.tolerance, (d, pos)
+            assert neg - spec.measure.sigmas * r[f"{d}_negative_se"] > spec.measure.tolerance, (d, neg)
+            want = decide_learning([Measurement(d, r[f"{d}_distance"], r[f"{d}_se"])],
+                                   Measurement("p", pos, r[f"{d}_positive_se"]),
+                                   Measurement("n", neg, r[f"{d}_negative_se"]),
+                                   spec.measure.tolerance, spec.measure.sigmas)[0]
+            assert r[f"{d}_decision"] == want
     summ = S.summarise(spec, res.table)
     assert {f"{d}_median" for d in spec.claims} <= set(summ[0])
 
@@ -150,6 +170,27 @@ def test_cli_runs_a_learning_sweep_with_its_own_columns(tmp_path: Path, capsys: 
     text = capsys.readouterr().out
     assert "2 points computed" in text and "wave_equation" in text and "permutation" in text
     assert (out / "figures" / "heatmap_wave_equation_w24.png").stat().st_size > 1000
+
+
+def test_a_point_whose_controls_do_not_separate_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted control failure: the positive control (the shift) replaced by a random matrix (a negative one)
+    makes every description of the point INCONCLUSIVE, whatever its own distance; the learners are untouched."""
+    import scipy.sparse as sps
+
+    from nnqg.numerics import _task_recurrent_predictor as rp
+
+    spec = _spec(RP, measure={"tolerance": 0.1, "sigmas": 3.0})
+    p = S.grid_points(spec)[0]
+    row = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    decided = [d for d in spec.claims if row[f"{d}_decision"] in (SUPPORTED, NOT_SUPPORTED)]
+    assert decided, row
+    monkeypatch.setattr(rp, "two_population_shift_weights",
+                        lambda n: sps.csr_matrix(ln.random_weights(np.random.default_rng(0), 2 * n)))
+    planted = S.evaluate_point(spec, p, S.point_seed(spec, p))
+    for d in spec.claims:
+        assert planted[f"{d}_distance"] == row[f"{d}_distance"]
+        assert planted[f"{d}_positive_distance"] > spec.measure.tolerance
+        assert planted[f"{d}_decision"] == INCONCLUSIVE
 
 
 def test_a_diverging_step_size_is_a_nonfinite_point_not_a_masked_one() -> None:

@@ -33,7 +33,10 @@ SETTINGS: Mapping[str, Any] = MappingProxyType({
     "anchors": (300, 350, 390), "window": 4, "degree": 2, "bootstrap": 16, "block": 4,
     "random_matrices": 5,
     # controls: Fokker-Planck (OU with the model's drift and noise; noise x4 for the negative), Nelson ground
-    # state (positive) and stationary Langevin learning (negative) for the Madelung distance
+    # state (positive) and stationary Langevin learning (negative) for the Madelung distance; the two Madelung
+    # controls have their own ensemble size (docs/experiments.md section 5, Changes, 2026-11-26: at M = 4000 the
+    # positive control's Newton distance, 0.05 at infinite size, is not resolved below tau = 0.1 at 3 SE)
+    "madelung_control_members_quick": 32000, "madelung_control_members_full": 32000,
     "fp_k": 1.0, "fp_D": 0.01, "fp_gamma": 0.1, "nelson_a": 0.1, "nelson_nu": 0.05,
     "langevin_k": 1.0, "langevin_gamma": 0.1, "langevin_nu": 0.01,
 })
@@ -65,7 +68,34 @@ def _quantum(ens: Ensemble, gamma: float, batch: int, s: Mapping[str, Any], rng:
             "newton_se": nl.newton.se, "nu": nl.nu, "d_spread": nl.d_spread}
 
 
-def _controls(ctx: NumericContext, s: Mapping[str, Any], members: int) -> dict[str, dict[str, float]]:
+def _stationary(start: np.random.Generator, steps: np.random.Generator, members: int, n_steps: int, decay: float,
+                noise_var: float) -> np.ndarray:
+    """:func:`_chain` started from its own stationary law N(0, noise_var / (1 - (1 - decay)^2)) in each coordinate."""
+    s2 = noise_var / (1 - (1 - decay) ** 2)
+    return _chain(steps, np.sqrt(s2) * start.standard_normal((members, 2)), n_steps, decay, noise_var)
+
+
+def madelung_controls(ctx: NumericContext, s: Mapping[str, Any], members: int) -> dict[str, dict[str, float]]:
+    r"""The Madelung distance's controls, ``members`` learners each, observed as the learning system is.
+
+    Positive: Nelson's ground state of :math:`V = k|q|^2/2` (m = 1), the stationary reversible AR(1)
+    :math:`q \leftarrow (1-a)q + \sqrt{2\nu}\,\xi` with :math:`k = \nu^2/s^2`, :math:`s^2 = 2\nu/(1-(1-a)^2)`
+    its stationary variance. Its one-step increments give :math:`u = -aq` against :math:`\nu\nabla\ln p =
+    -a(1-a/2)q`, so the Newton distance at infinite size is :math:`a(1-a/4)/(1+(1-a/2)^2)` (0.051 at a = 0.1), not 0.
+    Negative: stationary Langevin learning on :math:`U = k|q|^2/2` (drift :math:`\gamma kq`), Newton distance
+    :math:`(1-\gamma k)/(1+\gamma k)`."""
+    n, a, nu = s["n_steps"], s["nelson_a"], s["nelson_nu"]
+    s2 = 2 * nu / (1 - (1 - a) ** 2)
+    q = _stationary(ctx.rng(CLAIM_KEY, 12), ctx.rng(CLAIM_KEY, 13), members, n, a, 2 * nu)
+    out = {"madelung_positive": _quantum(_quadratic(q, nu**2 / s2**2, 2 * nu), 1.0, 1, s, ctx.rng(CLAIM_KEY, 14))}
+    g, k, nu = s["langevin_gamma"], s["langevin_k"], s["langevin_nu"]
+    q = _stationary(ctx.rng(CLAIM_KEY, 15), ctx.rng(CLAIM_KEY, 16), members, n, g * k, 2 * nu)
+    out["madelung_negative"] = _quantum(_quadratic(q, k, 2 * nu / g**2), g, 1, s, ctx.rng(CLAIM_KEY, 17))
+    return out
+
+
+def _controls(ctx: NumericContext, s: Mapping[str, Any], members: int, madelung_members: int
+              ) -> dict[str, dict[str, float]]:
     n, q0 = s["n_steps"], np.asarray(s["init_centre"]) + s["init_std"] * ctx.rng(CLAIM_KEY, 9).standard_normal(
         (members, 2))
     g, k, D = s["fp_gamma"], s["fp_k"], s["fp_D"]
@@ -73,17 +103,7 @@ def _controls(ctx: NumericContext, s: Mapping[str, Any], members: int) -> dict[s
     for name, var in (("fp_positive", 2 * D), ("fp_negative", 8 * D)):
         q = _chain(ctx.rng(CLAIM_KEY, 10, int(var == 8 * D)), q0, n, g * k, var)
         out[name] = _quantum(_quadratic(q, k, 2 * D / g**2), g, 1, s, ctx.rng(CLAIM_KEY, 11))
-    a, nu = s["nelson_a"], s["nelson_nu"]
-    s2 = 2 * nu / (1 - (1 - a) ** 2)  # stationary variance; Nelson's ground state of k|q|^2/2, m = 1: k = nu^2/s2^2
-    start = np.sqrt(s2) * ctx.rng(CLAIM_KEY, 12).standard_normal((members, 2))
-    q = _chain(ctx.rng(CLAIM_KEY, 13), start, n, a, 2 * nu)
-    out["madelung_positive"] = _quantum(_quadratic(q, nu**2 / s2**2, 2 * nu), 1.0, 1, s, ctx.rng(CLAIM_KEY, 14))
-    g, k, nu = s["langevin_gamma"], s["langevin_k"], s["langevin_nu"]
-    s2 = 2 * nu / (1 - (1 - g * k) ** 2)
-    start = np.sqrt(s2) * ctx.rng(CLAIM_KEY, 15).standard_normal((members, 2))
-    q = _chain(ctx.rng(CLAIM_KEY, 16), start, n, g * k, 2 * nu)
-    out["madelung_negative"] = _quantum(_quadratic(q, k, 2 * nu / g**2), g, 1, s, ctx.rng(CLAIM_KEY, 17))
-    return out
+    return {**out, **madelung_controls(ctx, s, madelung_members)}
 
 
 def _wave(states: np.ndarray, n: int, block: int, residual: _ln.WaveResidual) -> dict[str, float]:
@@ -96,6 +116,7 @@ def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> Learn
     s = merge_settings(SETTINGS, settings)
     prof = "quick" if ctx.quick else "full"
     n, members, b = int(s[f"sites_{prof}"]), int(s[f"members_{prof}"]), int(s["block"])
+    madelung_members = int(s[f"madelung_control_members_{prof}"])
     from nnqg.verify.claims.lorentz import wave_inputs
 
     residual = _lorentz._residual(wave_inputs()["metric"])
@@ -117,7 +138,7 @@ def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> Learn
         waves = [_wave(states[:, m], n, b, residual) for m in range(members)]
         wave, wave_se = mean_se([w["distance"] for w in waves])
         ctx.report("duality: controls", 0.8)
-        ctrl = _controls(ctx, s, members)
+        ctrl = _controls(ctx, s, members, madelung_members)
         wave_pos = _wave(_ring.ring_free_run(np.array([[1.0, 0.0]]), y0, steps)[:, 0], n, b, residual)["distance"]
         wave_neg = mean_se([_wave(_ln.free_run(_ln.random_weights(ctx.rng(CLAIM_KEY, 20, r), 2 * n), y0, steps),
                                   n, b, residual)["distance"] for r in range(int(s["random_matrices"]))])
@@ -159,6 +180,8 @@ def run(ctx: NumericContext, settings: Mapping[str, Any] | None = None) -> Learn
             "wave_distance": [wave, wave_se], "fitted_c (mean, se)": list(mean_se([w["c"] for w in waves])),
             "verdict": verdict([measured[2]])},
         "controls per measure": {m.label: ctl(m) for m in (*pos, *neg)},
+        "control sizes": {"Fokker-Planck (members)": members, "Madelung (members)": madelung_members,
+                          "random matrices": int(s["random_matrices"])},
         "control ensembles": ctrl,
         "settings": dict(s),
     }
