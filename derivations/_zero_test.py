@@ -48,6 +48,7 @@ from math import comb, lcm
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 # tan, cot, sec, csc through sin and cos, hyperbolic functions through exp (it also expands sin and cos of sums and
 # of small multiples: identities, harmless to the grouping below)
@@ -199,8 +200,9 @@ class _Field:
             for a in e.args:
                 self._leaves(a, out)
             return
-        if (e.is_Number or e.is_NumberSymbol and e != sp.pi) or e == sp.I or e.is_Pow or e.atoms(*_TRIG, sp.exp):
-            # a float, i, a constant other than pi, an opaque power or function of the atoms: sound, not complete
+        if not (e.is_Symbol or e == sp.pi or isinstance(e, (AppliedUndef, sp.Derivative))):
+            # a float, i, a constant other than pi, an opaque power, any other function (log, atan, Abs, ...: they
+            # obey identities of their own, e.g. log(xy) = log x + log y): sound as a generator, not complete
             self.complete = False
         out.add(e)
 
