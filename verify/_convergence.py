@@ -53,7 +53,9 @@ do not (rule 4, dated 2026-11-26).
   would hide a residual that flattens only at the finest levels.
 * c = 1/2 (rule 4c): for an expansion :math:`r = C h^p (1 + a h^q + \dots)` the local order's deviation from p
   shrinks by :math:`R^{-q}` per refinement, at most 1/2 for every study in the project (R >= 2, q >= 1); for the
-  tolerance studies of an adaptive integrator (no such expansion) it is the stated assumption. With it the
+  tolerance studies of an adaptive integrator (no such expansion) it is the stated assumption. Rule 4 is not
+  applied when either of the finest two ratios is below 2 (``MIN_RATIO``; e.g. a drawn network size inserted into a
+  doubling ladder), where that premise fails. With it the
   finest local order's remaining movement is bounded by the last change :math:`\Delta` itself, whatever R is.
   Rule 4 only turns a rejection into INCONCLUSIVE; it never passes a study that 1-3 reject, and a settled order
   below :math:`p_{req}` or a residual flattening to a non-zero limit stay FAILED.
@@ -104,6 +106,8 @@ SAFETY_THREE_OR_MORE, SAFETY_TWO = 1.25, 3.0
 ORDER_SLACK = 0.5
 #: rule 4c: the deviation of a local order from its limit shrinks at least by this factor per refinement
 ORDER_CONTRACTION = 0.5
+#: rule 4 applies only when both of the finest two refinement ratios are at least this (the contraction's premise)
+MIN_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,11 @@ def _decide(conv: Convergence, safety: float | None, order_slack: float, floor: 
                f"(limit {r_last - e_j:.3g})")
     else:
         return PASSED, tol, f"local orders {shown} (expected {p:g}), residual {r_last:.3g} <= F_s E_J = {tol:.3g}"
-    still = unresolved(lo, p, required_order(p, ratio, fs, order_slack), order_slack=order_slack)
+    ratios = [pts[k - 1][0] / pts[k][0] for k in range(len(pts) - 2, len(pts))] if len(pts) >= 3 else []
+    # rule 4c's contraction bound R^-q <= 1/2 needs R >= 2 on both pairs (e.g. not a ladder with a drawn size
+    # inserted between two doublings): below that the rejection stands
+    still = unresolved(lo, p, required_order(p, ratio, fs, order_slack), order_slack=order_slack) \
+        if ratios and min(ratios) >= MIN_RATIO else ""
     if still:
         return INCONCLUSIVE, tol, f"{why}; INCONCLUSIVE: {still}"
     return FAILED, tol, why

@@ -109,6 +109,16 @@ def test_inconclusive_only_when_rule_4_holds(a, b, p, ratio) -> None:
         assert j.status == (INCONCLUSIVE if rule4 else FAILED), (a, b, j.reason)
 
 
+def test_rule_4_needs_both_finest_ratios_at_least_2() -> None:
+    """Orders 1.49 -> 2.01 are unresolved on a doubling ladder, but not when a level sits between two doublings
+    (ratios 1.28 and 1.56, a drawn size 200 in 64, 128, 256): the contraction premise fails, the rejection stands."""
+    assert judge(study([1.49, 2.01])).status == INCONCLUSIVE
+    pts = [(1 / 64, 1e-2), (1 / 128, 1e-2 / 2**1.49), (1 / 200, 1e-2 / 2**1.49 / 1.5625**1.2),
+           (1 / 256, 1e-2 / 2**1.49 / 1.5625**1.2 / 1.28**2.01)]
+    j = judge(Convergence("inserted level", 2.0, tuple(pts)))
+    assert j.status == FAILED, j.reason
+
+
 @given(q=st.floats(-1.0, 3.0))
 def test_two_levels_are_never_inconclusive(q) -> None:
     assert judge(study([q])).status in (PASSED, FAILED)

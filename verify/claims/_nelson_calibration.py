@@ -732,10 +732,11 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     where = (f"{which}: max |z| {zmax:.3g} (bound {zcrit:.3g}, at {worst}); rms order {conv.observed_order:.3g} in "
              f"N^-1/2 (expected 1)")
     # INCONCLUSIVE when every failing residual family is explained by estimator trouble (the summary tests, rate
-    # and lag, fail with them)
-    inconclusive = (not ok) and bool(trouble) and failing <= explained
+    # and lag, fail with them). A failure of the summary tests alone (no residual beyond its bound: nothing to
+    # recheck at half the lag, no family to attribute) is never excused: a lag-independent error can look like that
+    inconclusive = (not ok) and bool(trouble) and bool(failing) and failing <= explained
     if inconclusive:
-        where += "; INCONCLUSIVE: " + "; ".join(why for why, fams in trouble if fams & failing or not failing)
+        where += "; INCONCLUSIVE: " + "; ".join(why for why, fams in trouble if fams & failing)
     rule = (f"each residual / jackknife SE ({prof.groups} groups) within the Student-t bound {zcrit:.3g} "
             f"(Bonferroni over {z.size}, family-wise alpha 1e-3); SE-weighted rms order in N^-1/2 >= 1 - 3.09 SE "
             f"and finest rms <= {zcrit:.3g}/sqrt(N)"
