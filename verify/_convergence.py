@@ -58,7 +58,8 @@ do not (rule 4, dated 2026-11-26).
   doubling ladder), where that premise fails. With it the
   finest local order's remaining movement is bounded by the last change :math:`\Delta` itself, whatever R is.
   Rule 4 only turns a rejection into INCONCLUSIVE; it never passes a study that 1-3 reject, and a settled order
-  below :math:`p_{req}` or a residual flattening to a non-zero limit stay FAILED.
+  below :math:`p_{req}` or a residual flattening to a non-zero limit stay FAILED (except the small defect on a
+  study whose clean local orders lie above p, rule 4b's note).
 * ``floor`` (default 0): an absolute residual below which every level is at round-off (stated by the caller from
   the arithmetic, never to loosen a failing study); a study entirely below it passes.
 

@@ -133,7 +133,7 @@ class LearningEvidence:
     distance is (0 when the equation holds); ``threshold`` and ``sigmas``: the pre-registered rule;
     ``power``: the smallest distance the rule declares NOT SUPPORTED at this size (threshold + sigmas * SE);
     ``controls``: a positive control (built to satisfy the equation; must come out SUPPORTED) and a negative
-    one (must come out NOT SUPPORTED), measured in the same run at the same sizes; ``preregistration``: where the
+    one (must come out NOT SUPPORTED), measured in the same run, at the same sizes unless the pre-registration states otherwise; ``preregistration``: where the
     rule was stated before the run (docs/experiments.md section)."""
 
     status: str

@@ -94,7 +94,7 @@ def registered() -> tuple[dict, dict]:
     return ev.to_json(), seen
 
 
-def test_controls_separate_at_the_registered_size_on_the_reports_numbers(registered) -> None:
+def test_controls_separate_at_the_registered_size_on_the_quick_runs_json(registered) -> None:
     js, seen = registered
     assert seen["members"] == exp.SETTINGS["madelung_control_members_quick"] == 32000
     assert js["details"]["control sizes"]["Madelung (members)"] == 32000

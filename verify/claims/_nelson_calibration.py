@@ -98,7 +98,8 @@ OFFSET = 2
 #: (Omega = 1.26) the noise-level residual noise_1 is +0.0101 +- 0.0010 (t = 0.8) and +0.0105 +- 0.0008 (t = 1.6)
 #: at lag 0.2 (Omega lag = 0.25; 2.8 SE of the full profile's largest ensemble), +0.0040 / +0.0027 at lag 0.1 and
 #: +0.0001 / +0.0002 at lag 0.05: the O(lag^2) bias of the Richardson-combined increments. At Omega lag <= 0.13
-#: the lag^2 law puts it below 0.003, under one SE of the full profile's N = 256000 at that lag (0.005).
+#: the bias is at most about 0.004 (measured at lag 0.1, Omega lag = 0.126), under one SE of the full profile's
+#: N = 256000 at that lag (0.005).
 LAG_RESOLUTION = 0.13
 #: quadrature nodes of the curvature average in :func:`state_rate`
 _QUADRATURE_NODES = 40

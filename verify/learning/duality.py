@@ -22,7 +22,8 @@ from . import lorentz as _lorentz
 from ._common import control_pair, mean_se, merge_settings, one_blas_thread
 
 CLAIM_KEY = 51
-PREREGISTRATION = "docs/experiments.md, section 5 (duality on one learning network), 2026-11-25"
+PREREGISTRATION = ("docs/experiments.md, section 5 (duality on one learning network), 2026-11-25; Madelung control "
+                   "size changed 2026-11-26 (section 5, Changes)")
 TAU, SIGMAS = 0.1, 3.0
 
 #: the pre-registered learning system and controls (docs/experiments.md section 5)
