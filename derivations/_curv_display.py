@@ -179,34 +179,33 @@ def _swap_square(F: FlintField, q, x: int, y: int):
     return out
 
 
-def to_user(prep: Prepared, a: int, b: int, value: Any, abbreviations: Mapping[str, Any] | None = None) \
-        -> sp.Expr:
-    """A covariant 2-tensor component from the prepared chart back to the user's coordinates."""
+def _indexed_to_user(prep: Prepared, indices: tuple[int, ...], value: Any,
+                     abbreviations: Mapping[str, Any] | None = None) -> sp.Expr:
+    """A covariant component with lower ``indices`` from the prepared chart back to the user's coordinates: one
+    factor new-per-old of each chart for every index it rescales."""
     if not isinstance(prep.algebra, FlintField):
         return prep.to_sympy(value)
     e = factored(prep, value, abbreviations)
     for ch in prep.charts:
-        count = (a == ch.index) + (b == ch.index)
+        count = sum(i == ch.index for i in indices)
         if count:
             e = e * ch.new_per_old() ** count
     return e
 
 
+def to_user(prep: Prepared, a: int, b: int, value: Any, abbreviations: Mapping[str, Any] | None = None) \
+        -> sp.Expr:
+    """A covariant 2-tensor component from the prepared chart back to the user's coordinates."""
+    return _indexed_to_user(prep, (a, b), value, abbreviations)
+
+
 def covector_to_user(prep: Prepared, b: int, value: Any) -> sp.Expr:
     """A covector component :math:`V_b` from the prepared chart back to the user's coordinates."""
-    if not isinstance(prep.algebra, FlintField):
-        return prep.to_sympy(value)
-    e = factored(prep, value)
-    for ch in prep.charts:
-        if b == ch.index:
-            e = e * ch.new_per_old()
-    return e
+    return _indexed_to_user(prep, (b,), value)
 
 
 def scalar_to_user(prep: Prepared, value: Any, abbreviations: Mapping[str, Any] | None = None) -> sp.Expr:
-    if not isinstance(prep.algebra, FlintField):
-        return prep.to_sympy(value)
-    return factored(prep, value, abbreviations)
+    return _indexed_to_user(prep, (), value, abbreviations)
 
 
 # ------------------------------------------------------------------------------------------------ functions
