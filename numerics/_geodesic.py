@@ -19,7 +19,7 @@ a convergence study.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -47,16 +47,25 @@ def invariants_kernel(system: GeodesicSystem, invariants: Mapping[str, sp.Expr],
 
 @dataclass(frozen=True)
 class GeodesicSolution:
+    """``s``, ``y``: the solution sampled at ``n_out`` points by the dense output (shape (2n, len(s)): x then u);
+    ``s_steps``, ``y_steps``: at the integrator's accepted steps, the only points where its error control acts
+    (the dense output between them is an interpolant whose error the tolerance does not control); ``dense``: the
+    dense output, callable on an array of s."""
+
     s: np.ndarray
-    y: np.ndarray      # shape (2n, len(s)): x then u
+    y: np.ndarray
     nfev: int
     status: int
+    s_steps: np.ndarray | None = None
+    y_steps: np.ndarray | None = None
+    dense: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def integrate_geodesic(kernel: ResidualKernel, system: GeodesicSystem, x0: Sequence[float], u0: Sequence[float],
                        params: Mapping[str, float], s_end: float, *, rtol: float, atol: float,
                        method: str = "DOP853", n_out: int = 2001) -> GeodesicSolution:
-    """Integrate from ``(x0, u0)`` over ``[0, s_end]``; the output is sampled at ``n_out`` points."""
+    """Integrate from ``(x0, u0)`` over ``[0, s_end]``; the output is kept at the accepted steps and sampled at
+    ``n_out`` points (those up to where the solver stopped)."""
     from scipy.integrate import solve_ivp
 
     n = len(system.coords)
@@ -76,14 +85,19 @@ def integrate_geodesic(kernel: ResidualKernel, system: GeodesicSystem, x0: Seque
         return np.concatenate([y[n:], out[:, 0]])
 
     y0 = np.array(list(x0) + list(u0), dtype=float)
+    sol = solve_ivp(rhs, (0.0, s_end), y0, method=method, rtol=rtol, atol=atol, dense_output=True)
     s_eval = np.linspace(0.0, s_end, n_out)
-    sol = solve_ivp(rhs, (0.0, s_end), y0, method=method, rtol=rtol, atol=atol, t_eval=s_eval)
-    return GeodesicSolution(sol.t, sol.y, int(sol.nfev), int(sol.status))
+    s_eval = s_eval[s_eval <= sol.t[-1]]
+    return GeodesicSolution(s_eval, sol.sol(s_eval), int(sol.nfev), int(sol.status), sol.t, sol.y, sol.sol)
+
+
+def _on_states(kernel: ResidualKernel, y: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    return kernel(**{nm: np.ascontiguousarray(y[i]) for i, nm in enumerate(kernel.fields)},
+                  **{p: float(params[p]) for p in kernel.parameters})
 
 
 def _on_solution(kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) -> np.ndarray:
-    return kernel(**{nm: sol.y[i] for i, nm in enumerate(kernel.fields)},
-                  **{p: float(params[p]) for p in kernel.parameters})
+    return _on_states(kernel, sol.y, params)
 
 
 def invariant_series(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
@@ -99,14 +113,72 @@ def invariant_drift(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: M
     return {lab: float(np.abs(v).max()) for lab, v in invariant_series(inv_kernel, sol, params).items()}
 
 
-def first_order_drift(rate_kernel: ResidualKernel, inv_kernel: ResidualKernel, sol: GeodesicSolution,
-                      params: Mapping[str, float]) -> dict[str, np.ndarray]:
-    r"""The drift a perturbed connection adds to each invariant to first order: :math:`\int_0^s dI/ds'\,ds'`
-    with ``rate_kernel`` giving :math:`dI/ds` on the perturbed flow (same labels as ``inv_kernel``), evaluated on
-    the unperturbed solution (cumulative trapezoid), normalised like :func:`invariant_series`."""
-    from scipy.integrate import cumulative_trapezoid
+def _steps(sol: GeodesicSolution) -> tuple[np.ndarray, np.ndarray]:
+    if sol.s_steps is None or sol.y_steps is None:
+        raise InvalidArgument("sol: this GeodesicSolution has no accepted steps (make it with integrate_geodesic)")
+    return sol.s_steps, sol.y_steps
 
-    rates = _on_solution(rate_kernel, sol, params)
-    vals = _on_solution(inv_kernel, sol, params)
-    return {lab: cumulative_trapezoid(r, sol.s, initial=0.0) / max(1.0, abs(v[0]))
-            for lab, r, v in zip(rate_kernel.labels, rates, vals)}
+
+def step_increments(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
+        -> dict[str, np.ndarray]:
+    r"""The change of each invariant over each accepted step,
+    :math:`(I(y_{k+1}) - I(y_k)) / \max(1, |I(y_0)|)`. The exact flow conserves I, so each increment is the
+    projection :math:`\nabla I\cdot\ell_k` of the step's local error :math:`\ell_k` (to first order): the part of
+    the error the tolerance controls, step by step, before errors of opposite sign cancel in the running sum
+    :math:`I(y_k) - I(y_0)`. The sum of their absolute values is the invariant's total variation over the
+    accepted steps, an upper bound on its drift there."""
+    _, y = _steps(sol)
+    vals = _on_states(inv_kernel, y, params)
+    return {lab: np.diff(v) / max(1.0, abs(v[0])) for lab, v in zip(inv_kernel.labels, vals)}
+
+
+def first_order_step_drift(rate_kernel: ResidualKernel, inv_kernel: ResidualKernel, sol: GeodesicSolution,
+                           params: Mapping[str, float], *, nodes: int = 8) -> dict[str, np.ndarray]:
+    r"""What a perturbed connection adds to each step's increment (:func:`step_increments`) to first order:
+    :math:`\int_{s_k}^{s_{k+1}} dI/ds\,ds` with ``rate_kernel`` giving :math:`dI/ds` on the perturbed flow (same
+    labels as ``inv_kernel``), evaluated on the unperturbed solution's dense output by ``nodes``-point
+    Gauss-Legendre quadrature on each step, normalised like :func:`step_increments`."""
+    s, y = _steps(sol)
+    if sol.dense is None:
+        raise InvalidArgument("sol: this GeodesicSolution has no dense output (make it with integrate_geodesic)")
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    half = np.diff(s) / 2.0
+    at = (s[:-1] + half)[:, None] + half[:, None] * x[None, :]           # (steps, nodes)
+    rates = _on_states(rate_kernel, sol.dense(at.ravel()), params)       # (invariants, steps * nodes)
+    scale = _on_states(inv_kernel, y[:, :1], params)[:, 0]
+    return {lab: half * (r.reshape(at.shape) @ w) / max(1.0, abs(v))
+            for lab, r, v in zip(rate_kernel.labels, rates, scale)}
+
+
+def schwarzschild_radial_period(mass: float, energy: float, angular_momentum: float) -> float:
+    r"""Proper-time radial period of a bound Schwarzschild geodesic with specific energy E and angular momentum L.
+
+    :math:`(dr/ds)^2 = E^2 - (1 - 2M/r)(1 + L^2/r^2) = (1 - E^2)(r_a - r)(r - r_p)(r - r_3)/r^3` with the roots
+    :math:`r_3 < r_p \le r_a` of :math:`(E^2 - 1) r^3 + 2M r^2 - L^2 r + 2 M L^2`; with
+    :math:`r = (r_a + r_p)/2 + (r_a - r_p)\cos\chi/2` the period
+    :math:`T_r = 2\int_{r_p}^{r_a} dr/|dr/ds| = 2\int_0^\pi d\chi\,\sqrt{r^3/((1 - E^2)(r - r_3))}` has a smooth
+    integrand (quadrature). Newtonian limit: :math:`2\pi a^{3/2}/\sqrt{M}`, a the semi-major axis.
+
+    >>> M, rp, ra = 1.0, 5e5, 1.5e6   # turning points far out: the Newtonian limit
+    >>> V = lambda r, L2: (1 - 2 * M / r) * (1 + L2 / r**2)
+    >>> L2 = (2 * M / ra - 2 * M / rp) / ((1 - 2 * M / ra) / ra**2 - (1 - 2 * M / rp) / rp**2)  # V(rp) = V(ra)
+    >>> T = schwarzschild_radial_period(M, V(ra, L2) ** 0.5, L2 ** 0.5)
+    >>> round(T / (2 * np.pi * ((ra + rp) / 2) ** 1.5 / M ** 0.5), 5)
+    1.0
+    """
+    from scipy.integrate import quad
+
+    e2, l2 = float(energy) ** 2, float(angular_momentum) ** 2
+    m = float(mass)
+    roots = np.roots([e2 - 1.0, 2.0 * m, -l2, 2.0 * m * l2])
+    bound = m > 0 and e2 < 1.0 and bool(np.all(np.abs(roots.imag) <= 1e-9 * np.abs(roots).max()))
+    r3, rp, ra = np.sort(roots.real) if bound else (np.nan,) * 3
+    if not (bound and 0.0 <= r3 < rp <= ra):
+        raise InvalidArgument(f"(mass, energy, angular_momentum) = ({mass}, {energy}, {angular_momentum}): not a "
+                              "bound orbit between two turning points; give E < 1 and L beyond the last stable orbit")
+
+    def integrand(chi: float) -> float:
+        r = (ra + rp) / 2.0 + (ra - rp) / 2.0 * np.cos(chi)
+        return float(np.sqrt(r**3 / ((1.0 - e2) * (r - r3))))
+
+    return 2.0 * quad(integrand, 0.0, np.pi, epsabs=0.0, epsrel=1e-10)[0]

@@ -39,6 +39,7 @@ def test_conservation_passes_and_numeric_check_fails_on_a_wrong_christoffel_symb
     v = run_claim(c, CTX)
     assert v.status == PASSED, v.reason
     assert v.calibration.convergence.observed_order > 0.8
+    assert "total variation over the accepted steps" in v.calibration.convergence.quantity
     for name, ov in c.mutations().items():
         inp = {**c.default_inputs(), **ov}
         # a wrong connection given to the integrator only is invisible to the derivation
@@ -61,6 +62,77 @@ def test_flat_geodesics_are_straight_lines():
     sol = integrate_geodesic(k, sys, (0, 0, 0), (1.5, 0.3, -0.2), {}, 4.0, rtol=1e-10, atol=1e-12)
     assert np.allclose(sol.y[1, -1], 1.2) and np.allclose(sol.y[2, -1], -0.8)
 
+
+
+def _conservation_set_up(overrides=None):
+    from nnqg.derivations import _metrics as mm
+    from nnqg.derivations._geodesic import schwarzschild_invariants
+    from nnqg.numerics._geodesic import geodesic_kernel, invariants_kernel
+    from nnqg.verify.claims.geodesic import conservation_inputs
+
+    inputs = {**conservation_inputs(), **(overrides or {})}
+    sys = geodesic_equations(inputs["metric"])
+    ik = invariants_kernel(sys, schwarzschild_invariants(sys, mm.M), [mm.M], name="schwarzschild_invariants")
+    return inputs, sys, geodesic_kernel(sys, name="schwarzschild_geodesic"), ik
+
+
+def test_radial_period_is_the_integrated_orbit_s_radial_period():
+    """r(s) of the integrated orbit returns to its turning point r0 after T_r, with the periapsis at T_r / 2."""
+    from nnqg.numerics._geodesic import integrate_geodesic
+    from nnqg.verify.claims.geodesic import initial_state, radial_period
+
+    for over in ({}, {"mass": 0.5, "angular_fraction": 0.95}):
+        inputs, sys, k, _ = _conservation_set_up(over)
+        T = radial_period(inputs)
+        x0, u0 = initial_state(inputs)
+        sol = integrate_geodesic(k, sys, x0, u0, {"M": inputs["mass"]}, T, rtol=1e-11, atol=1e-13, n_out=4001)
+        r, ur = sol.y[1], sol.y[5]
+        assert abs(r[-1] - x0[1]) < 1e-6 * x0[1] and abs(ur[-1]) < 1e-7, over
+        assert abs(int(np.argmin(r)) - 2000) <= 1, over  # the periapsis half-way
+
+
+def test_radial_period_refuses_an_unbound_orbit_naming_the_inputs():
+    import pytest
+
+    from nnqg.derivations import InvalidArgument
+    from nnqg.verify.claims.geodesic import conservation_inputs, radial_period
+
+    with pytest.raises(InvalidArgument, match="angular_fraction"):
+        radial_period({**conservation_inputs(), "angular_fraction": 0.75})  # plunges (tests/unit/test_explore.py)
+
+
+def test_step_increments_telescope_and_the_first_order_drift_predicts_a_planted_connection():
+    """The increments over the accepted steps sum to I(end) - I(0); the first-order drift of a planted
+    Gamma^r_phiphi x (1 + eps) (the planted-term power's model) matches the drift of an orbit integrated with it."""
+    from nnqg.derivations import _metrics as mm
+    from nnqg.derivations._geodesic import conserved_along, schwarzschild_invariants
+    from nnqg.numerics._geodesic import first_order_step_drift, geodesic_kernel, integrate_geodesic, \
+        invariants_kernel, step_increments
+    from nnqg.verify.claims.geodesic import PLANTED_SYMBOL, initial_state, planted_christoffel
+
+    inputs, sys, k, ik = _conservation_set_up()
+    params = {"M": 1.0}
+    x0, u0 = initial_state(inputs)
+    sol = integrate_geodesic(k, sys, x0, u0, params, 1000.0, rtol=1e-12, atol=1e-14)
+    inc = step_increments(ik, sol, params)
+    vals = ik(**{nm: sol.y_steps[i] for i, nm in enumerate(ik.fields)}, M=1.0)
+    for (lab, d), v in zip(inc.items(), vals):
+        assert len(d) == len(sol.s_steps) - 1
+        assert abs(d.sum() - (v[-1] - v[0]) / max(1.0, abs(v[0]))) < 1e-12, lab
+    inv = schwarzschild_invariants(sys, mm.M)
+    rk = invariants_kernel(sys, conserved_along(geodesic_equations(inputs["metric"], christoffel_fn=planted_christoffel(
+        *PLANTED_SYMBOL, 2)), inv), [mm.M], name="schwarzschild_planted_rates")
+    lin = first_order_step_drift(rk, ik, sol, params)
+    eps = 1e-5
+    wrong = geodesic_equations(inputs["metric"],
+                               christoffel_fn=planted_christoffel(*PLANTED_SYMBOL, 1 + sp.Rational(1, 10**5)))
+    kw = geodesic_kernel(wrong, name="test_planted_geodesic")
+    solw = integrate_geodesic(kw, wrong, x0, u0, params, 1000.0, rtol=1e-12, atol=1e-14)
+    seen = {lab: d.sum() for lab, d in step_increments(ik, solw, params).items()}
+    # Gamma^r_phiphi enters the radial equation only: it moves the norm, and leaves E and L (0 predicted)
+    assert lin["E"].sum() == lin["L^2"].sum() == 0 and abs(seen["L^2"]) < 1e-11
+    predicted = eps * lin["norm"].sum()
+    assert abs(predicted) > 1e-7 and abs(seen["norm"] - predicted) < 0.02 * abs(predicted), (seen, predicted)
 
 # ---------------------------------------------------------------------------------- drawn optical metrics (--explore)
 
