@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ._cli import _console
     from ._sweep import SweepStoreWarning, load_spec, run_sweep, skipped_figures, summarise, write_figures
+    from ._sweep_figures import decision_tally
 
     spec = load_spec(args.spec)
     out_dir = args.out if args.out is not None else Path(f"sweep-{spec.name}")
@@ -105,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
     if spec.width is not None:
         t.add_column("width")
     t.add_column("points")
+    decided = [d for d in spec.claims if summ and f"{d}_decisions" in summ[0]]
     for d in spec.claims:
         t.add_column(d)
+        if d in decided:
+            t.add_column(f"{d} decisions")
     for part, reason in res.dropped_parts:
         sys.stderr.write(f"nnqg: warning: sweep part {part} was unreadable ({reason}); set aside in "
                          f"{out_dir / 'damaged'}, its points were computed again\n")
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         for d in spec.claims:
             m = r[f"{d}_median"]
             cells.append(escape(("nan" if not math.isfinite(m) else f"{m:.3g}") + f" [{r[f'{d}_within']:.2g}]"))
+            if d in decided:
+                cells.append(escape(decision_tally(r[f"{d}_decisions"])))
         w = [str(r["width"])] if spec.width is not None else []
         t.add_row(f"{r['gamma']:g}", str(r["batch_size"]), *w, str(r["points"]), *cells)
     con.print(t)

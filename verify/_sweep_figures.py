@@ -1,5 +1,7 @@
 """The summary table and figures of a finished sweep: per (gamma, B) cell (and width) the median distance from each
-description and the fraction of points within tolerance, as rows and as heat maps.
+description and the fraction of points within tolerance, as rows and as heat maps; for a kind whose points carry
+their experiment's controls, also the tally of the points' decisions (SUPPORTED / NOT SUPPORTED / INCONCLUSIVE:
+a distance alone is not a decision when the controls do not separate).
 
 Heat maps are drawn for at most :data:`MAX_HEATMAP_AXIS` values of gamma and of B and :data:`MAX_HEATMAP_WIDTHS`
 widths (a larger grid gets the table and the Parquet data, and :func:`write_figures` says what it skipped): a heat
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._model import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from ._sweep_spec import SweepSpec
 
 MAX_HEATMAP_AXIS = 40
@@ -23,6 +26,16 @@ MAX_HEATMAP_WIDTHS = 12
 DESCRIPTION_COLUMNS = {"fokker_planck": ("fp_distance", "fp_within"),
                        "madelung": ("madelung_distance", "madelung_within"),
                        "schrodinger": ("schrodinger_distance", "schrodinger_within")}
+
+
+#: decision statuses in the order a tally lists them, with their short forms in the terminal table
+DECISIONS = ((SUPPORTED, "S"), (NOT_SUPPORTED, "NS"), (INCONCLUSIVE, "I"))
+
+
+def decision_tally(counts: dict[str, int]) -> str:
+    """``"S 2, NS 1, I 1"``: the non-zero counts of a cell's decisions (S SUPPORTED, NS NOT SUPPORTED,
+    I INCONCLUSIVE)."""
+    return ", ".join(f"{short} {counts[full]}" for full, short in DECISIONS if counts.get(full))
 
 
 def description_columns(spec: SweepSpec, description: str) -> tuple[str, str]:
@@ -36,7 +49,8 @@ def description_columns(spec: SweepSpec, description: str) -> tuple[str, str]:
 def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
     """One row per (gamma, B) cell, per width when the spec has a width axis: for each requested description
     the median distance over the other axes (ensemble, seeds) and the fraction of those points within
-    tolerance. ``width`` is -1 without a width axis."""
+    tolerance; for a kind with controls, ``<d>_decisions``: the count of each decision (:data:`DECISIONS`) over
+    the cell's points and ``<d>_supported`` the fraction SUPPORTED. ``width`` is -1 without a width axis."""
     cols = table.to_pydict()
     n = len(cols["point_id"])
     groups: dict[tuple[float, int, int], list[int]] = {}
@@ -51,6 +65,10 @@ def summarise(spec: SweepSpec, table: Any) -> list[dict[str, Any]]:
             vals = np.array([cols[dc][i] for i in idx], dtype=float)
             row[f"{d}_median"] = float(np.median(vals)) if np.all(np.isfinite(vals)) else float("nan")
             row[f"{d}_within"] = float(np.mean([bool(cols[wc][i]) for i in idx]))
+            if f"{d}_decision" in cols:
+                got = [cols[f"{d}_decision"][i] for i in idx]
+                row[f"{d}_decisions"] = {full: got.count(full) for full, _ in DECISIONS}
+                row[f"{d}_supported"] = got.count(SUPPORTED) / len(got)
         out.append(row)
     return out
 
@@ -68,7 +86,8 @@ def skipped_figures(spec: SweepSpec) -> str | None:
 def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]) -> list[Path]:
     """Heat maps over (gamma, B): median distance per description (cells with every point within tolerance
     outlined), and the fraction of points where the Madelung description is within tolerance; one set per width
-    (suffix ``_w<width>``) when the spec has a width axis, plus ``width_<description>.png``: the median
+    (suffix ``_w<width>``) when the spec has a width axis; for a kind with controls ``decision_<description>.png``:
+    the tally of the points' decisions per cell, coloured by the fraction SUPPORTED; plus ``width_<description>.png``: the median
     distance against the number of neurons, one line per (gamma, B) cell. Nothing beyond the figure limits
     (:func:`skipped_figures`)."""
     import matplotlib
@@ -95,8 +114,8 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
                     a[i, j] = r[key]
         return a
 
-    def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None
-             ) -> None:
+    def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None,
+             labels: dict[tuple[int, int], str] | None = None) -> None:
         fig, ax = plt.subplots(figsize=(max(5.0, 2.0 + 0.9 * len(gs)), max(3.4, 1.6 + 0.6 * len(bs))))
         im = ax.imshow(a, origin="lower", aspect="auto", cmap="viridis", vmin=0.0, vmax=vmax)
         ax.set_xticks(range(len(gs)), [f"{g:g}" for g in gs])
@@ -106,7 +125,8 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
         ax.set_title(title, fontsize=9)
         top = vmax or (np.nanmax(a) if np.any(np.isfinite(a)) else 1.0) or 1.0
         for (i, j), v in np.ndenumerate(a):
-            ax.text(j, i, "nan" if not np.isfinite(v) else f"{v:.2g}", ha="center", va="center", fontsize=7,
+            text = labels.get((i, j), "") if labels is not None else "nan" if not np.isfinite(v) else f"{v:.2g}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
                     color="w" if np.isfinite(v) and v < 0.6 * top else "k")
             if within is not None and within[i, j] == 1.0:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
@@ -124,6 +144,19 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
                  f"{desc}{wt}: median distance from the description\n(red box: every point within tolerance "
                  f"{tol:g})", "distance (0 = description holds)", grid_of(f"{desc}_within", w),
                  f"heatmap_{desc}{sfx}.png", None)
+        for desc in spec.claims:
+            if f"{desc}_decisions" not in summ[0]:
+                continue
+            tallies = {}
+            for i, b in enumerate(bs):
+                for j, g in enumerate(gs):
+                    r = by_cell.get((g, b, w))
+                    if r is not None:
+                        tallies[(i, j)] = decision_tally(r[f"{desc}_decisions"]).replace(", ", "\n")
+            draw(grid_of(f"{desc}_supported", w),
+                 f"{desc}{wt}: decisions (controls measured at each point)\n"
+                 "S supported, NS not supported, I inconclusive",
+                 "fraction of points SUPPORTED", None, f"decision_{desc}{sfx}.png", 1.0, tallies)
         if "madelung" in spec.claims:
             draw(grid_of("madelung_within", w),
                  f"Madelung description within tolerance {tol:g}{wt}\n(fraction of the points in each cell)",

@@ -19,7 +19,7 @@ from nnqg.numerics._tasks import task_kind
 from nnqg.verify import _sweep as S
 from nnqg.verify._cli import main
 from nnqg.verify._model import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Measurement, decide_learning
-from nnqg.verify._sweep_store import COLUMNS, columns
+from nnqg.verify._sweep_store import COLUMNS, columns, schema
 
 RP = {"sweep": {"seed": 5, "claims": ["wave_equation", "permutation"]},
       "task": {"kind": "recurrent_predictor", "n_seq": 8, "T": 16},
@@ -157,6 +157,33 @@ def test_tiny_sweep_end_to_end_is_reproducible_and_stores_distance_and_se(base: 
             assert r[f"{d}_decision"] == want
     summ = S.summarise(spec, res.table)
     assert {f"{d}_median" for d in spec.claims} <= set(summ[0])
+    # the summary's decision tally counts the rows' decisions, cell by cell
+    for c in summ:
+        cell = [r for r in rows if (r["gamma"], r["batch_size"], r["width"]) == (c["gamma"], c["batch_size"],
+                                                                                c["width"])]
+        for d in spec.claims:
+            want = {s: sum(r[f"{d}_decision"] == s for r in cell) for s in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)}
+            assert c[f"{d}_decisions"] == want and sum(want.values()) == c["points"]
+            assert c[f"{d}_supported"] == want[SUPPORTED] / c["points"]
+
+
+def test_decision_tally_lists_the_nonzero_counts() -> None:
+    from nnqg.verify._sweep_figures import decision_tally
+
+    assert decision_tally({SUPPORTED: 2, NOT_SUPPORTED: 0, INCONCLUSIVE: 1}) == "S 2, I 1"
+    assert decision_tally({SUPPORTED: 0, NOT_SUPPORTED: 3, INCONCLUSIVE: 0}) == "NS 3"
+
+
+def test_quantum_kind_summary_has_no_decision_tally() -> None:
+    """The quantum-side kinds carry no controls per point: no tally is invented for them."""
+    import pyarrow as pa
+
+    spec = S.load_spec(Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "tiny.toml")
+    row = {c: 0.0 for c in columns(spec)} | {"point_id": 0, "batch_size": 1, "width": -1, "ensemble": 2,
+                                                 "seed": 0, "nonfinite": False}
+    row |= {c: True for c in columns(spec) if c.endswith("_within")}
+    summ = S.summarise(spec, pa.Table.from_pylist([row], schema=schema(spec)))
+    assert not any(k.endswith("_decisions") for k in summ[0])
 
 
 def test_cli_runs_a_learning_sweep_with_its_own_columns(tmp_path: Path, capsys: pytest.CaptureFixture,
@@ -169,7 +196,9 @@ def test_cli_runs_a_learning_sweep_with_its_own_columns(tmp_path: Path, capsys: 
     assert main(["sweep", str(p), "--workers", "1", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "2 points computed" in text and "wave_equation" in text and "permutation" in text
+    assert "wave_equation decisions" in text
     assert (out / "figures" / "heatmap_wave_equation_w24.png").stat().st_size > 1000
+    assert (out / "figures" / "decision_wave_equation_w24.png").stat().st_size > 1000
 
 
 def test_a_point_whose_controls_do_not_separate_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
