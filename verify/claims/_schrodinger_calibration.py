@@ -55,7 +55,8 @@ EQUIV_DT_PER_DX = 0.5
 #: Measured 2026-11-26 (quick profile, the default packet and V, hbar = 1, dt = dx/2; docs/schrodinger.md): the
 #: continuity residual's local orders are 2.09, 2.03 at Courant 1.52 (m = 0.55) but 2.14, 1.71 at 1.67 (m = 0.5,
 #: FAILED), 1.72, 1.65 at 1.85 (m = 0.45) and 1.28, 1.64 at 2.08 (m = 0.4); halving the solver's step alone
-#: (records unchanged) restores 1.78, 1.88 at m = 0.5. At 1 the defaults (0.83) keep dt = dx/2.
+#: (records unchanged) restores 1.78, 1.88 at m = 0.5. 1 lies a factor 1.5 below the first failing value (1.67)
+#: and above the defaults' 0.83, which keep dt = dx/2.
 EQUIV_COURANT = 1.0
 GRID_H_QUICK = (1 / 8, 1 / 16, 1 / 32)
 GRID_H_FULL = (1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128)
@@ -344,10 +345,10 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
             f"(expected order {order:g}); dt = {steps['dt_per_dx']:.4g} dx on every level (dt/dx <= "
             f"{EQUIV_DT_PER_DX:g} and Courant number hbar k_max dt/(2 m dx) <= {EQUIV_COURANT:g} at k_max = "
             f"{RESOLVED_K_DX:.3g}/coarsest dx, T/4 a whole number of steps); sample points: density >= "
-            f"{thr:g} max and local wavenumber x coarsest dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence "
-            f"fails the same judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: "
-            "smallest eps at "
-            "which the judge fails on the same data with the residual shifted by eps dR/deps")
+            f"{thr:g} max and local wavenumber x coarsest dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED "
+            f"nor FAILED) when psi's own self-convergence fails the same judge or the resolved region holds < "
+            f"{RESOLVED_MASS:.0%} of the probability; power: smallest eps at which the judge fails on the same data "
+            "with the residual shifted by eps dR/deps")
     return NumericResult(max_residual=rmax, tolerance=tol, ok=ok, convergence=worst, where=where, details=details,
                          system=system, rule=rule, power=power, inconclusive=inconclusive)
 
@@ -558,8 +559,8 @@ def wallstrom_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: Mad
                          power=power)
 
 
-__all__ = ["EQUIV_DX_FULL", "EQUIV_DX_QUICK", "GRID_H_FULL", "GRID_H_QUICK", "central_time_difference", "minus",
-           "phase_difference",
-           "deterministic_power", "equivalence_calibration", "first_failure", "equivalence_grids", "gradient_kernel", "judge_all",
+__all__ = ["EQUIV_COURANT", "EQUIV_DT_PER_DX", "EQUIV_DX_FULL", "EQUIV_DX_QUICK", "GRID_H_FULL", "GRID_H_QUICK",
+           "central_time_difference", "deterministic_power", "equivalence_calibration", "equivalence_grids",
+           "equivalence_time_steps", "first_failure", "gradient_kernel", "judge_all", "minus", "phase_difference",
            "phase_gradient_on_grid", "positive", "quantisation_calibration", "second_differences",
            "wallstrom_calibration"]
