@@ -2,10 +2,11 @@ r"""Calibrations of the `schrodinger.*` claims: deterministic convergence studie
 
 * **equivalence** -- a Crank-Nicolson solution :math:`\psi` of a Gaussian packet in the potential; its
   :math:`p = |\psi|^2` and :math:`F = \hbar\arg\psi` put through the kernel generated from the SymPy Madelung pair
-  (second-order differences in q and t, dx and dt refined together; differences of F are principal values of
-  :math:`\hbar\arg(\psi_a\bar\psi_b)`, so no global phase unwrapping is needed). Madelung <-> Schrodinger is
-  an identity
-  wherever :math:`\psi \ne 0`, so the residual is the discretisation error and must fall at the solver's order.
+  (second-order differences in q and t, dx and dt refined together, dt/dx from a stated time-step rule,
+  :func:`equivalence_time_steps`: a Courant number of the fastest admitted phase; differences of F are principal
+  values of :math:`\hbar\arg(\psi_a\bar\psi_b)`, so no global phase unwrapping is needed). Madelung <->
+  Schrodinger is an identity wherever :math:`\psi \ne 0`, so the residual is the discretisation error and must
+  fall at the solver's order.
   *Where*: the coarsest grid's points (the grids are nested) where, on the finest solution, the density is at
   least ``density_threshold`` times its maximum and the state is resolved by the coarsest grid: local wavenumber
   :math:`k = |\psi''/\psi|^{1/2}` with :math:`k\,\delta x_0 \le 1/3` (about 19 points per local wavelength;
@@ -43,9 +44,20 @@ from nnqg.numerics._schrodinger import METHODS
 from .._convergence import combined, fails as judge_fails, judge
 from .._model import FAILED, Convergence, NumericContext, NumericResult
 
-#: dx levels of the equivalence study (dt = dx/2) and grid spacings of the 2-D studies
+#: dx levels of the equivalence study (dt from :func:`equivalence_time_steps`) and grid spacings of the 2-D studies
 EQUIV_DX_QUICK = (0.1, 0.05, 0.025)
 EQUIV_DX_FULL = (0.1, 0.05, 0.025, 0.0125, 0.00625)
+#: the equivalence study's time-step rule (:func:`equivalence_time_steps`): dt/dx at most this ...
+EQUIV_DT_PER_DX = 0.5
+#: ... and the Courant number hbar k_max dt / (2 m dx) of the fastest phase a sample point admits (k_max =
+#: RESOLVED_K_DX / coarsest dx) at most this: Crank-Nicolson's relative phase error in time, (omega dt)^2/12, is
+#: then at most the three-point Laplacian's in space, (k dx)^2/12 (their ratio is that Courant number squared).
+#: Measured 2026-11-26 (quick profile, the default packet and V, hbar = 1, dt = dx/2; docs/schrodinger.md): the
+#: continuity residual's local orders are 2.09, 2.03 at Courant 1.52 (m = 0.55) but 2.14, 1.71 at 1.67 (m = 0.5,
+#: FAILED), 1.72, 1.65 at 1.85 (m = 0.45) and 1.28, 1.64 at 2.08 (m = 0.4); halving the solver's step alone
+#: (records unchanged) restores 1.78, 1.88 at m = 0.5. 1 lies a factor 1.5 below the first failing value (1.67)
+#: and above the defaults' 0.83, which keep dt = dx/2.
+EQUIV_COURANT = 1.0
 GRID_H_QUICK = (1 / 8, 1 / 16, 1 / 32)
 GRID_H_FULL = (1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128)
 #: a sample point is resolved when (local wavenumber) x (coarsest dx) <= this (about 19 points per wavelength)
@@ -149,6 +161,35 @@ def equivalence_levels(quick: bool) -> tuple[float, ...]:
     return EQUIV_DX_QUICK if quick else EQUIV_DX_FULL
 
 
+def equivalence_time_steps(hbar: float, m: float, t_final: float, dxs: Sequence[float]) -> tuple[list[float],
+                                                                                           dict[str, Any]]:
+    r"""The time step of each dx level, from the parameters before anything is simulated.
+
+    A sample point admits local wavenumbers up to :math:`k_{max} = \kappa/\delta x_0` (``RESOLVED_K_DX`` over the
+    coarsest dx), whose phase turns at :math:`\omega = \hbar k_{max}^2/(2m)`. Crank-Nicolson's relative phase error
+    at that wavenumber is :math:`(\omega\,\delta t)^2/12` in time and the three-point Laplacian's
+    :math:`(k_{max}\delta x)^2/12` in space, in ratio :math:`\mathcal C^2` with the Courant number
+    :math:`\mathcal C = \hbar k_{max}\delta t/(2m\,\delta x)`. The rule: :math:`\delta t/\delta x` is the
+    largest value with :math:`\mathcal C \le` ``EQUIV_COURANT`` and :math:`\delta t/\delta x \le`
+    ``EQUIV_DT_PER_DX``, lowered further so that T/4 is a whole number of coarsest steps (the sample times
+    T/4, T/2, 3T/4 are then grid times on every level: the levels' dt halve with their dx).
+
+    >>> dts, info = equivalence_time_steps(1.0, 1.0, 1.0, (0.1, 0.05))
+    >>> dts, round(info["courant"], 3)
+    ([0.05, 0.025], 0.833)
+    >>> dts, info = equivalence_time_steps(1.0, 0.5, 1.0, (0.1, 0.05))
+    >>> [round(d, 6) for d in dts], round(info["courant"], 3)
+    ([0.027778, 0.013889], 0.926)
+    """
+    k_max = RESOLVED_K_DX / dxs[0]
+    ratio = min(EQUIV_DT_PER_DX, EQUIV_COURANT * 2.0 * m / (hbar * k_max))
+    n0 = max(1, math.ceil(t_final / 4 / (ratio * dxs[0]) - 1e-9))
+    dt0 = t_final / 4 / n0
+    dts = [dt0 * (dx / dxs[0]) for dx in dxs]
+    return dts, {"dt_per_dx": dt0 / dxs[0], "courant": hbar * k_max * dt0 / (2 * m * dxs[0]), "k_max": k_max,
+                 "bound": EQUIV_COURANT, "max_dt_per_dx": EQUIV_DT_PER_DX, "steps_per_quarter": n0}
+
+
 def equivalence_grids(inputs: Mapping[str, Any], quick: bool) -> list[np.ndarray]:
     """The grids of the equivalence study (one per dx level, box [-L, L])."""
     L = positive(inputs, "box_half_width")
@@ -193,6 +234,7 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
                                                           ("dC_quantum", d0(Cq)), ("dQ_quantum", d0(Qq))])
     Vnum = sp.lambdify(s.q[0], V, "numpy")
     dxs = equivalence_levels(ctx.quick)
+    dts, steps = equivalence_time_steps(hbar, m, T, dxs)
     times = (T / 4, T / 2, 3 * T / 4)
     solver, dtime, dspace = inputs["solver"], inputs["time_difference"], inputs["space_difference"]
     coarse = np.linspace(-L, L, int(round(2 * L / dxs[0])) + 1)
@@ -204,11 +246,12 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
         ctx.report(f"Schrodinger solve dx={dx:g}", lev / len(dxs))
         x = np.linspace(-L, L, int(round(2 * L / dx)) + 1)
         stride = int(round(dxs[0] / dx))
-        dt = dx / 2
+        dt = dts[lev]
         psi0 = lambda xx: (2 * np.pi * w0**2) ** -0.25 * np.exp(-(xx - q0) ** 2 / (4 * w0**2) + 1j * k0 * xx)
         with np.errstate(all="ignore"):
             try:
-                sol = solver(Vnum, psi0, x, dt, int(round(T / dt)), hbar=hbar, m=m, method=method)
+                sol = solver(Vnum, psi0, x, dt, 4 * steps["steps_per_quarter"] * stride, hbar=hbar, m=m,
+                             method=method)
             except InvalidArgument as exc:
                 raise InvalidArgument(f"potential {V}: {exc}") from None
             norm_drift.append(float(abs(sol.norm()[-1] / sol.norm()[0] - 1)))
@@ -216,7 +259,7 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
             dF = phase_difference(hbar)
             lev_out, lev_psi = {}, {}
             for tt in times:
-                i = int(round(tt / dt))
+                i = round(tt / dt)  # a whole number of steps (equivalence_time_steps)
                 pq, pqq = dspace(p[i], dx)
                 Fq, Fqq = dspace(psi[i], dx, dF)
                 jets = {"q": x, "p": p[i], "p_t": dtime(p, i, dt), "p_q": pq, "p_qq": pqq,
@@ -254,7 +297,7 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
     worst_at: dict[str, str] = {}
     for lab, short in (("continuity", "C"), ("hamilton_jacobi", "Q")):
         R, Gv, Gq = at_points(lab), at_points(f"d{short}_velocity"), at_points(f"d{short}_quantum")
-        quantity = f"{lab} residual vs dx (dt = dx/2), {method}"
+        quantity = f"{lab} residual vs dx (dt = {steps['dt_per_dx']:.4g} dx), {method}"
         conv = Convergence(quantity, order, tuple((dx, float(np.max(np.abs(r))) if r.size else 0.0)
                                                   for dx, r in zip(dxs, R)))
         if R[-1].size:
@@ -277,13 +320,14 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
     if resolved is not None and not resolved.ok:
         problems.append(f"the solution itself is not in its asymptotic regime ({resolved.reason})")
     details: dict[str, Any] = {
-        "potential": str(V), "method": method, "dx_levels": list(dxs), "dt": "dx/2", "density_threshold": thr,
+        "potential": str(V), "method": method, "dx_levels": list(dxs), "dt": dts, "time_step_rule": steps,
+        "density_threshold": thr,
         "times": list(times), "studies": [c.to_json() for c in studies], "norm_drift": norm_drift,
         "sample_points": {f"{tt:g}": int(v.sum()) for tt, v in sel.items()},
         "resolved_probability": {f"{tt:g}": mass[tt] for tt in times},
         "psi_self_convergence": self_conv.to_json(),
         "states": [{"centre": q0, "width": w0, "momentum": k0 * hbar, "m": m, "hbar": hbar, "box": [-L, L],
-                    "dx": list(dxs), "dt": "dx/2", "t_final": T, "closed_form": False}]}
+                    "dx": list(dxs), "dt": dts, "t_final": T, "closed_form": False}]}
     for c in studies:
         details[f"{c.quantity.split(' ')[0]}_order"] = c.observed_order
     power = {"velocity in the continuity equation x (1 + eps)": deterministic_power(power_v),
@@ -298,11 +342,13 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
               f"{k0 * hbar:g}) in V = {V}, m = {m:g}, hbar = {hbar:g}, box [{-L:g}, {L:g}]; p = |psi|^2, "
               "F = hbar arg psi (a calibration of the solver, the differences and the kernel)")
     rule = (f"nnqg.verify.judge on max |residual| over the sample points at dx = {', '.join(map(str, dxs))} "
-            f"(expected order {order:g}); sample points: density >= {thr:g} max and local wavenumber x coarsest "
-            f"dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence "
-            f"fails the same judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: "
-            "smallest eps at "
-            "which the judge fails on the same data with the residual shifted by eps dR/deps")
+            f"(expected order {order:g}); dt = {steps['dt_per_dx']:.4g} dx on every level (dt/dx <= "
+            f"{EQUIV_DT_PER_DX:g} and Courant number hbar k_max dt/(2 m dx) <= {EQUIV_COURANT:g} at k_max = "
+            f"{RESOLVED_K_DX:.3g}/coarsest dx, T/4 a whole number of steps); sample points: density >= "
+            f"{thr:g} max and local wavenumber x coarsest dx <= {RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED "
+            f"nor FAILED) when psi's own self-convergence fails the same judge or the resolved region holds < "
+            f"{RESOLVED_MASS:.0%} of the probability; power: smallest eps at which the judge fails on the same data "
+            "with the residual shifted by eps dR/deps")
     return NumericResult(max_residual=rmax, tolerance=tol, ok=ok, convergence=worst, where=where, details=details,
                          system=system, rule=rule, power=power, inconclusive=inconclusive)
 
@@ -513,8 +559,8 @@ def wallstrom_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: Mad
                          power=power)
 
 
-__all__ = ["EQUIV_DX_FULL", "EQUIV_DX_QUICK", "GRID_H_FULL", "GRID_H_QUICK", "central_time_difference", "minus",
-           "phase_difference",
-           "deterministic_power", "equivalence_calibration", "first_failure", "equivalence_grids", "gradient_kernel", "judge_all",
+__all__ = ["EQUIV_COURANT", "EQUIV_DT_PER_DX", "EQUIV_DX_FULL", "EQUIV_DX_QUICK", "GRID_H_FULL", "GRID_H_QUICK",
+           "central_time_difference", "deterministic_power", "equivalence_calibration", "equivalence_grids",
+           "equivalence_time_steps", "first_failure", "gradient_kernel", "judge_all", "minus", "phase_difference",
            "phase_gradient_on_grid", "positive", "quantisation_calibration", "second_differences",
            "wallstrom_calibration"]

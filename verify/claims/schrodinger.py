@@ -9,8 +9,9 @@ r"""Claims `schrodinger.equivalence`, `schrodinger.quantisation`, `schrodinger.w
   :math:`Q = -(a\operatorname{Re}S + b\operatorname{Im}S)/|\psi|^2`.
   Calibration (:mod:`._schrodinger_calibration`): a Crank-Nicolson solve of a Gaussian packet in the potential;
   :math:`p = |\psi|^2`, :math:`F = \hbar\arg\psi` (unwrapped) are put through kernels generated from the same SymPy
-  Madelung residuals, with second-order differences in q and t, dx and dt refined together (dt = dx/2); the
-  residual must fall at order 2 (Crank-Nicolson's order) where the grid resolves the state.
+  Madelung residuals, with second-order differences in q and t, dx and dt refined together (dt/dx from a stated
+  time-step rule: Courant number of the fastest admitted phase <= 1, dt <= dx/2); the residual must fall at
+  order 2 (Crank-Nicolson's order) where the grid resolves the state.
 * **quantisation** -- :math:`\psi = (z - z_0)^n e^{-|z|^2}`: :math:`\nabla F` (F = hbar arg psi) is curl-free and
   its circulation around the node is exactly :math:`2\pi\hbar n` (SymPy); calibration: :math:`\nabla F` from a
   kernel generated from SymPy's derivative of :math:`\hbar\,\mathrm{atan2}(b, a)` on finite differences of the
