@@ -282,11 +282,43 @@ def test_a_failure_that_persists_at_half_the_lag_is_failed_whatever_the_lag_stud
     assert not n.ok and not n.inconclusive, n.where
 
 
-def test_closed_form_states_are_never_rechecked() -> None:
-    """A closed-form state is in its asymptotic regime: a failure is FAILED, no lag recheck runs."""
+def test_closed_form_states_at_their_resolving_lag_are_never_rechecked() -> None:
+    """A closed-form state at the lag of the resolution rule (its rate is exact, not a proxy) is in its asymptotic
+    regime: a failure is FAILED, no lag recheck runs. The default states' lags: free packet 0.06 (nu/s0^2 = 1.88),
+    coherent state 0.14 (omega = 0.894)."""
     c = get_claim("madelung.continuity")
     v = run_claim(c, NumericContext(seed=0, quick=True), c.mutations()["simulator_noise_x2"])
     assert v.status == FAILED and "lag_recheck" not in v.calibration.details
+    assert v.calibration.details["lag"] == pytest.approx({"free packet": 0.06, "coherent state": 0.14})
+
+
+def test_an_unresolved_closed_form_state_is_rechecked_and_a_planted_error_stays_failed() -> None:
+    """A free packet narrower than the smallest lag resolves (gamma = c = 5: nu = 2.5, s0 = 0.2, nu/s0^2 = 62.5,
+    Omega 2h = 1.25 > 0.13) is rechecked at half the lag like a numerical state; a planted error persists there,
+    so the verdict is FAILED, not INCONCLUSIVE by the unresolved rate."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "gamma_value": 5.0, "c_value": 5.0,
+              "free_packet": {"s0": 0.2, "q0": 0.0, "p0": 0.625}, **c.mutations()["kernel_velocity_x1.5"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+    rule = n.details["lag_rule"]
+    assert rule["free packet"]["unresolved"] and not rule["coherent state"]["unresolved"]
+    assert "free packet" in n.details["lag_recheck"] and "coherent state" not in n.details["lag_recheck"]
+    assert not n.details["lag_recheck"]["free packet"]["vanishes"]
+    assert not n.ok and not n.inconclusive, n.where
+
+
+
+def test_one_states_unresolved_lag_never_excuses_another_states_failure() -> None:
+    """Estimator trouble is attributed per state: with the free packet unresolved (as above) and doubled noise,
+    the failing residuals are the coherent state's (noise_1, resolved at lag 0.04); the free packet's unresolved
+    rate must not make the verdict INCONCLUSIVE (by residual family alone it would)."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "gamma_value": 5.0, "c_value": 5.0,
+              "free_packet": {"s0": 0.2, "q0": 0.0, "p0": 0.625}, **c.mutations()["simulator_noise_x2"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+    assert n.details["lag_rule"]["free packet"]["unresolved"] and "lag_recheck" not in n.details
+    assert n.details["worst_component"].startswith("coherent state")
+    assert not n.ok and not n.inconclusive, n.where
 
 
 def test_numeric_rejects_bad_learning_parameters() -> None:
