@@ -266,6 +266,19 @@ def test_a_numerical_states_lag_is_set_by_the_resolution_rule(formula, extra, la
     assert _cal.resolving_lag(_cal.FULL, 100.0)[1]["unresolved"]  # faster than 2h resolves: said so
 
 
+@pytest.mark.parametrize("omega, h, halvings", [(1.875, 0.01, 0), (6.5, 0.01, 0), (8.02, 0.005, 1),
+                                                 (14.24, 0.0025, 2), (1000.0, 0.00125, 3)])
+def test_the_sde_step_is_halved_until_the_floor_lag_resolves_the_state(omega, h, halvings) -> None:
+    """h is the profile's, halved (at most MAX_STEP_HALVINGS times) until Omega 2h <= LAG_RESOLUTION; the lag
+    study's step follows; a state still faster at the smallest step is unresolved (said so by the lag rule)."""
+    prof, step = _cal.resolving_step(_cal.FULL, omega)
+    assert prof.h == pytest.approx(h) and step["halvings"] == halvings and step["profile_h"] == _cal.FULL.h
+    assert prof.lag_h == pytest.approx(_cal.FULL.lag_h * h / _cal.FULL.h)
+    lagged, rule = _cal.resolving_lag(prof, omega)
+    assert rule["unresolved"] == (omega * 2 * h > _cal.LAG_RESOLUTION)
+    assert all(abs(L / prof.lag_h - round(L / prof.lag_h)) < 1e-9 for L in lagged.lags)  # the study's lags fit
+
+
 #: the quick sizes with a lag study (the full profile's is at 400k trajectories)
 _QUICK_WITH_LAG_STUDY = replace(_cal.QUICK, lags=(0.8, 0.4, 0.2), lag_N=40000, lag_time=1.6)
 

@@ -105,6 +105,8 @@ OFFSET = 2
 #: the bias is at most about 0.004 (measured at lag 0.1, Omega lag = 0.126), under one SE of the full profile's
 #: N = 256000 at that lag (0.005).
 LAG_RESOLUTION = 0.13
+#: the SDE step is halved at most this many times for a state the floor lag 2h does not resolve (:func:`resolving_step`)
+MAX_STEP_HALVINGS = 3
 #: quadrature nodes of the curvature average in :func:`state_rate`
 _QUADRATURE_NODES = 40
 #: the planted effects whose power is reported, by residual family
@@ -223,6 +225,20 @@ def resolving_lag(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]
     new = replace(prof, lag=lag, lags=tuple(round(L * scale, 12) for L in prof.lags))
     return new, {"Omega": omega, "bound": LAG_RESOLUTION, "lag": lag, "profile_lag": prof.lag,
                  "unresolved": omega * lag > LAG_RESOLUTION * (1 + 1e-9)}
+
+
+def resolving_step(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]:
+    r"""The SDE step of the resolution rule: the profile's h, halved (at most :data:`MAX_STEP_HALVINGS` times)
+    until the floor lag 2h resolves the rate, :math:`\Omega \cdot 2h \le` :data:`LAG_RESOLUTION`; the lag study's
+    step ``lag_h`` is halved with it. A state faster than the floor at the profile's h is otherwise simulated and
+    tabulated (Crank-Nicolson) with a step that does not resolve it either: its residuals carry the step's bias,
+    which does not move with the lag (since 2026-11-26: Morse states with Omega 8-14 FAILED at h = 0.01 and
+    PASSED at h = 0.005)."""
+    k = 0
+    while k < MAX_STEP_HALVINGS and omega * 2 * prof.h / 2**k > LAG_RESOLUTION * (1 + 1e-9):
+        k += 1
+    new = prof if k == 0 else replace(prof, h=prof.h / 2**k, lag_h=prof.lag_h / 2**k)
+    return new, {"h": new.h, "profile_h": prof.h, "halvings": k}
 
 
 @lru_cache(maxsize=32)
@@ -565,7 +581,15 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
         t_end = max(t_end, prof.lag_time + OFFSET * max(prof.lags))
     # the states are tabulated up to the profile's lag: the resolution rule only shortens it
     cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
+    step: dict[str, Any] | None = None
+    if prof.resolve_lag:
+        prof, step = resolving_step(prof, max(_rate(c)["Omega"] for c in cases))
+        if step["halvings"]:
+            cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
     profs, lag_rule = _state_profiles(prof, cases)
+    if lag_rule is not None and step is not None:
+        for r in lag_rule.values():
+            r["step"] = step
     s = MadelungSymbols.make(1)
     kin, fis = inputs["kinetic_coefficient"](s), inputs["fisher_coefficient"](s)
     kernels = [inputs["kernel_factory"](kin, fis, c.potential, prof.test_functions) for c in cases]
@@ -627,12 +651,17 @@ def _state_profiles(prof: Profile, cases: Sequence[NelsonCase]) \
         return [prof] * len(cases), None
     profs, rules = [], {}
     for c in cases:
-        rate = state_rate(c.potential, c.table.m, c.table.hbar, float(c.table.spec["centre"]),
-                          float(c.table.spec["width"]))
+        rate = _rate(c)
         p, rule = resolving_lag(prof, rate["Omega"])
         profs.append(p)
         rules[c.table.name] = {**rule, "rates": [rate]}
     return profs, rules
+
+
+def _rate(case: NelsonCase) -> dict[str, float]:
+    """:func:`state_rate` of a constructed state, from its own parameters."""
+    return state_rate(case.potential, case.table.m, case.table.hbar, float(case.table.spec["centre"]),
+                      float(case.table.spec["width"]))
 
 
 def _rechecked(case: NelsonCase, lag_rule: Mapping[str, Mapping[str, Any]] | None) -> bool:
@@ -792,7 +821,9 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
             + ("; lag study: squared bias at smaller lags no more than the lag^2 extrapolation + z SE"
                + ("" if closed else " (for this numerical state it explains a failure only if no failing "
                   "residual persists at half the lag)") if prof.lags else "")
-            + ("" if lag_rule is None else "; snapshot lag per state: the largest multiple of 2h with "
+            + ("" if lag_rule is None else "; SDE step h: the profile's, halved (at most "
+               f"{MAX_STEP_HALVINGS} times) until the fastest state's Omega 2h <= {LAG_RESOLUTION:g} (h = {prof.h:g})"
+               "; snapshot lag per state: the largest multiple of 2h with "
                f"Omega lag <= {LAG_RESOLUTION:g}, Omega the state's fastest rate (" + "; ".join(
                    f"{name}: Omega = {r['Omega']:.3g}, lag {r['lag']:g}" + (" (unresolved)" if r["unresolved"] else "")
                    for name, r in lag_rule.items()) + ")")
@@ -806,5 +837,6 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                          power=power, inconclusive=inconclusive)
 
 
-__all__ = ["FULL", "LAG_RESOLUTION", "QUICK", "Kernels", "NelsonCase", "Profile", "Units", "calibrate",
-           "madelung_kernels", "nelson_states", "resolving_lag", "state_rate", "units", "user_potential"]
+__all__ = ["FULL", "LAG_RESOLUTION", "MAX_STEP_HALVINGS", "QUICK", "Kernels", "NelsonCase", "Profile", "Units",
+           "calibrate", "madelung_kernels", "nelson_states", "resolving_lag", "resolving_step", "state_rate", "units",
+           "user_potential"]
