@@ -334,6 +334,15 @@ def test_one_states_unresolved_lag_never_excuses_another_states_failure() -> Non
     assert not n.ok and not n.inconclusive, n.where
 
 
+def test_score_matching_on_a_collapsed_ensemble_is_nan_not_a_crash() -> None:
+    """Three distinct points cannot identify a degree-6 score: the singular normal equations give NaN (a planted
+    drift without its osmotic term collapsed a stiff Morse ensemble this way and crashed the calibration with
+    numpy's LinAlgError, 2026-11-26)."""
+    q = np.repeat([0.0, 1.0, 2.0], 100)
+    jet = ScoreReplicates(q, 6, (1.0, 0.8), 10).jet()
+    assert all(np.isnan(v).all() for v in jet.values())
+
+
 def test_numeric_rejects_bad_learning_parameters() -> None:
     c = get_claim("madelung.continuity")
     with pytest.raises(InvalidArgument, match="gamma_value"):
