@@ -325,11 +325,15 @@ class ScoreReplicates:
 
     def jet(self, group: int | None = None) -> dict[str, np.ndarray]:
         """``lambda``, ``lambda_q``, ``lambda_qq``: the score and its first two q-derivatives at every point,
-        fitted without trajectory group ``group`` (None: all)."""
+        fitted without trajectory group ``group`` (None: all); NaN when the normal equations are singular (fewer
+        distinct points than the basis needs), which the calibration reports as non-finite, never as a crash."""
         A, b = self._A.sum(axis=0), self._b.sum(axis=0)
         if group is not None:
             A, b = A - self._A[group], b - self._b[group]
-        th = np.linalg.solve(A, -b)
+        try:
+            th = np.linalg.solve(A, -b)
+        except np.linalg.LinAlgError:  # a collapsed ensemble: the basis is not identified, the score is undefined
+            th = np.full(b.shape, np.nan)
         d1, d2, d3 = self._d
         return {"lambda": d1 @ th, "lambda_q": d2 @ th, "lambda_qq": d3 @ th}
 

@@ -249,6 +249,9 @@ def user_overrides(claims: Sequence[Claim], params: Sequence[str], metrics: Sequ
     from ._explore_specs import spec_for
 
     out: dict[str, dict[str, Any]] = {}
+    # all knobs of a claim are set together: two --param into one dict input (coherent_state.k, coherent_state.q0)
+    # must both survive (set one at a time, the second's dict, filled with defaults, replaced the first's)
+    knobs: dict[str, list[tuple[str, Any]]] = {}
     specs = {c.id: spec_for(c) for c in claims}
     for flag, items in (("--param", params), ("--metric", metrics)):
         for item in items:
@@ -269,12 +272,14 @@ def user_overrides(claims: Sequence[Claim], params: Sequence[str], metrics: Sequ
                 raise InvalidArgument(f"{flag} {name}: no selected claim takes it; {_declared(claims, specs, flag)}")
             if flag == "--param":
                 for c in takers:
-                    k = specs[c.id].knob(name)
-                    out.setdefault(c.id, {}).update(knob_overrides(c, specs[c.id], [(name, k.parse(value))]))
+                    knobs.setdefault(c.id, []).append((name, specs[c.id].knob(name).parse(value)))
             else:
                 mspec = load_metric(value)
                 for c in takers:
                     out.setdefault(c.id, {}).update(metric_overrides(c, specs[c.id], [(name, mspec)]))
+    for c in claims:
+        if c.id in knobs:
+            out.setdefault(c.id, {}).update(knob_overrides(c, specs[c.id], knobs[c.id]))
     return out
 
 

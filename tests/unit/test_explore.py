@@ -105,6 +105,13 @@ def test_param_sets_declared_knobs_and_their_links():
     m = get_claim("madelung.continuity")
     o = user_overrides([m], ["free_packet.s0=0.3"], [])[m.id]
     assert o["free_packet"] == {**m.default_inputs()["free_packet"], "s0": 0.3}
+    # two knobs of one dict input both survive, in either order (before 2026-11-26 the second --param's dict,
+    # filled with defaults, replaced the first's: explore's reproduction command of a coherent-state finding ran
+    # k = 1 instead of the drawn k = 2.25)
+    both = ["coherent_state.k=2.25", "coherent_state.q0=1.5"]
+    for params in (both, both[::-1]):
+        o = user_overrides([m], params, [])[m.id]
+        assert o["coherent_state"] == {"k": 2.25, "q0": 1.5}
 
 
 @pytest.mark.parametrize("param,words", [("v_value=2", "outside the claim's admissible range"),

@@ -266,6 +266,19 @@ def test_a_numerical_states_lag_is_set_by_the_resolution_rule(formula, extra, la
     assert _cal.resolving_lag(_cal.FULL, 100.0)[1]["unresolved"]  # faster than 2h resolves: said so
 
 
+@pytest.mark.parametrize("omega, h, halvings", [(1.875, 0.01, 0), (6.5, 0.01, 0), (8.02, 0.005, 1),
+                                                 (14.24, 0.0025, 2), (1000.0, 0.00125, 3)])
+def test_the_sde_step_is_halved_until_the_floor_lag_resolves_the_state(omega, h, halvings) -> None:
+    """h is the profile's, halved (at most MAX_STEP_HALVINGS times) until Omega 2h <= LAG_RESOLUTION; the lag
+    study's step follows; a state still faster at the smallest step is unresolved (said so by the lag rule)."""
+    prof, step = _cal.resolving_step(_cal.FULL, omega)
+    assert prof.h == pytest.approx(h) and step["halvings"] == halvings and step["profile_h"] == _cal.FULL.h
+    assert prof.lag_h == pytest.approx(_cal.FULL.lag_h * h / _cal.FULL.h)
+    lagged, rule = _cal.resolving_lag(prof, omega)
+    assert rule["unresolved"] == (omega * 2 * h > _cal.LAG_RESOLUTION)
+    assert all(abs(L / prof.lag_h - round(L / prof.lag_h)) < 1e-9 for L in lagged.lags)  # the study's lags fit
+
+
 #: the quick sizes with a lag study (the full profile's is at 400k trajectories)
 _QUICK_WITH_LAG_STUDY = replace(_cal.QUICK, lags=(0.8, 0.4, 0.2), lag_N=40000, lag_time=1.6)
 
@@ -282,11 +295,52 @@ def test_a_failure_that_persists_at_half_the_lag_is_failed_whatever_the_lag_stud
     assert not n.ok and not n.inconclusive, n.where
 
 
-def test_closed_form_states_are_never_rechecked() -> None:
-    """A closed-form state is in its asymptotic regime: a failure is FAILED, no lag recheck runs."""
+def test_closed_form_states_at_their_resolving_lag_are_never_rechecked() -> None:
+    """A closed-form state at the lag of the resolution rule (its rate is exact, not a proxy) is in its asymptotic
+    regime: a failure is FAILED, no lag recheck runs. The default states' lags: free packet 0.06 (nu/s0^2 = 1.88),
+    coherent state 0.14 (omega = 0.894)."""
     c = get_claim("madelung.continuity")
     v = run_claim(c, NumericContext(seed=0, quick=True), c.mutations()["simulator_noise_x2"])
     assert v.status == FAILED and "lag_recheck" not in v.calibration.details
+    assert v.calibration.details["lag"] == pytest.approx({"free packet": 0.06, "coherent state": 0.14})
+
+
+def test_an_unresolved_closed_form_state_is_rechecked_and_a_planted_error_stays_failed() -> None:
+    """A free packet narrower than the smallest lag resolves (gamma = c = 5: nu = 2.5, s0 = 0.2, nu/s0^2 = 62.5,
+    Omega 2h = 1.25 > 0.13) is rechecked at half the lag like a numerical state; a planted error persists there,
+    so the verdict is FAILED, not INCONCLUSIVE by the unresolved rate."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "gamma_value": 5.0, "c_value": 5.0,
+              "free_packet": {"s0": 0.2, "q0": 0.0, "p0": 0.625}, **c.mutations()["kernel_velocity_x1.5"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+    rule = n.details["lag_rule"]
+    assert rule["free packet"]["unresolved"] and not rule["coherent state"]["unresolved"]
+    assert "free packet" in n.details["lag_recheck"] and "coherent state" not in n.details["lag_recheck"]
+    assert not n.details["lag_recheck"]["free packet"]["vanishes"]
+    assert not n.ok and not n.inconclusive, n.where
+
+
+
+def test_one_states_unresolved_lag_never_excuses_another_states_failure() -> None:
+    """Estimator trouble is attributed per state: with the free packet unresolved (as above) and doubled noise,
+    the failing residuals are the coherent state's (noise_1, resolved at lag 0.04); the free packet's unresolved
+    rate must not make the verdict INCONCLUSIVE (by residual family alone it would)."""
+    c = get_claim("madelung.continuity")
+    inputs = {**c.default_inputs(), "gamma_value": 5.0, "c_value": 5.0,
+              "free_packet": {"s0": 0.2, "q0": 0.0, "p0": 0.625}, **c.mutations()["simulator_noise_x2"]}
+    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+    assert n.details["lag_rule"]["free packet"]["unresolved"] and "lag_recheck" not in n.details
+    assert n.details["worst_component"].startswith("coherent state")
+    assert not n.ok and not n.inconclusive, n.where
+
+
+def test_score_matching_on_a_collapsed_ensemble_is_nan_not_a_crash() -> None:
+    """Three distinct points cannot identify a degree-6 score: the singular normal equations give NaN (a planted
+    drift without its osmotic term collapsed a stiff Morse ensemble this way and crashed the calibration with
+    numpy's LinAlgError, 2026-11-26)."""
+    q = np.repeat([0.0, 1.0, 2.0], 100)
+    jet = ScoreReplicates(q, 6, (1.0, 0.8), 10).jet()
+    assert all(np.isnan(v).all() for v in jet.values())
 
 
 def test_numeric_rejects_bad_learning_parameters() -> None:

@@ -30,9 +30,12 @@ parameters :math:`\gamma, c` (kernels generated from the input action), with the
 Bonferroni Student-t bound, family-wise false alarm 1e-3), the SE-weighted rms falling at :math:`N^{-1/2}` (order
 at least 1 - 3.09 of its standard error), and, in the full profile, a study in the snapshot lag
 :math:`\Delta` showing that the estimators' bias falls at least as :math:`\Delta^2`.
-For a numerical state (a user potential) a failing lag-dependent residual is rechecked at :math:`\Delta/2` on
-the same trajectories (:func:`_lag_recheck`): a failure that moves with the lag and is gone at :math:`\Delta/2`
-is the estimators' bias at time scales the lag does not resolve (INCONCLUSIVE); one that persists is FAILED.
+Each state's lag :math:`\Delta` comes from its own rate by a resolution rule (:func:`resolving_lag`,
+:func:`_state_profiles`: :math:`\Omega\Delta \le` :data:`LAG_RESOLUTION`; every state, closed-form or numerical,
+since 2026-11-26). For a numerical state (a user potential), and a closed-form state the rule cannot resolve, a
+failing lag-dependent residual is rechecked at :math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`):
+a failure that moves with the lag and is gone at :math:`\Delta/2` is the estimators' bias at time scales the lag
+does not resolve (INCONCLUSIVE); one that persists is FAILED.
 
 **Components are inputs.** The state factory, the Schrodinger solver, the drift rule, the noise rule, the SDE
 integrator, the time-derivative estimator, the increment targets, the score estimator and the kernel factory are
@@ -80,7 +83,7 @@ class Profile:
     lag_N: int = 0
     lag_time: float = 0.0
     lag_h: float = 0.02
-    #: a numerical state's lag is set by :func:`resolving_lag` (False keeps ``lag``: tests of the lag recheck)
+    #: each state's lag is set by :func:`resolving_lag` (False keeps ``lag``: tests of the lag recheck)
     resolve_lag: bool = True
 
 
@@ -93,7 +96,8 @@ MAX_SCORE_DEGREE = 12
 ROBUST_SCORE_DEGREE = 16
 #: snapshots j = -OFFSET..OFFSET around an evaluation time (the time derivative and the increments span +-2 lags)
 OFFSET = 2
-#: the resolution rule of a numerical state's snapshot lag (:func:`resolving_lag`): Omega * lag <= LAG_RESOLUTION.
+#: the resolution rule of every state's snapshot lag (:func:`resolving_lag`; closed-form states too since
+#: 2026-11-26): Omega * lag <= LAG_RESOLUTION.
 #: Measured 2026-11-26 (bench/madelung_lag_bias.py, 64 x 64000 trajectories, docs/madelung.md): for V = q^2
 #: (Omega = 1.26) the noise-level residual noise_1 is +0.0101 +- 0.0010 (t = 0.8) and +0.0105 +- 0.0008 (t = 1.6)
 #: at lag 0.2 (Omega lag = 0.25; 2.8 SE of the full profile's largest ensemble), +0.0040 / +0.0027 at lag 0.1 and
@@ -101,6 +105,8 @@ OFFSET = 2
 #: the bias is at most about 0.004 (measured at lag 0.1, Omega lag = 0.126), under one SE of the full profile's
 #: N = 256000 at that lag (0.005).
 LAG_RESOLUTION = 0.13
+#: the SDE step is halved at most this many times for a state the floor lag 2h does not resolve (:func:`resolving_step`)
+MAX_STEP_HALVINGS = 3
 #: quadrature nodes of the curvature average in :func:`state_rate`
 _QUADRATURE_NODES = 40
 #: the planted effects whose power is reported, by residual family
@@ -206,7 +212,7 @@ def state_rate(potential: sp.Expr, m: float, hbar: float, centre: float, width: 
 
 
 def resolving_lag(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]:
-    r"""The resolution rule of a numerical state's snapshot lag: the largest multiple :math:`\Delta` of 2h (so
+    r"""The resolution rule of a state's snapshot lag: the largest multiple :math:`\Delta` of 2h (so
     that :math:`\Delta/2` is a multiple of the SDE step, for the lag recheck) with :math:`\Omega\Delta \le`
     :data:`LAG_RESOLUTION`, at most the profile's lag and at least 2h; the lag study's lags scale with it. At the
     floor 2h with :math:`\Omega \cdot 2h` above the bound the state is faster than the calibration resolves
@@ -219,6 +225,20 @@ def resolving_lag(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]
     new = replace(prof, lag=lag, lags=tuple(round(L * scale, 12) for L in prof.lags))
     return new, {"Omega": omega, "bound": LAG_RESOLUTION, "lag": lag, "profile_lag": prof.lag,
                  "unresolved": omega * lag > LAG_RESOLUTION * (1 + 1e-9)}
+
+
+def resolving_step(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]:
+    r"""The SDE step of the resolution rule: the profile's h, halved (at most :data:`MAX_STEP_HALVINGS` times)
+    until the floor lag 2h resolves the rate, :math:`\Omega \cdot 2h \le` :data:`LAG_RESOLUTION`; the lag study's
+    step ``lag_h`` is halved with it. A state faster than the floor at the profile's h is otherwise simulated and
+    tabulated (Crank-Nicolson) with a step that does not resolve it either: its residuals carry the step's bias,
+    which does not move with the lag (since 2026-11-26: Morse states with Omega 8-14 FAILED at h = 0.01 and
+    PASSED at h = 0.005)."""
+    k = 0
+    while k < MAX_STEP_HALVINGS and omega * 2 * prof.h / 2**k > LAG_RESOLUTION * (1 + 1e-9):
+        k += 1
+    new = prof if k == 0 else replace(prof, h=prof.h / 2**k, lag_h=prof.lag_h / 2**k)
+    return new, {"h": new.h, "profile_h": prof.h, "halvings": k}
 
 
 @lru_cache(maxsize=32)
@@ -559,14 +579,17 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
     t_end = max(prof.times) + OFFSET * prof.lag
     if prof.lags:
         t_end = max(t_end, prof.lag_time + OFFSET * max(prof.lags))
+    # the states are tabulated up to the profile's lag: the resolution rule only shortens it
     cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
-    lag_rule: dict[str, Any] | None = None
-    numerical = [c for c in cases if not c.table.spec.get("closed_form")]
-    if prof.resolve_lag and numerical:
-        rates = [state_rate(c.potential, c.table.m, c.table.hbar, float(c.table.spec["centre"]),
-                            float(c.table.spec["width"])) for c in numerical]
-        prof, lag_rule = resolving_lag(prof, max(r["Omega"] for r in rates))
-        lag_rule["rates"] = rates
+    step: dict[str, Any] | None = None
+    if prof.resolve_lag:
+        prof, step = resolving_step(prof, max(_rate(c)["Omega"] for c in cases))
+        if step["halvings"]:
+            cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
+    profs, lag_rule = _state_profiles(prof, cases)
+    if lag_rule is not None and step is not None:
+        for r in lag_rule.values():
+            r["step"] = step
     s = MadelungSymbols.make(1)
     kin, fis = inputs["kinetic_coefficient"](s), inputs["fisher_coefficient"](s)
     kernels = [inputs["kernel_factory"](kin, fis, c.potential, prof.test_functions) for c in cases]
@@ -574,7 +597,7 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
     if which == "hamilton_jacobi":
         for ci, (case, ker) in enumerate(zip(cases, kernels)):
             ctx.report(f"score basis, {case.table.name}", 0.0)
-            d, rec = _score_degree(ctx, inputs, prof, case, ci, ker, u)
+            d, rec = _score_degree(ctx, inputs, profs[ci], case, ci, ker, u)
             basis[case.table.name] = {"degree": d if d is not None else MAX_SCORE_DEGREE, "converged": d is not None,
                                       "study": rec}
             cases[ci] = replace(case, degree=d if d is not None else MAX_SCORE_DEGREE)
@@ -584,24 +607,24 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
         blocks = []
         for ci, (case, ker) in enumerate(zip(cases, kernels)):
             ctx.report(f"{case.table.name}, N = {N}", (li * len(cases) + ci) / total)
-            blocks.append(_level(ctx, inputs, case, ci, ker, u, (0xA11CE, ci, li), N, prof.times, prof.lag, prof.h,
-                                 prof.groups, which))
+            blocks.append(_level(ctx, inputs, case, ci, ker, u, (0xA11CE, ci, li), N, prof.times, profs[ci].lag,
+                                 prof.h, prof.groups, which))
         rs.append(np.concatenate([b[0] for b in blocks]))
         covs.append(_block_diag([b[2][:b[0].size, :b[0].size] for b in blocks]))
         grads.append((np.concatenate([b[1] for b in blocks]),
                       np.concatenate([np.diag(b[2][b[0].size:, b[0].size:]) for b in blocks]),
                       np.concatenate([np.diag(b[2][:b[0].size, b[0].size:]) for b in blocks])))
         labels = [x for b in blocks for x in b[3]]
-    lag_study = _lag_study(ctx, inputs, prof, cases, kernels, u, which) if prof.lags else None
+    lag_study = _lag_study(ctx, inputs, profs, cases, kernels, u, which) if prof.lags else None
     bound = consistency_bound(sum(r.size for r in rs), prof.groups)
     zs = np.max([np.abs(r) / np.sqrt(np.diag(c)) for r, c in zip(rs, covs)], axis=0)
     recheck: dict[str, Any] = {}
     for ci, (case, ker) in enumerate(zip(cases, kernels)):
         mine = [k for k, lab in enumerate(labels) if lab.startswith(case.table.name)
                 and lab.split(": ")[1].split("_")[0] in ("continuity", "noise")]
-        if not case.table.spec.get("closed_form") and not np.all(zs[mine] <= bound):
+        if _rechecked(case, lag_rule) and not np.all(zs[mine] <= bound):
             ctx.report(f"lag recheck, {case.table.name}", 0.97)
-            recheck[case.table.name] = _lag_recheck(ctx, inputs, prof, case, ci, ker, u, which)
+            recheck[case.table.name] = _lag_recheck(ctx, inputs, profs[ci], case, ci, ker, u, which)
     if which == "hamilton_jacobi":
         ses = np.sqrt(np.diag(covs[-1]))
         newton_z = [float(np.max(np.abs(rs[-1][i]) / ses[i])) for i in
@@ -610,34 +633,76 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
         for ci, (case, ker) in enumerate(zip(cases, kernels)):
             if not case.table.spec.get("closed_form") and newton_z[ci] > bound:
                 ctx.report(f"basis recheck, {case.table.name}", 0.95)
-                basis[case.table.name]["recheck"] = _robust_to_the_basis(ctx, inputs, prof, case, ci, ker, u)
-    return _decide(prof, which, inputs, cases, u, rs, covs, grads, labels, lag_study, basis, recheck, lag_rule)
+                basis[case.table.name]["recheck"] = _robust_to_the_basis(ctx, inputs, profs[ci], case, ci, ker, u)
+    return _decide(prof, which, inputs, cases, u, rs, covs, grads, labels, lag_study, basis, recheck, lag_rule,
+                   {c.table.name: p.lag for c, p in zip(cases, profs)},
+                   [c.table.name for c in cases if _rechecked(c, lag_rule)])
 
 
-def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], prof: Profile, cases: list[NelsonCase],
+def _state_profiles(prof: Profile, cases: Sequence[NelsonCase]) \
+        -> tuple[list[Profile], dict[str, dict[str, Any]] | None]:
+    r"""Each state's profile: its snapshot lag (and lag study) from :func:`resolving_lag` with its own rate
+    :func:`state_rate` (curvature of its potential over its initial Gaussian, its spreading rate), for every state,
+    closed-form or numerical, before any trajectory is simulated (since 2026-11-26 for the closed-form states:
+    before, they kept the profile's lag 0.2 and a stiff drawn coherent state FAILED by the estimators' lag bias).
+    ``prof.resolve_lag`` False keeps the profile's lag for all (tests of the lag recheck); the rule per state name
+    is None then."""
+    if not prof.resolve_lag:
+        return [prof] * len(cases), None
+    profs, rules = [], {}
+    for c in cases:
+        rate = _rate(c)
+        p, rule = resolving_lag(prof, rate["Omega"])
+        profs.append(p)
+        rules[c.table.name] = {**rule, "rates": [rate]}
+    return profs, rules
+
+
+def _rate(case: NelsonCase) -> dict[str, float]:
+    """:func:`state_rate` of a constructed state, from its own parameters."""
+    return state_rate(case.potential, case.table.m, case.table.hbar, float(case.table.spec["centre"]),
+                      float(case.table.spec["width"]))
+
+
+def _rechecked(case: NelsonCase, lag_rule: Mapping[str, Mapping[str, Any]] | None) -> bool:
+    """Is a failing lag-dependent residual of this state rechecked at half the lag? A numerical state always (its
+    rate is a proxy from the initial Gaussian: the evolved state can be faster); a closed-form state only when the
+    rule could not resolve it (its rate is exact: at a resolving lag a failure is an error)."""
+    if not case.table.spec.get("closed_form"):
+        return True
+    return bool(lag_rule is not None and lag_rule[case.table.name]["unresolved"])
+
+
+def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], profs: Sequence[Profile], cases: list[NelsonCase],
                kernels: list[Kernels], u: Units, which: str) -> dict[str, Any]:
-    r"""The lag-dependent residuals (continuity, noise level) at the snapshot lags ``prof.lags`` (the same
+    r"""The lag-dependent residuals (continuity, noise level) at each state's study lags ``lags`` (the same
     ``lag_N`` trajectories for every lag, SDE step ``lag_h``), judged by :func:`._monte_carlo.lag_decision`
     (expected: bias falling at least as :math:`\Delta^2`, the Richardson-combined increments' order; the time
-    derivative's is 4). The Newton law does not depend on the lag and is not part of it."""
+    derivative's is 4). The Newton law does not depend on the lag and is not part of it. The states' study lags
+    are the same multiples (4, 2, 1 in the full profile) of their own lags, so the residuals of all states are
+    pooled by multiple: the judge uses only the ratios of the lags, and its points' ``lag`` is the first state's
+    (``lags`` names every state's)."""
     offsets = range(-OFFSET, OFFSET + 1)
-    steps = sorted({st for L in prof.lags for st in _snapshot_steps([prof.lag_time], L, prof.lag_h, offsets)})
-    per_lag: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {L: [] for L in prof.lags}
-    for ci, (case, ker) in enumerate(zip(cases, kernels)):
+    first = profs[0]
+    per_lag: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in first.lags]
+    for ci, (case, ker, prof) in enumerate(zip(cases, kernels, profs)):
         ctx.report(f"lag study, {case.table.name} ({ci + 1} of {len(cases)})", 0.9 + 0.1 * ci / len(cases))
+        steps = sorted({st for L in prof.lags for st in _snapshot_steps([prof.lag_time], L, prof.lag_h, offsets)})
         snaps = _simulate(ctx, inputs, case, ci, (0x1A6, ci), prof.lag_N, steps, prof.lag_h)
         n0 = int(round(prof.lag_time / prof.lag_h))
-        for L in prof.lags:
+        for i, L in enumerate(prof.lags):
             sub = int(round(L / prof.lag_h))
             est, labels = _time_estimator([snaps[n0 + o * sub] for o in offsets], prof.lag_time, L, case, ker, u,
                                           prof.groups, which, inputs, lag_dependent_only=True)
             r, cov = jackknife_covariance(lambda g: est(g)[:len(labels)], prof.groups)
-            per_lag[L].append((r, np.sqrt(np.diag(cov))))
-    points = [lag_point(L, np.concatenate([r for r, _ in per_lag[L]]), np.concatenate([e for _, e in per_lag[L]]),
-                        len(prof.lags)) for L in prof.lags]
+            per_lag[i].append((r, np.sqrt(np.diag(cov))))
+    points = [dict(lag_point(L, np.concatenate([r for r, _ in per_lag[i]]),
+                             np.concatenate([e for _, e in per_lag[i]]), len(first.lags)),
+                   lags={c.table.name: p.lags[i] for c, p in zip(cases, profs)}) for i, L in enumerate(first.lags)]
     ok, reason, order = lag_decision(points)
     return {"points": points, "observed_order": order, "expected_order": 2.0, "ok": ok, "reason": reason,
-            "N": prof.lag_N, "h": prof.lag_h, "time": prof.lag_time}
+            "N": first.lag_N, "h": first.lag_h, "time": first.lag_time,
+            "lags": {c.table.name: list(p.lags) for c, p in zip(cases, profs)}}
 
 
 def _system(cases: list[NelsonCase]) -> str:
@@ -654,8 +719,9 @@ def _system(cases: list[NelsonCase]) -> str:
 def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[NelsonCase], u: Units,
             rs: list[np.ndarray], covs: list[np.ndarray], grads: list[tuple[np.ndarray, ...]], labels: list[str],
             lag_study: dict[str, Any] | None, basis: Mapping[str, Any],
-            lag_recheck: Mapping[str, Any] | None = None, lag_rule: Mapping[str, Any] | None = None) \
-        -> NumericResult:
+            lag_recheck: Mapping[str, Any] | None = None, lag_rule: Mapping[str, Any] | None = None,
+            lags: Mapping[str, float] | None = None, rechecked: Sequence[str] = ()) -> NumericResult:
+    lags = lags or {c.table.name: prof.lag for c in cases}
     ses = [np.sqrt(np.diag(c)) for c in covs]
     z = np.concatenate([np.abs(r) / e for r, e in zip(rs, ses)])
     zcrit = consistency_bound(z.size, prof.groups)
@@ -673,20 +739,24 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     power = {EFFECTS[f]: detection_power(ses[-1][fam == f], g[fam == f], zcrit, var_g=var_g[fam == f],
                                          cov_rg=cov_rg[fam == f]) for f in (first, "noise")}
     closed = bool(cases[0].table.spec.get("closed_form"))
-    # Estimator trouble, and the residual families it can explain: a lag study short of lag^2 for a numerical
-    # state (for the closed-form states the estimators are in their asymptotic regime, so a failure is an error)
-    # explains the lag-dependent families; an unconverged or fragile score basis explains the Newton law.
-    trouble: list[tuple[str, set[str]]] = []
+    names = [c.table.name for c in cases]
+    numerical = {c.table.name for c in cases if not c.table.spec.get("closed_form")}
+    # Estimator trouble, the residual families and the states it can explain: a lag study short of lag^2 for a
+    # numerical state (for the closed-form states the estimators are in their asymptotic regime at their resolving
+    # lag, so a failure is an error) explains the lag-dependent families; an unconverged or fragile score basis
+    # explains the Newton law. Per state: one state's trouble never excuses another state's failure.
+    trouble: list[tuple[str, set[str], set[str]]] = []
+    lag_families = {"continuity", "noise"}
     # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the lag
     # study or the lag rule says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more
     # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason
-    persists = [name for name, r in (lag_recheck or {}).items() if not r.get("vanishes", False)]
+    persists = {name for name, r in (lag_recheck or {}).items() if not r.get("vanishes", False)}
     if lag_study is not None:
         facts.append((f"lag study: {lag_study['reason']}", bool(lag_study["ok"])))
-        if not lag_study["ok"] and not closed and not persists:
+        if not lag_study["ok"] and numerical - persists:
             trouble.append(("the estimators' bias does not fall as lag^2 for this numerical state (its time scales "
                             "are not resolved by the lags used): the residual at the lag used cannot be separated "
-                            "from the estimators' bias", {"continuity", "noise"}))
+                            "from the estimators' bias", lag_families, numerical - persists))
     moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}
     if moving:
         trouble.append(("the lag-dependent residuals move with the snapshot lag and the failure is gone at half "
@@ -696,23 +766,29 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                             f"{r['lags'][1]:g} max |z| = {r['max_abs_z_half_lag']:.3g} <= {r['bound']:.3g}"
                             for name, r in moving.items())
                         + "): the lag does not resolve this state's time scales, the residual at the lag used is "
-                        "the estimators' bias", {"continuity", "noise"}))
-    if lag_rule is not None and lag_rule["unresolved"] and not persists:
-        trouble.append((f"the state's rate Omega = {lag_rule['Omega']:.3g} needs a lag <= "
-                        f"{lag_rule['bound']:g}/Omega, below the smallest lag {lag_rule['lag']:g} (2 SDE steps): "
-                        "the lag-dependent residuals cannot be separated from the estimators' bias",
-                        {"continuity", "noise"}))
+                        "the estimators' bias", lag_families, set(moving)))
+    unresolved = {name: r for name, r in (lag_rule or {}).items() if r["unresolved"] and name not in persists}
+    if unresolved:
+        trouble.append(("; ".join(f"{name}: the state's rate Omega = {r['Omega']:.3g} needs a lag <= "
+                                  f"{r['bound']:g}/Omega, below the smallest lag {r['lag']:g} (2 SDE steps)"
+                                  for name, r in unresolved.items())
+                        + ": the lag-dependent residuals cannot be separated from the estimators' bias",
+                        lag_families, set(unresolved)))
     unconverged = [name for name, b in basis.items() if not b["converged"]]
     if unconverged:
         trouble.append((f"the score-matching basis of ln p is not converged up to degree {MAX_SCORE_DEGREE} for "
-                        f"{', '.join(unconverged)} (the Newton-law residual still moves with the degree)", {"newton"}))
+                        f"{', '.join(unconverged)} (the Newton-law residual still moves with the degree)", {"newton"},
+                        set(unconverged)))
     fragile = [name for name, b in basis.items() if b.get("recheck", {}).get("consistent")]
     if fragile:
         trouble.append((f"the Newton-law residuals of {', '.join(fragile)} are consistent with zero with the "
-                        f"degree-{ROBUST_SCORE_DEGREE} score basis: the failure depends on the basis", {"newton"}))
+                        f"degree-{ROBUST_SCORE_DEGREE} score basis: the failure depends on the basis", {"newton"},
+                        set(fragile)))
     zc = np.max([np.abs(r) / e for r, e in zip(rs, ses)], axis=0)
-    failing = {str(f) for f, zk in zip(fam, zc) if not zk <= zcrit}
-    explained = set().union(*(fams for _, fams in trouble)) if trouble else set()
+    state = [lab.split(", t=")[0] for lab in labels]
+    failing_at = {(st, str(f)) for st, f, zk in zip(state, fam, zc) if not zk <= zcrit}
+    failing = {f for _, f in failing_at}
+    explained = {(st, f) for _, fams, sts in trouble for st in sts for f in fams}
     ok = all(v for _, v in facts)
     rows = [{"component": lab, "residual": float(x), "se": float(e)} for lab, x, e in zip(labels, rs[-1], ses[-1])]
     details: dict[str, Any] = {
@@ -721,7 +797,7 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
         "nu_simulation": [float(inputs["noise_rule"](c.table.hbar, c.table.m)) for c in cases],
         "finest_level": rows, "levels": list(prof.levels), "weighted_rms": [p[1] for p in conv.points],
         "max_abs_z": zmax, "z_critical": zcrit, "worst_component": worst, "rate": rate_details,
-        "score_matching_degree": [c.degree for c in cases], "score_basis": dict(basis), "lag": prof.lag,
+        "score_matching_degree": [c.degree for c in cases], "score_basis": dict(basis), "lag": dict(lags),
         "h": prof.h, "times": list(prof.times), "test_functions": prof.test_functions, "groups": prof.groups,
         "failing_families": sorted(failing)}
     if lag_study is not None:
@@ -735,19 +811,25 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     # INCONCLUSIVE when every failing residual family is explained by estimator trouble (the summary tests, rate
     # and lag, fail with them). A failure of the summary tests alone (no residual beyond its bound: nothing to
     # recheck at half the lag, no family to attribute) is never excused: a lag-independent error can look like that
-    inconclusive = (not ok) and bool(trouble) and bool(failing) and failing <= explained
+    inconclusive = (not ok) and bool(trouble) and bool(failing_at) and failing_at <= explained
     if inconclusive:
-        where += "; INCONCLUSIVE: " + "; ".join(why for why, fams in trouble if fams & failing)
+        where += "; INCONCLUSIVE: " + "; ".join(why for why, fams, sts in trouble
+                                                if any((st, f) in failing_at for st in sts for f in fams))
     rule = (f"each residual / jackknife SE ({prof.groups} groups) within the Student-t bound {zcrit:.3g} "
             f"(Bonferroni over {z.size}, family-wise alpha 1e-3); SE-weighted rms order in N^-1/2 >= 1 - 3.09 SE "
             f"and finest rms <= {zcrit:.3g}/sqrt(N)"
             + ("; lag study: squared bias at smaller lags no more than the lag^2 extrapolation + z SE"
                + ("" if closed else " (for this numerical state it explains a failure only if no failing "
                   "residual persists at half the lag)") if prof.lags else "")
-            + ("" if lag_rule is None else f"; snapshot lag {prof.lag:g}: the largest multiple of 2h with "
-               f"Omega lag <= {LAG_RESOLUTION:g} (Omega = {lag_rule['Omega']:.3g}, the state's fastest rate)")
-            + ("" if closed else f"; a failing continuity/noise residual is rechecked at lag {prof.lag / 2:g} on "
-               "the same trajectories: INCONCLUSIVE when the residuals move with the lag (paired |z| above the "
+            + ("" if lag_rule is None else "; SDE step h: the profile's, halved (at most "
+               f"{MAX_STEP_HALVINGS} times) until the fastest state's Omega 2h <= {LAG_RESOLUTION:g} (h = {prof.h:g})"
+               "; snapshot lag per state: the largest multiple of 2h with "
+               f"Omega lag <= {LAG_RESOLUTION:g}, Omega the state's fastest rate (" + "; ".join(
+                   f"{name}: Omega = {r['Omega']:.3g}, lag {r['lag']:g}" + (" (unresolved)" if r["unresolved"] else "")
+                   for name, r in lag_rule.items()) + ")")
+            + ("" if not rechecked else "; a failing continuity/noise residual of " + ", ".join(
+                f"{name} is rechecked at lag {lags[name] / 2:g}" for name in names if name in rechecked)
+               + " on the same trajectories: INCONCLUSIVE when the residuals move with the lag (paired |z| above the "
                "Bonferroni bound) and are all within it at the half lag")
             + f"; power: smallest eps a single component detects with probability >= 95% at N = {prof.levels[-1]}")
     return NumericResult(max_residual=rate.max_residual, tolerance=rate.tolerance, ok=ok, convergence=conv,
@@ -755,5 +837,6 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                          power=power, inconclusive=inconclusive)
 
 
-__all__ = ["FULL", "LAG_RESOLUTION", "QUICK", "Kernels", "NelsonCase", "Profile", "Units", "calibrate",
-           "madelung_kernels", "nelson_states", "resolving_lag", "state_rate", "units", "user_potential"]
+__all__ = ["FULL", "LAG_RESOLUTION", "MAX_STEP_HALVINGS", "QUICK", "Kernels", "NelsonCase", "Profile", "Units",
+           "calibrate", "madelung_kernels", "nelson_states", "resolving_lag", "resolving_step", "state_rate", "units",
+           "user_potential"]
