@@ -166,10 +166,31 @@ def test_quick_subset_of_registered_planted_errors_is_caught() -> None:
     assert not missed, "planted errors not caught:\n" + "\n".join(missed)
 
 
+#: planted errors the quick profile misses at seed 1, with the reason (stated 2026-11-26 after the run that showed
+#: it, docs/madelung.md): the Madelung lag rule put the default free packet at lag 0.06 (was 0.2), and an O(lag)
+#: estimator error shrinks with the lag (|z| 7.93 -> 3.43 against the bound 4.84). Each must still be caught by the
+#: full profile (the next test); any other miss, or this one caught, fails the test below.
+QUICK_MISSES_SEED1 = {"madelung.continuity:estimator_forward_time_derivative":
+                      "O(lag) estimator plant below the quick profile's power at the free packet's resolving lag"}
+
+
 @pytest.mark.slow
 def test_full_selftest_catches_every_planted_error(tmp_path: Path) -> None:
-    """`nnqg selftest --quick` over every registered claim: exit 0, >= 40 planted, all caught."""
+    """`nnqg selftest --quick` over every registered claim: >= 40 planted, every one caught but the stated quick
+    misses (exit 1 because of them)."""
     rc, out, err = _cli(["selftest", "--quick", "--json", str(tmp_path / "s.json")])
     js = json.loads((tmp_path / "s.json").read_text())
-    assert js["missed"] == [] and js["caught"] == js["planted"] and rc == 0, js["missed"]
+    assert sorted(js["missed"]) == sorted(QUICK_MISSES_SEED1), js["missed"]
+    assert js["caught"] == js["planted"] - len(QUICK_MISSES_SEED1) and rc == (1 if QUICK_MISSES_SEED1 else 0)
     assert js["planted"] >= 40, f"only {js['planted']} planted errors are registered"
+
+
+@pytest.mark.slow
+def test_quick_misses_are_caught_by_the_full_profile() -> None:
+    from nnqg.verify import select_claims
+
+    claims = sorted({m.split(":")[0] for m in QUICK_MISSES_SEED1})
+    rep = run_selftest(select_claims(",".join(claims)), seed=1, quick=False)
+    assert all(b.ok for b in rep.baselines), [(b.claim_id, b.status, b.reason) for b in rep.baselines]
+    caught = {r.id for r in rep.results if r.caught}
+    assert set(QUICK_MISSES_SEED1) <= caught, [r for r in rep.results if r.id in QUICK_MISSES_SEED1]
