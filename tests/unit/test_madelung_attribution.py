@@ -23,8 +23,14 @@ def _case() -> SimpleNamespace:
                            potential="q**2/2", degree=4)
 
 
+def _recheck(moves: bool, vanishes: bool) -> dict:
+    return {"lags": [0.2, 0.1], "N": 40000, "bound": 4.75, "max_abs_z": 6.0 if moves else 1.0, "moves": moves,
+            "max_abs_z_half_lag": 1.0 if vanishes else 6.0, "worst": LABELS[4], "worst_half_lag": LABELS[4],
+            "vanishes": vanishes, "explains": moves and vanishes}
+
+
 def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
-            unresolved: bool = False) -> object:
+            unresolved: bool = False, recheck: dict | None = None) -> object:
     """Residuals given in units of their SE at each level of the quick profile (SE ~ N^-1/2)."""
     prof = NC.QUICK
     rs, covs = [], []
@@ -37,7 +43,8 @@ def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
     u = SimpleNamespace(gamma=1.0, c=1.0, m=1.0, hbar=1.0)
     lag_rule = {STATE: {"Omega": 1.0, "bound": NC.LAG_RESOLUTION, "lag": prof.lag, "unresolved": unresolved}}
     return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, [_case()], u, rs,
-                      covs, grads, LABELS, None, {STATE: {"converged": basis_converged}}, lag_rule=lag_rule)
+                      covs, grads, LABELS, None, {STATE: {"converged": basis_converged}}, lag_rule=lag_rule,
+                      lag_recheck=None if recheck is None else {STATE: recheck})
 
 
 def test_consistent_residuals_pass() -> None:
@@ -61,8 +68,15 @@ def test_rate_failure_alone_is_failed_whatever_the_trouble() -> None:
 
 @pytest.mark.parametrize("family, trouble, excused", [
     ("newton", {"basis_converged": False}, True),     # an unconverged score basis explains the Newton law
-    ("newton", {"unresolved": True}, False),          # an unresolved lag does not explain the Newton law
-    ("noise", {"unresolved": True}, True),            # it explains the lag-dependent families
+    ("newton", {"unresolved": True, "recheck": _recheck(True, True)}, False),  # the lag never explains Newton's law
+    # an unresolved lag explains the lag-dependent families only when the recheck shows the failure moving with
+    # the lag and gone at half of it ...
+    ("noise", {"unresolved": True, "recheck": _recheck(True, True)}, True),
+    # ... not when it does not move and only falls under the bound at half the lag (larger SE there), nor
+    # when it persists, nor without a recheck
+    ("noise", {"unresolved": True, "recheck": _recheck(False, True)}, False),
+    ("noise", {"unresolved": True, "recheck": _recheck(True, False)}, False),
+    ("noise", {"unresolved": True}, False),
     ("noise", {"basis_converged": False}, False),     # the basis does not explain them
     ("newton", {}, False),                            # no trouble: FAILED
 ])

@@ -35,7 +35,7 @@ Each state's lag :math:`\Delta` comes from its own rate by a resolution rule (:f
 since 2026-11-26). For a numerical state (a user potential), and a closed-form state the rule cannot resolve, a
 failing lag-dependent residual is rechecked at :math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`):
 a failure that moves with the lag and is gone at :math:`\Delta/2` is the estimators' bias at time scales the lag
-does not resolve (INCONCLUSIVE); one that persists is FAILED.
+does not resolve (INCONCLUSIVE); one that persists, or does not move with the lag, is FAILED.
 
 **Components are inputs.** The state factory, the Schrodinger solver, the drift rule, the noise rule, the SDE
 integrator, the time-derivative estimator, the increment targets, the score estimator and the kernel factory are
@@ -749,15 +749,17 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     lag_families = {"continuity", "noise"}
     # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the lag
     # study or the lag rule says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more
-    # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason
-    persists = {name for name, r in (lag_recheck or {}).items() if not r.get("vanishes", False)}
+    # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason. Nor is one that does not move with the lag (paired
+    # difference within its bound) and merely falls under the bound at half the lag, where the SE is larger: an
+    # unresolved lag or a lag study short of lag^2 excuses a state only if its recheck *explains* the failure
+    # (moves and vanishes; tightened 2026-11-26 after review: "not persisting" alone excused a lag-independent one)
+    moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}
     if lag_study is not None:
         facts.append((f"lag study: {lag_study['reason']}", bool(lag_study["ok"])))
-        if not lag_study["ok"] and numerical - persists:
+        if not lag_study["ok"] and numerical & set(moving):
             trouble.append(("the estimators' bias does not fall as lag^2 for this numerical state (its time scales "
                             "are not resolved by the lags used): the residual at the lag used cannot be separated "
-                            "from the estimators' bias", lag_families, numerical - persists))
-    moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}
+                            "from the estimators' bias", lag_families, numerical & set(moving)))
     if moving:
         trouble.append(("the lag-dependent residuals move with the snapshot lag and the failure is gone at half "
                         "the lag (" + "; ".join(
@@ -767,7 +769,7 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                             for name, r in moving.items())
                         + "): the lag does not resolve this state's time scales, the residual at the lag used is "
                         "the estimators' bias", lag_families, set(moving)))
-    unresolved = {name: r for name, r in (lag_rule or {}).items() if r["unresolved"] and name not in persists}
+    unresolved = {name: r for name, r in (lag_rule or {}).items() if r["unresolved"] and name in moving}
     if unresolved:
         trouble.append(("; ".join(f"{name}: the state's rate Omega = {r['Omega']:.3g} needs a lag <= "
                                   f"{r['bound']:g}/Omega, below the smallest lag {r['lag']:g} (2 SDE steps)"
@@ -819,8 +821,8 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
             f"(Bonferroni over {z.size}, family-wise alpha 1e-3); SE-weighted rms order in N^-1/2 >= 1 - 3.09 SE "
             f"and finest rms <= {zcrit:.3g}/sqrt(N)"
             + ("; lag study: squared bias at smaller lags no more than the lag^2 extrapolation + z SE"
-               + ("" if closed else " (for this numerical state it explains a failure only if no failing "
-                  "residual persists at half the lag)") if prof.lags else "")
+               + ("" if closed else " (for this numerical state it explains a failure only if the failing "
+                  "residuals move with the lag and are gone at half the lag)") if prof.lags else "")
             + ("" if lag_rule is None else "; SDE step h: the profile's, halved (at most "
                f"{MAX_STEP_HALVINGS} times) until the fastest state's Omega 2h <= {LAG_RESOLUTION:g} (h = {prof.h:g})"
                "; snapshot lag per state: the largest multiple of 2h with "
