@@ -96,23 +96,6 @@ def _on_states(kernel: ResidualKernel, y: np.ndarray, params: Mapping[str, float
                   **{p: float(params[p]) for p in kernel.parameters})
 
 
-def _on_solution(kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) -> np.ndarray:
-    return _on_states(kernel, sol.y, params)
-
-
-def invariant_series(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
-        -> dict[str, np.ndarray]:
-    """(I(s) - I(0)) / max(1, |I(0)|) along the sampled solution, for each invariant of ``inv_kernel``."""
-    vals = _on_solution(inv_kernel, sol, params)
-    return {lab: (v - v[0]) / max(1.0, abs(v[0])) for lab, v in zip(inv_kernel.labels, vals)}
-
-
-def invariant_drift(inv_kernel: ResidualKernel, sol: GeodesicSolution, params: Mapping[str, float]) \
-        -> dict[str, float]:
-    """max_s |I(s) - I(0)| / max(1, |I(0)|) for each invariant of ``inv_kernel``."""
-    return {lab: float(np.abs(v).max()) for lab, v in invariant_series(inv_kernel, sol, params).items()}
-
-
 def _steps(sol: GeodesicSolution) -> tuple[np.ndarray, np.ndarray]:
     if sol.s_steps is None or sol.y_steps is None:
         raise InvalidArgument("sol: this GeodesicSolution has no accepted steps (make it with integrate_geodesic)")
@@ -150,14 +133,18 @@ def first_order_step_drift(rate_kernel: ResidualKernel, inv_kernel: ResidualKern
             for lab, r, v in zip(rate_kernel.labels, rates, scale)}
 
 
-def schwarzschild_radial_period(mass: float, energy: float, angular_momentum: float) -> float:
+def schwarzschild_radial_period(mass: float, energy: float, angular_momentum: float,
+                                r0: float | None = None) -> float:
     r"""Proper-time radial period of a bound Schwarzschild geodesic with specific energy E and angular momentum L.
 
     :math:`(dr/ds)^2 = E^2 - (1 - 2M/r)(1 + L^2/r^2) = (1 - E^2)(r_a - r)(r - r_p)(r - r_3)/r^3` with the roots
     :math:`r_3 < r_p \le r_a` of :math:`(E^2 - 1) r^3 + 2M r^2 - L^2 r + 2 M L^2`; with
     :math:`r = (r_a + r_p)/2 + (r_a - r_p)\cos\chi/2` the period
     :math:`T_r = 2\int_{r_p}^{r_a} dr/|dr/ds| = 2\int_0^\pi d\chi\,\sqrt{r^3/((1 - E^2)(r - r_3))}` has a smooth
-    integrand (quadrature). Newtonian limit: :math:`2\pi a^{3/2}/\sqrt{M}`, a the semi-major axis.
+    integrand (quadrature). Newtonian limit: :math:`2\pi a^{3/2}/\sqrt{M}`, a the semi-major axis. A circular
+    orbit (:math:`r_p = r_a`, a double root that rounding can split into a complex pair) gives the limit of the
+    integral, the epicyclic period. With ``r0`` (a point of the orbit where dr/ds = 0) the orbit must lie between
+    the two turning points: r0 at :math:`r_3` is an orbit that plunges, refused.
 
     >>> M, rp, ra = 1.0, 5e5, 1.5e6   # turning points far out: the Newtonian limit
     >>> V = lambda r, L2: (1 - 2 * M / r) * (1 + L2 / r**2)
@@ -171,11 +158,16 @@ def schwarzschild_radial_period(mass: float, energy: float, angular_momentum: fl
     e2, l2 = float(energy) ** 2, float(angular_momentum) ** 2
     m = float(mass)
     roots = np.roots([e2 - 1.0, 2.0 * m, -l2, 2.0 * m * l2])
-    bound = m > 0 and e2 < 1.0 and bool(np.all(np.abs(roots.imag) <= 1e-9 * np.abs(roots).max()))
+    # 1e-6: a double root's split under rounding is O(sqrt(eps)) relative, about 1e-8
+    bound = m > 0 and e2 < 1.0 and bool(np.all(np.abs(roots.imag) <= 1e-6 * np.abs(roots).max()))
     r3, rp, ra = np.sort(roots.real) if bound else (np.nan,) * 3
     if not (bound and 0.0 <= r3 < rp <= ra):
         raise InvalidArgument(f"(mass, energy, angular_momentum) = ({mass}, {energy}, {angular_momentum}): not a "
                               "bound orbit between two turning points; give E < 1 and L beyond the last stable orbit")
+    if r0 is not None and not rp * (1 - 1e-9) <= float(r0) <= ra * (1 + 1e-9):
+        raise InvalidArgument(f"r0 = {r0}: not between the turning points {rp:.6g} and {ra:.6g} of the orbit with "
+                              f"(mass, energy, angular_momentum) = ({mass}, {energy}, {angular_momentum}); it "
+                              "plunges into the horizon")
 
     def integrand(chi: float) -> float:
         r = (ra + rp) / 2.0 + (ra - rp) / 2.0 * np.cos(chi)

@@ -87,7 +87,8 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
     """Heat maps over (gamma, B): median distance per description (cells with every point within tolerance
     outlined), and the fraction of points where the Madelung description is within tolerance; one set per width
     (suffix ``_w<width>``) when the spec has a width axis; for a kind with controls ``decision_<description>.png``:
-    the tally of the points' decisions per cell, coloured by the fraction SUPPORTED; plus ``width_<description>.png``: the median
+    the tally of the points' decisions per cell, coloured by the fraction SUPPORTED; plus
+    ``width_<description>.png``: the median
     distance against the number of neurons, one line per (gamma, B) cell. Nothing beyond the figure limits
     (:func:`skipped_figures`)."""
     import matplotlib

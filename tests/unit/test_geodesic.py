@@ -48,7 +48,7 @@ def test_conservation_passes_and_numeric_check_fails_on_a_wrong_christoffel_symb
         assert not res.ok, name
     n = v.calibration
     assert "no network" in n.system and "F_s" in n.rule
-    eps = n.power["Gamma^r_phiphi x (1 + eps) in the integrator (first-order drift): smallest eps"]
+    eps = n.power["Gamma^r_phiphi x (1 + eps) in the integrator (first-order increment over each step): smallest eps"]
     assert 0 < eps < 1e-4  # far below the 1% planted in the mutation
 
 
@@ -99,6 +99,17 @@ def test_radial_period_refuses_an_unbound_orbit_naming_the_inputs():
 
     with pytest.raises(InvalidArgument, match="angular_fraction"):
         radial_period({**conservation_inputs(), "angular_fraction": 0.75})  # plunges (tests/unit/test_explore.py)
+    # r0 on the plunge-side root: the turning points are further out, the orbit from r0 falls in (review finding:
+    # the period of the outer orbit was returned)
+    with pytest.raises(InvalidArgument, match="plunges"):
+        radial_period({**conservation_inputs(), "mass": 1.0, "r0": 5.0, "angular_fraction": 0.99})
+
+
+def test_radial_period_of_a_circular_orbit_is_the_limit_of_near_circular_ones():
+    from nnqg.verify.claims.geodesic import conservation_inputs, radial_period
+
+    T = [radial_period({**conservation_inputs(), "angular_fraction": f}) for f in (0.9999, 1.0, 1.0001)]
+    assert abs(T[1] / T[0] - 1) < 1e-3 and abs(T[2] / T[1] - 1) < 1e-3, T
 
 
 def test_step_increments_telescope_and_the_first_order_drift_predicts_a_planted_connection():

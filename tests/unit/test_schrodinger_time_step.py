@@ -78,3 +78,12 @@ def test_inverted_potential_plant_is_never_passed_at_half_mass() -> None:
                   learning=False)
     assert v.calibration_status != PASSED, v.calibration.where
     assert "holds only" in v.calibration.where
+
+
+def test_a_study_whose_record_exceeds_the_memory_limit_is_refused_naming_the_inputs() -> None:
+    """hbar/m far beyond the explored range makes the Courant rule's step tiny; the study refuses before
+    solving instead of exhausting memory (review finding, 2026-11-26)."""
+    from nnqg.derivations import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="m_value.*GiB"):
+        run_claim(get_claim("schrodinger.equivalence"), QUICK, {"m_value": 1e-4}, learning=False)

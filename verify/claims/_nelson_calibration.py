@@ -83,7 +83,8 @@ class Profile:
     lag_N: int = 0
     lag_time: float = 0.0
     lag_h: float = 0.02
-    #: each state's lag is set by :func:`resolving_lag` (False keeps ``lag``: tests of the lag recheck)
+    #: each state's lag is set by :func:`resolving_lag` and the SDE step by :func:`resolving_step` (False keeps
+    #: ``lag`` and ``h``: tests of the lag recheck)
     resolve_lag: bool = True
 
 
@@ -217,9 +218,12 @@ def resolving_lag(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]
     :data:`LAG_RESOLUTION`, at most the profile's lag and at least 2h; the lag study's lags scale with it. At the
     floor 2h with :math:`\Omega \cdot 2h` above the bound the state is faster than the calibration resolves
     (``unresolved``)."""
+    if not math.isfinite(omega) or omega < 0:
+        raise InvalidArgument(f"state rate Omega = {omega!r}: the state's fastest rate must be a finite number >= 0 "
+                              "(check the potential and the state's centre and width)")
     step = 2 * prof.h
-    target = LAG_RESOLUTION / omega if omega > 0 else math.inf
-    n = max(1, min(int(round(prof.lag / step)), int(math.floor(target / step + 1e-9))))
+    n_max = int(round(prof.lag / step))
+    n = max(1, n_max if omega == 0 else min(n_max, int(math.floor(LAG_RESOLUTION / omega / step + 1e-9))))
     lag = round(n * step, 12)
     scale = lag / prof.lag
     new = replace(prof, lag=lag, lags=tuple(round(L * scale, 12) for L in prof.lags))
@@ -233,7 +237,9 @@ def resolving_step(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]
     step ``lag_h`` is halved with it. A state faster than the floor at the profile's h is otherwise simulated and
     tabulated (Crank-Nicolson) with a step that does not resolve it either: its residuals carry the step's bias,
     which does not move with the lag (since 2026-11-26: Morse states with Omega 8-14 FAILED at h = 0.01 and
-    PASSED at h = 0.005)."""
+    PASSED at h = 0.005; the rule gives 0.0025 for Omega 14.2 and 0.005 for 8.0)."""
+    if not math.isfinite(omega) or omega < 0:
+        raise InvalidArgument(f"state rate Omega = {omega!r}: the state's fastest rate must be a finite number >= 0")
     k = 0
     while k < MAX_STEP_HALVINGS and omega * 2 * prof.h / 2**k > LAG_RESOLUTION * (1 + 1e-9):
         k += 1
@@ -749,8 +755,8 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     lag_families = {"continuity", "noise"}
     # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the lag
     # study or the lag rule says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more
-    # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason. Nor is one that does not move with the lag (paired
-    # difference within its bound) and merely falls under the bound at half the lag, where the SE is larger: an
+    # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason. Nor is one that
+    # does not move with the lag (paired difference within its bound) and merely falls under the bound at half the lag, where the SE is larger: an
     # unresolved lag or a lag study short of lag^2 excuses a state only if its recheck *explains* the failure
     # (moves and vanishes; tightened 2026-11-26 after review: "not persisting" alone excused a lag-independent one)
     moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}

@@ -58,6 +58,8 @@ EQUIV_DT_PER_DX = 0.5
 #: (records unchanged) restores 1.78, 1.88 at m = 0.5. 1 lies a factor 1.5 below the first failing value (1.67)
 #: and above the defaults' 0.83, which keep dt = dx/2.
 EQUIV_COURANT = 1.0
+#: the largest record of one level of the equivalence study (the solver keeps every step), bytes
+EQUIV_MEMORY_LIMIT = 2 * 1024 ** 3
 GRID_H_QUICK = (1 / 8, 1 / 16, 1 / 32)
 GRID_H_FULL = (1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128)
 #: a sample point is resolved when (local wavenumber) x (coarsest dx) <= this (about 19 points per wavelength)
@@ -235,6 +237,14 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
     Vnum = sp.lambdify(s.q[0], V, "numpy")
     dxs = equivalence_levels(ctx.quick)
     dts, steps = equivalence_time_steps(hbar, m, T, dxs)
+    # the solver keeps every step: the finest level's record must fit (the time-step rule makes it grow as hbar/m)
+    finest = (4 * steps["steps_per_quarter"] * round(dxs[0] / dxs[-1]) + 1) * (round(2 * L / dxs[-1]) + 1) * 16
+    if finest > EQUIV_MEMORY_LIMIT:
+        raise InvalidArgument(
+            f"hbar_value, m_value, t_final, box_half_width = {hbar:g}, {m:g}, {T:g}, {L:g}: the finest level of the "
+            f"equivalence study would store {finest / 1024 ** 3:.1f} GiB (its time step falls as m/hbar, the "
+            f"Courant rule), more than {EQUIV_MEMORY_LIMIT / 1024 ** 3:.0f} GiB; use a larger m, a smaller hbar, "
+            "a shorter t_final or a smaller box")
     times = (T / 4, T / 2, 3 * T / 4)
     solver, dtime, dspace = inputs["solver"], inputs["time_difference"], inputs["space_difference"]
     coarse = np.linspace(-L, L, int(round(2 * L / dxs[0])) + 1)

@@ -14,8 +14,8 @@ equations, the textbook formula), and decides each residual by
 :func:`~nnqg.derivations._zero_test.decide_zero`: the trigonometric functions of the commensurate arguments
 2 pi k x become rational in one Weierstrass symbol and the root sqrt(-g u u) a symbol L with L^2 = -g u u, so
 the decision is exact and terminates where it decides (otherwise ``is_zero_exact`` falls back to its earlier
-cancel/simplify steps; no ``simplify`` on the drawn optical metrics, which spent a median 10-18 CPU s per drawn metric and did not
-reduce the identity for c = 1 + 3 sin(2 pi x)/10 + cos(4 pi x)/20: a false failure). A residual that is not
+cancel/simplify steps; no ``simplify`` on the drawn optical metrics, which spent a median 10-18 CPU s per drawn
+metric and did not reduce the identity for c = 1 + 3 sin(2 pi x)/10 + cos(4 pi x)/20: a false failure). A residual that is not
 identically 0, of any size, still FAILS (tests/unit/test_geodesic.py plants a coefficient of c'' in
 Gamma^x_tt, invisible for a linear c and failing on a drawn periodic one).
 
@@ -196,7 +196,7 @@ def radial_period(inputs: Mapping[str, Any]) -> float:
     (_, r0, _, _), (ut, _, uth, uph) = initial_state(inputs)
     M = float(inputs["mass"])
     try:
-        return schwarzschild_radial_period(M, (1 - 2 * M / r0) * ut, r0**2 * float(np.hypot(uth, uph)))
+        return schwarzschild_radial_period(M, (1 - 2 * M / r0) * ut, r0**2 * float(np.hypot(uth, uph)), r0=r0)
     except InvalidArgument as exc:
         raise InvalidArgument(f"mass, r0, angular_fraction = {inputs['mass']}, {inputs['r0']}, "
                               f"{inputs['angular_fraction']}: the orbit is not bound ({exc}); the claim's calibration "
@@ -253,7 +253,8 @@ def conservation_numeric(ctx: NumericContext, inputs: Mapping[str, Any]) -> Nume
     drift = {f"rtol={rtol:g}": {lab: float(np.abs(np.cumsum(v)).max()) for lab, v in steps.items()}
              for rtol, steps, _ in levels}
     worst = max(variation[f"rtol={rtols[-1]:g}"].items(), key=lambda kv: kv[1])[0]
-    power = {**j.power, "Gamma^r_phiphi x (1 + eps) in the integrator (first-order drift): smallest eps":
+    power = {**j.power,
+             "Gamma^r_phiphi x (1 + eps) in the integrator (first-order increment over each step): smallest eps":
              planted_power(study, scale=1e-12)}
     return NumericResult(j.max_residual, j.tolerance, j.ok, conv,
                          where=f"{j.reason}; largest variation in {worst}",
