@@ -11,11 +11,10 @@ r"""Calibrations of the `schrodinger.*` claims: deterministic convergence studie
   least ``density_threshold`` times its maximum and the state is resolved by the coarsest grid: local wavenumber
   :math:`k = \max_{n=2,4,6} |\psi^{(n)}/\psi|^{1/n}` with :math:`k\,\delta x_0 \le 1/3` (about 19 points per
   local wavelength; near a node :math:`k \to \infty`, so near-nodes are left out; :func:`local_wavenumber` says
-  why n = 4 and 6 are needed). *Resolution*: the solution's own
-  self-convergence (successive differences of :math:`\psi` at those points) must pass the same judge at the
-  solver's formal order, and the resolved region must hold at least half the probability at every sample time;
-  otherwise the calibration is INCONCLUSIVE (the grid does not resolve the state: nothing is said about the
-  claim), not FAILED.
+  why n = 4 and 6 are needed). *Resolution*: the solution's own self-convergence (successive differences of
+  :math:`\psi` at those points) must pass the same judge at the solver's formal order, and the resolved region
+  must hold at least half the probability at every sample time; otherwise the calibration is INCONCLUSIVE (the
+  grid does not resolve the state: nothing is said about the claim), not FAILED.
 * **quantisation** -- circulation of :math:`\nabla F` (a kernel generated from SymPy's derivative of
   :math:`\hbar\,\mathrm{atan2}(b, a)` on differences of the sampled vortex state) around rectangles, refined grids.
 * **wallstrom_counterexample** -- the Madelung residual of Wallstrom's flow on refined grids and its sampled,
@@ -371,9 +370,9 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
             f"{EQUIV_DT_PER_DX:g} and Courant number hbar k_max dt/(2 m dx) <= {EQUIV_COURANT:g} at k_max = "
             f"{RESOLVED_K_DX:.3g}/coarsest dx, T/4 a whole number of steps); sample points: density >= "
             f"{thr:g} max and local wavenumber max_n |psi^(n)/psi|^(1/n) (n = {orders}) x coarsest dx <= "
-            f"{RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence fails the same judge or the resolved region holds < "
-            f"{RESOLVED_MASS:.0%} of the probability; power: smallest eps at which the judge fails on the same data "
-            "with the residual shifted by eps dR/deps")
+            f"{RESOLVED_K_DX:.3g}; INCONCLUSIVE (neither PASSED nor FAILED) when psi's own self-convergence fails the "
+            f"same judge or the resolved region holds < {RESOLVED_MASS:.0%} of the probability; power: smallest eps at "
+            "which the judge fails on the same data with the residual shifted by eps dR/deps")
     return NumericResult(max_residual=rmax, tolerance=tol, ok=ok, convergence=worst, where=where, details=details,
                          system=system, rule=rule, power=power, inconclusive=inconclusive)
 
