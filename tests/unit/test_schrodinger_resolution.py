@@ -90,3 +90,17 @@ def test_plants_fail_at_the_wide_packet(plant) -> None:
     claim = get_claim("schrodinger.equivalence")
     v = run_claim(claim, QUICK, {**WIDE, **claim.mutations()[plant]}, learning=False)
     assert v.status == FAILED and v.calibration_status == FAILED, v.calibration.where
+
+
+def test_no_resolved_point_is_inconclusive() -> None:
+    """A drawn input (explore, seed 1) whose every point the rule leaves out: a Morse wall of V ~ 3600 at the box
+    edge accelerates the far tail to wavenumbers ~ 57 everywhere. INCONCLUSIVE with that reason (it was on main
+    too, 0.8 % resolved), not a crash of the power search on an empty sample set."""
+    import sympy as sp
+
+    inputs = {"hbar_value": 0.75, "m_value": 0.25, "packet_center": -2.0, "packet_width": 0.8,
+              "packet_momentum": 1.5, "potential": lambda q: sp.Rational(7, 2) * (1 - sp.exp(-sp.Rational(2, 5)
+                                                                                          * (q[0] - sp.Rational(3, 4)))) ** 2}
+    v = run_claim(get_claim("schrodinger.equivalence"), QUICK, inputs, learning=False)
+    assert v.calibration_status == INCONCLUSIVE, v.calibration.where
+    assert "holds only 0.0%" in v.calibration.where

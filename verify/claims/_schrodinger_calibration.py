@@ -100,7 +100,7 @@ def deterministic_power(studies: Sequence[tuple[str, float, Sequence[float], Seq
 
     def fails(eps: float) -> bool:
         for q, order, hs, R, G in studies:
-            pts = tuple((h, float(np.max(np.abs(r + eps * g)))) for h, r, g in zip(hs, R, G))
+            pts = tuple((h, float(np.max(np.abs(r + eps * g), initial=0.0))) for h, r, g in zip(hs, R, G))
             if judge_fails(Convergence(q, order, pts)):
                 return True
         return False
