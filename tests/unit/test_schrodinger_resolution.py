@@ -98,9 +98,11 @@ def test_no_resolved_point_is_inconclusive() -> None:
     too, 0.8 % resolved), not a crash of the power search on an empty sample set."""
     import sympy as sp
 
+    def morse(q):
+        return sp.Rational(7, 2) * (1 - sp.exp(-sp.Rational(2, 5) * (q[0] - sp.Rational(3, 4)))) ** 2
+
     inputs = {"hbar_value": 0.75, "m_value": 0.25, "packet_center": -2.0, "packet_width": 0.8,
-              "packet_momentum": 1.5, "potential": lambda q: sp.Rational(7, 2) * (1 - sp.exp(-sp.Rational(2, 5)
-                                                                                          * (q[0] - sp.Rational(3, 4)))) ** 2}
+              "packet_momentum": 1.5, "potential": morse}
     v = run_claim(get_claim("schrodinger.equivalence"), QUICK, inputs, learning=False)
     assert v.calibration_status == INCONCLUSIVE, v.calibration.where
     assert "holds only 0.0%" in v.calibration.where
