@@ -11,10 +11,11 @@ r"""Calibrations of the `schrodinger.*` claims: deterministic convergence studie
   least ``density_threshold`` times its maximum and the state is resolved by the coarsest grid: local wavenumber
   :math:`k = \max(k_2, k_4, \mathcal C^{1/3}k_6)`, :math:`k_n = |\psi^{(n)}/\psi|^{1/n}` (:math:`\mathcal C`
   the time-step rule's Courant number), with :math:`k\,\delta x_0 \le 1/3` (about 19 points per local wavelength;
-  near a node :math:`k \to \infty`, so near-nodes are left out; :func:`local_wavenumber` says why n = 4, 6). *Resolution*: the solution's own self-convergence (successive differences of
-  :math:`\psi` at those points) must pass the same judge at the solver's formal order, and the resolved region
-  must hold at least half the probability at every sample time; otherwise the calibration is INCONCLUSIVE (the
-  grid does not resolve the state: nothing is said about the claim), not FAILED.
+  near a node :math:`k \to \infty`, so near-nodes are left out; :func:`local_wavenumber` says why n = 4, 6).
+  *Resolution*: the solution's own self-convergence (successive differences of :math:`\psi` at those points)
+  must pass the same judge at the solver's formal order, and the resolved region must hold at least half the
+  probability at every sample time; otherwise the calibration is INCONCLUSIVE (the grid does not resolve the
+  state: nothing is said about the claim), not FAILED.
 * **quantisation** -- circulation of :math:`\nabla F` (a kernel generated from SymPy's derivative of
   :math:`\hbar\,\mathrm{atan2}(b, a)` on differences of the sampled vortex state) around rectangles, refined grids.
 * **wallstrom_counterexample** -- the Madelung residual of Wallstrom's flow on refined grids and its sampled,
