@@ -450,6 +450,9 @@ def test_detection_power_accounts_for_the_noise_of_the_scaled_term() -> None:
     # a scaled term that is itself noisy needs a larger effect; one whose noise grows as fast as its mean, never
     assert detection_power(np.array([0.01]), np.array([0.1]), z, var_g=np.array([0.01**2])) > plain
     assert detection_power(np.array([0.01]), np.array([0.1]), z, var_g=np.array([0.05**2])) == math.inf
+    # a collapsed ensemble (a planted osmotic sign flip on a Morse state): terms whose squares overflow say nothing
+    assert detection_power(np.array([1e-3, 0.01]), np.array([1e200, 0.1]), z) == plain
+    assert detection_power(np.array([1e170]), np.array([1e160]), z, var_g=np.array([1e300])) == math.inf
 
 
 @pytest.mark.parametrize("cid, effect, plant", [

@@ -51,6 +51,18 @@ def consistency_bound(n_tests: int, groups: int, alpha: float = FAMILY_ALPHA) ->
     return float(stats.t.ppf(1 - alpha / (2 * n_tests), groups - 1))
 
 
+def _real_roots(A: float, B: float, C: float) -> list[float]:
+    """Real roots of A x^2 + B x + C (the cancellation-free form; a root beyond the floats is inf)."""
+    if A == 0:
+        return [-C / B] if B != 0 else []
+    disc = B * B - 4 * A * C
+    if disc < 0:
+        return []
+    q = -(B + math.copysign(math.sqrt(disc), B)) / 2
+    with np.errstate(over="ignore", divide="ignore"):
+        return [float(np.float64(q) / A)] + ([float(np.float64(C) / q)] if q != 0 else [])
+
+
 def detection_power(se: np.ndarray, g: np.ndarray, zcrit: float, beta: float = DETECTION_BETA, *,
                     var_g: np.ndarray | None = None, cov_rg: np.ndarray | None = None) -> float:
     r"""Smallest :math:`\varepsilon > 0` that some component k detects with probability at least
@@ -58,7 +70,8 @@ def detection_power(se: np.ndarray, g: np.ndarray, zcrit: float, beta: float = D
     the planted residual's standard error :math:`s_k(\varepsilon)^2 = s_k^2 + 2\varepsilon\,c_k +
     \varepsilon^2 v_k` grows with the effect when the scaled term is itself noisy (``var_g`` = :math:`v_k`, the
     variance of the estimate of :math:`g_k`; ``cov_rg`` = :math:`c_k`, its covariance with the residual; both
-    zero when omitted). Inf when no component can detect it (the term's noise grows as fast as its mean)."""
+    zero when omitted). Inf when no component can detect it (the term's noise grows as fast as its mean); a
+    component whose terms overflow (a collapsed ensemble) is left out."""
     se, g = np.asarray(se, dtype=float).ravel(), np.asarray(g, dtype=float).ravel()
     v = np.zeros_like(se) if var_g is None else np.asarray(var_g, dtype=float).ravel()
     c = np.zeros_like(se) if cov_rg is None else np.asarray(cov_rg, dtype=float).ravel()
@@ -68,9 +81,13 @@ def detection_power(se: np.ndarray, g: np.ndarray, zcrit: float, beta: float = D
         if not all(map(math.isfinite, (sk, gk, vk, ck))) or gk == 0:
             continue
         # eps^2 (g^2 - Z^2 v) - 2 Z^2 c eps - Z^2 s^2 >= 0: the smallest positive root where it turns positive
-        A, B, C = gk**2 - Z2 * vk, -2 * Z2 * ck, -Z2 * sk**2
-        roots = np.roots([A, B, C]) if A != 0 else np.array([-C / B]) if B != 0 else np.array([])
-        for x in sorted(float(r.real) for r in np.atleast_1d(roots) if abs(r.imag) < 1e-12 and r.real > 0):
+        with np.errstate(over="ignore", invalid="ignore"):
+            A, B, C = gk**2 - Z2 * vk, -2 * Z2 * ck, -Z2 * sk**2
+        if not all(map(math.isfinite, (A, B, C))):  # finite inputs whose squares overflow: no statement
+            continue
+        scale = max(abs(A), abs(B), abs(C))  # the same roots, without overflow in the discriminant
+        A, B, C = A / scale, B / scale, C / scale
+        for x in sorted(r for r in _real_roots(A, B, C) if math.isfinite(r) and r > 0):
             if A * (x * 1.000001) ** 2 + B * x * 1.000001 + C >= 0:
                 best = min(best, x)
                 break
