@@ -756,9 +756,10 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     # A failing residual that persists at half the lag (the recheck) is not the estimators' bias, whatever the lag
     # study or the lag rule says: a lag-independent error (a planted kinetic coefficient x 2) also "falls more
     # slowly than lag^2" in the study, and was INCONCLUSIVE before 2026-11-26 for that reason. Nor is one that
-    # does not move with the lag (paired difference within its bound) and merely falls under the bound at half the lag, where the SE is larger: an
-    # unresolved lag or a lag study short of lag^2 excuses a state only if its recheck *explains* the failure
-    # (moves and vanishes; tightened 2026-11-26 after review: "not persisting" alone excused a lag-independent one)
+    # does not move with the lag (paired difference within its bound) and merely falls under the bound at half
+    # the lag, where the SE is larger: an unresolved lag or a lag study short of lag^2 excuses a state only if its
+    # recheck *explains* the failure (moves and vanishes; tightened 2026-11-26 after review: "not persisting"
+    # alone excused a lag-independent one)
     moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}
     if lag_study is not None:
         facts.append((f"lag study: {lag_study['reason']}", bool(lag_study["ok"])))

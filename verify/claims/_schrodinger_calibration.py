@@ -269,11 +269,11 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
     dxs = equivalence_levels(ctx.quick)
     dts, steps = equivalence_time_steps(hbar, m, T, dxs)
     # the solver keeps every step: the finest level's record must fit (the time-step rule makes it grow as hbar/m)
-    finest = (4 * steps["steps_per_quarter"] * round(dxs[0] / dxs[-1]) + 1) * (round(2 * L / dxs[-1]) + 1) * 16
-    if finest > EQUIV_MEMORY_LIMIT:
+    record = (4 * steps["steps_per_quarter"] * round(dxs[0] / dxs[-1]) + 1) * (round(2 * L / dxs[-1]) + 1) * 16
+    if record > EQUIV_MEMORY_LIMIT:
         raise InvalidArgument(
             f"hbar_value, m_value, t_final, box_half_width = {hbar:g}, {m:g}, {T:g}, {L:g}: the finest level of the "
-            f"equivalence study would store {finest / 1024 ** 3:.1f} GiB (its time step falls as m/hbar, the "
+            f"equivalence study would store {record / 1024 ** 3:.1f} GiB (its time step falls as m/hbar, the "
             f"Courant rule), more than {EQUIV_MEMORY_LIMIT / 1024 ** 3:.0f} GiB; use a larger m, a smaller hbar, "
             "a shorter t_final or a smaller box")
     times = (T / 4, T / 2, 3 * T / 4)

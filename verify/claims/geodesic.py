@@ -15,8 +15,8 @@ equations, the textbook formula), and decides each residual by
 2 pi k x become rational in one Weierstrass symbol and the root sqrt(-g u u) a symbol L with L^2 = -g u u, so
 the decision is exact and terminates where it decides (otherwise ``is_zero_exact`` falls back to its earlier
 cancel/simplify steps; no ``simplify`` on the drawn optical metrics, which spent a median 10-18 CPU s per drawn
-metric and did not reduce the identity for c = 1 + 3 sin(2 pi x)/10 + cos(4 pi x)/20: a false failure). A residual that is not
-identically 0, of any size, still FAILS (tests/unit/test_geodesic.py plants a coefficient of c'' in
+metric and did not reduce the identity for c = 1 + 3 sin(2 pi x)/10 + cos(4 pi x)/20: a false failure). A
+residual that is not identically 0, of any size, still FAILS (tests/unit/test_geodesic.py plants a coefficient of c'' in
 Gamma^x_tt, invisible for a linear c and failing on a drawn periodic one).
 
 geodesic.conservation (derivation + calibration): along the geodesic flow of Schwarzschild, dE/ds, dL_z/ds,
