@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -106,13 +106,18 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
     widths = list(spec.width) if spec.width is not None else [-1]
     by_cell = {(r["gamma"], r["batch_size"], r["width"]): r for r in summ}
 
-    def grid_of(key: str, width: int) -> np.ndarray:
-        a = np.full((len(bs), len(gs)), np.nan)
+    def cells(width: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
+        """(row, column, summary row) of every computed (gamma, B) cell at this width."""
         for i, b in enumerate(bs):
             for j, g in enumerate(gs):
                 r = by_cell.get((g, b, width))
                 if r is not None:
-                    a[i, j] = r[key]
+                    yield i, j, r
+
+    def grid_of(key: str, width: int) -> np.ndarray:
+        a = np.full((len(bs), len(gs)), np.nan)
+        for i, j, r in cells(width):
+            a[i, j] = r[key]
         return a
 
     def draw(a: np.ndarray, title: str, cbar: str, within: np.ndarray | None, fname: str, vmax: float | None,
@@ -148,12 +153,7 @@ def write_figures(spec: SweepSpec, table: Any, directory: str | os.PathLike[str]
         for desc in spec.claims:
             if f"{desc}_decisions" not in summ[0]:
                 continue
-            tallies = {}
-            for i, b in enumerate(bs):
-                for j, g in enumerate(gs):
-                    r = by_cell.get((g, b, w))
-                    if r is not None:
-                        tallies[(i, j)] = decision_tally(r[f"{desc}_decisions"]).replace(", ", "\n")
+            tallies = {(i, j): decision_tally(r[f"{desc}_decisions"]).replace(", ", "\n") for i, j, r in cells(w)}
             draw(grid_of(f"{desc}_supported", w),
                  f"{desc}{wt}: decisions (controls measured at each point)\n"
                  "S supported, NS not supported, I inconclusive",
