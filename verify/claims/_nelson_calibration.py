@@ -212,15 +212,19 @@ def state_rate(potential: sp.Expr, m: float, hbar: float, centre: float, width: 
     return {"omega_V": omega, "spreading": spread, "Omega": max(omega, spread)}
 
 
+def _check_rate(omega: float) -> None:
+    if not math.isfinite(omega) or omega < 0:
+        raise InvalidArgument(f"state rate Omega = {omega!r}: the state's fastest rate must be a finite number >= 0 "
+                              "(check the potential and the state's centre and width)")
+
+
 def resolving_lag(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]]:
     r"""The resolution rule of a state's snapshot lag: the largest multiple :math:`\Delta` of 2h (so
     that :math:`\Delta/2` is a multiple of the SDE step, for the lag recheck) with :math:`\Omega\Delta \le`
     :data:`LAG_RESOLUTION`, at most the profile's lag and at least 2h; the lag study's lags scale with it. At the
     floor 2h with :math:`\Omega \cdot 2h` above the bound the state is faster than the calibration resolves
     (``unresolved``)."""
-    if not math.isfinite(omega) or omega < 0:
-        raise InvalidArgument(f"state rate Omega = {omega!r}: the state's fastest rate must be a finite number >= 0 "
-                              "(check the potential and the state's centre and width)")
+    _check_rate(omega)
     step = 2 * prof.h
     n_max = int(round(prof.lag / step))
     n = max(1, n_max if omega == 0 else min(n_max, int(math.floor(LAG_RESOLUTION / omega / step + 1e-9))))
@@ -238,8 +242,7 @@ def resolving_step(prof: Profile, omega: float) -> tuple[Profile, dict[str, Any]
     tabulated (Crank-Nicolson) with a step that does not resolve it either: its residuals carry the step's bias,
     which does not move with the lag (since 2026-11-26: Morse states with Omega 8-14 FAILED at h = 0.01 and
     PASSED at h = 0.005; the rule gives 0.0025 for Omega 14.2 and 0.005 for 8.0)."""
-    if not math.isfinite(omega) or omega < 0:
-        raise InvalidArgument(f"state rate Omega = {omega!r}: the state's fastest rate must be a finite number >= 0")
+    _check_rate(omega)
     k = 0
     while k < MAX_STEP_HALVINGS and omega * 2 * prof.h / 2**k > LAG_RESOLUTION * (1 + 1e-9):
         k += 1
@@ -761,6 +764,8 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     # recheck *explains* the failure (moves and vanishes; tightened 2026-11-26 after review: "not persisting"
     # alone excused a lag-independent one)
     moving = {name: r for name, r in (lag_recheck or {}).items() if r.get("explains")}
+    # Hence the lag-study and unresolved-lag entries below excuse no state that `moving` does not excuse; they
+    # add their reasons to an INCONCLUSIVE verdict's text
     if lag_study is not None:
         facts.append((f"lag study: {lag_study['reason']}", bool(lag_study["ok"])))
         if not lag_study["ok"] and numerical & set(moving):
