@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from _markdown import write_markdown  # bench/ is on sys.path when a script runs
 
 
 def cli_cpu(python: str) -> float:
@@ -76,10 +77,7 @@ def main() -> None:
     lines += ["", "| `nnqg verify --claims einstein.bianchi --no-learning` | median CPU s (user + sys) | runs |",
               "|---|---:|---|"]
     lines += [f"| {k} | {statistics.median(v):.2f} | {', '.join(f'{x:.2f}' for x in v)} |" for k, v in cli.items()]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    write_markdown(lines, args.out)
 
 
 if __name__ == "__main__":

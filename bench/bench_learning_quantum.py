@@ -19,7 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from _markdown import write_markdown  # bench/ is on sys.path when a script runs
 
 CODE = {
     "Q1/Q2 (madelung.py)": "from nnqg.verify.learning import madelung as m; from nnqg.verify._model import "
@@ -55,10 +56,7 @@ def main() -> None:
              f"{load0:.1f} before, {load1:.1f} after (2 CPUs).", "",
              "| experiment | profile | CPU time [s] (median) | wall time [s] (median) |", "|---|---|---:|---:|"]
     lines += [f"| {n} | {p} | {c:.1f} | {w:.1f} |" for n, p, c, w in rows]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    write_markdown(lines, args.out)
 
 
 if __name__ == "__main__":
