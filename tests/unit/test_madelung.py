@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import sympy as sp
+from scipy import stats
 
 from nnqg.derivations import InvalidArgument, is_zero
 from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuity_flux, euler_lagrange, \
@@ -22,7 +23,7 @@ from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
 from nnqg.verify._model import NOT_RUN, NumericResult
 from nnqg.verify.claims import _nelson_calibration as _cal
 from nnqg.verify.claims import _plants
-from nnqg.verify.claims._monte_carlo import detection_power, lag_decision, lag_point, monte_carlo_rate
+from nnqg.verify.claims._monte_carlo import DETECTION_BETA, detection_power, lag_decision, lag_point, monte_carlo_rate
 
 CLAIM_IDS = ("madelung.continuity", "madelung.hamilton_jacobi")
 
@@ -453,6 +454,18 @@ def test_detection_power_accounts_for_the_noise_of_the_scaled_term() -> None:
     # a collapsed ensemble (a planted osmotic sign flip on a Morse state): terms whose squares overflow say nothing
     assert detection_power(np.array([1e-3, 0.01]), np.array([1e200, 0.1]), z) == plain
     assert detection_power(np.array([1e170]), np.array([1e160]), z, var_g=np.array([1e300])) == math.inf
+
+
+def test_detection_power_of_a_noiseless_residual() -> None:
+    z = 4.0
+    with np.errstate(all="raise"):  # no 0/0 on the way
+        # no noise anywhere: any eps > 0 is detected
+        assert detection_power(np.array([0.0]), np.array([0.1]), z) == 0.0
+        # the scaled term's noise exactly at the bound (A = B = C = 0): no statement from that component
+        Z = z + float(stats.norm.ppf(1 - DETECTION_BETA))  # A = g^2 - Z^2 v is then exactly 0
+        assert detection_power(np.array([0.0]), np.array([Z]), z, var_g=np.array([1.0])) == math.inf
+        assert detection_power(np.array([0.0, 0.01]), np.array([Z, 0.1]), z, var_g=np.array([1.0, 0.0])) \
+            == detection_power(np.array([0.01]), np.array([0.1]), z)
 
 
 @pytest.mark.parametrize("cid, effect, plant", [

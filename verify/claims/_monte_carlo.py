@@ -86,6 +86,11 @@ def detection_power(se: np.ndarray, g: np.ndarray, zcrit: float, beta: float = D
         if not all(map(math.isfinite, (A, B, C))):  # finite inputs whose squares overflow: no statement
             continue
         scale = max(abs(A), abs(B), abs(C))  # the same roots, without overflow in the discriminant
+        if scale == 0:  # g^2 = Z^2 v with no noise in the residual: detection exactly at the bound for every eps
+            continue
+        if C == 0 and B == 0 and A > 0:  # a noiseless residual detects every eps > 0 (the infimum is 0)
+            best = 0.0
+            continue
         A, B, C = A / scale, B / scale, C / scale
         for x in sorted(r for r in _real_roots(A, B, C) if math.isfinite(r) and r > 0):
             if A * (x * 1.000001) ** 2 + B * x * 1.000001 + C >= 0:
