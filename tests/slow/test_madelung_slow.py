@@ -31,6 +31,9 @@ def test_full_profile_passes(cid: str) -> None:
     assert n is not None and n.convergence is not None
     assert 0.5 <= n.convergence.observed_order <= 1.5
     assert "lag_study" in n.details and n.details["lag_study"]["ok"]
+    study = n.details["lag_study"]
+    if len({tuple(v) for v in study["lags"].values()}) > 1:  # the reason names every state's lags
+        assert all(f"{name}" in study["reason"] for name in study["lags"]), study["reason"]
     print(f"{cid}: {elapsed:.1f} s, order {n.convergence.observed_order:.3f}, lag study "
           f"{n.details['lag_study']['reason']}")
 

@@ -709,6 +709,9 @@ def _lag_study(ctx: NumericContext, inputs: Mapping[str, Any], profs: Sequence[P
                              np.concatenate([e for _, e in per_lag[i]]), len(first.lags)),
                    lags={c.table.name: p.lags[i] for c, p in zip(cases, profs)}) for i, L in enumerate(first.lags)]
     ok, reason, order = lag_decision(points)
+    if len({p.lags for p in profs}) > 1:  # the judge's text names the first state's lags: say whose
+        reason += (f" (lags named are {cases[0].table.name}'s; pooled by multiple with "
+                   + "; ".join(f"{c.table.name}: {list(p.lags)}" for c, p in zip(cases[1:], profs[1:])) + ")")
     return {"points": points, "observed_order": order, "expected_order": 2.0, "ok": ok, "reason": reason,
             "N": first.lag_N, "h": first.lag_h, "time": first.lag_time,
             "lags": {c.table.name: list(p.lags) for c, p in zip(cases, profs)}}
