@@ -250,8 +250,9 @@ def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapsho
 
     ``stats`` (a dict, if given) receives ``stiff_steps`` (trajectory-steps substepped), ``unresolved_steps``,
     ``max_substeps``, ``kappa``, ``outside_steps`` (trajectory-steps ending beyond a wall), ``stayed_out`` (those
-    that followed a step already ending beyond one: the drift's return did not undo the crossing within a step)
-    and ``left_box`` (trajectories that ever ended a step beyond a wall); the last three are 0 without walls.
+    that followed a step already ending beyond one), ``crossed`` (trajectories that ever ended a step beyond a
+    wall) and ``left_box`` (those that ever ended one farther than a step's noise scale
+    :math:`\sigma = \sqrt{2\nu h}` beyond a wall); all 0 without walls.
 
     Random increments come from ``rng`` one step at a time (memory O(N), reproducible for a given stream)."""
     _positive(nu=nu, h=h)
@@ -271,6 +272,7 @@ def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapsho
     counts[2] = 1
     stiff = np.zeros(q.size)
     ever_out = np.zeros(q.size, dtype=np.bool_)
+    ever_far = np.zeros(q.size, dtype=np.bool_)
     was_out = np.zeros(q.size, dtype=np.bool_)
     outside_steps = stayed_out = 0
     bridge: np.random.Generator | None = None
@@ -300,12 +302,13 @@ def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapsho
             outside_steps += int(np.count_nonzero(beyond))
             stayed_out += int(np.count_nonzero(beyond & was_out))
             ever_out |= beyond
+            ever_far |= (q < g0 - sigma) | (q > top + sigma)
             was_out = beyond
         b_now = b_next
     if stats is not None:
         stats.update(stiff_steps=int(counts[0]), unresolved_steps=int(counts[1]), max_substeps=int(counts[2]),
                      kappa=kappa, outside_steps=outside_steps, stayed_out=stayed_out,
-                     left_box=int(np.count_nonzero(ever_out)))
+                     crossed=int(np.count_nonzero(ever_out)), left_box=int(np.count_nonzero(ever_far)))
     return out
 
 
