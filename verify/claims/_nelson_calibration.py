@@ -36,6 +36,9 @@ since 2026-11-26). For a numerical state (a user potential), and a closed-form s
 failing lag-dependent residual is rechecked at :math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`):
 a failure that moves with the lag and is gone at :math:`\Delta/2` is the estimators' bias at time scales the lag
 does not resolve (INCONCLUSIVE); one that persists, or does not move with the lag, is FAILED.
+The integrator's counts (stiff steps taken in substeps, trajectories beyond a numerical state's box) are reported
+in the rule, and in ``details.integrator`` where there is something to count; a simulation whose ensemble left
+the box beyond the stated rule is INCONCLUSIVE (:func:`_integrator_verdict`).
 
 **Components are inputs.** The state factory, the Schrodinger solver, the drift rule, the noise rule, the SDE
 integrator, the time-derivative estimator, the increment targets, the score estimator and the kernel factory are
