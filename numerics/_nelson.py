@@ -15,10 +15,13 @@ in both stages,
 
 which for additive noise is of weak order 2 (its one-step moments match the Ito-Taylor expansion to
 :math:`O(h^3)`); the order is measured in ``tests/slow/test_madelung_slow.py`` against the closed-form variance.
-Weak order is what matters here: every quantity we evaluate is an ensemble average.
+Weak order is what matters here: every quantity we evaluate is an ensemble average. A trajectory that meets a
+drift steep enough to leave the scheme's stability region (:math:`h|b'| > 1`) takes that step, alone, in
+substeps along its own Brownian path (:func:`simulate`).
 
 **Drift.** The drift is tabulated on a uniform grid in q at every step time and interpolated linearly (linear
-extrapolation outside the grid). A two-point grid represents the affine drift of a Gaussian state exactly; a
+extrapolation outside the grid, or, for a numerical state whose grid ends are the walls of its box, the end
+value pointing back into the box). A two-point grid represents the affine drift of a Gaussian state exactly; a
 numerical Schrodinger solution gives a finer grid.
 
 **Estimators.** From snapshots :math:`Q_j = q(t + j\Delta)`, :math:`j = -4..4`, forward and backward drifts are
@@ -55,6 +58,15 @@ from ._nelson_states import DriftTable, GaussianState, _positive, coherent_state
 # Simulation
 # ----------------------------------------------------------------------------------------------------------------
 
+#: The bound kappa on a step's stability number h|b'| (:func:`simulate`): half the linear stability interval
+#: (0, 2] of both schemes on the real axis and the end of Euler's non-oscillating range (its factor 1 - h lambda
+#: stays >= 0); the factor 2 of margin covers the drift's variation between the points a step evaluates.
+STABILITY_BOUND = 1.0
+#: a stiff step is refined at most this many times (2**16 substeps); a step still beyond the bound is counted as
+#: unresolved
+MAX_SUBSTEP_HALVINGS = 16
+
+
 @njit_cached(fastmath=False)
 def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
     m = b.shape[0]
@@ -69,29 +81,178 @@ def _interp(x: float, g0: float, dx: float, b: np.ndarray) -> float:
 
 
 @njit_cached(fastmath=False)
+def _drift(x: float, g0: float, dx: float, b: np.ndarray, walls: bool) -> float:
+    """The table's drift at x: linear in each cell; beyond the grid linear continuation, or, when the grid's ends
+    are the walls of the state's box, the end value pointing into the box (``simulate``'s docstring)."""
+    if walls:
+        m = b.shape[0]
+        if x < g0:
+            return abs(b[0])
+        if x > g0 + (m - 1) * dx:
+            return -abs(b[m - 1])
+    return _interp(x, g0, dx, b)
+
+
+@njit_cached(fastmath=False)
+def _slope(x: float, g0: float, dx: float, b: np.ndarray, walls: bool) -> float:
+    """|b'| of the drift :func:`_drift` uses at x (the slope of x's cell; 0 beyond a wall)."""
+    m = b.shape[0]
+    if walls and (x < g0 or x > g0 + (m - 1) * dx):
+        return 0.0
+    j = int(math.floor((x - g0) / dx))
+    if j < 0:
+        j = 0
+    elif j > m - 2:
+        j = m - 2
+    return abs(b[j + 1] - b[j]) / dx
+
+
+@njit_cached(fastmath=False)
 def _heun_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
-               b_now: np.ndarray, b_next: np.ndarray) -> None:
+               b_now: np.ndarray, b_next: np.ndarray, walls: bool, kappa: float, stiff: np.ndarray) -> int:
+    """One Heun step of every trajectory whose stability number is within kappa; the others are left in place
+    with their stability number in ``stiff``; returns how many."""
+    count = 0
     for i in range(q.shape[0]):
         x = q[i]
         noise = sigma * dw[i]
-        f0 = _interp(x, g0, dx, b_now)
+        f0 = _drift(x, g0, dx, b_now, walls)
         xp = x + f0 * h + noise
-        f1 = _interp(xp, g0, dx, b_next)
+        s = h * max(_slope(x, g0, dx, b_now, walls), _slope(xp, g0, dx, b_next, walls))
+        if s > kappa:
+            stiff[i] = s
+            count += 1
+            continue
+        f1 = _drift(xp, g0, dx, b_next, walls)
         q[i] = x + 0.5 * (f0 + f1) * h + noise
+    return count
 
 
 @njit_cached(fastmath=False)
 def _euler_step(q: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
-                b_now: np.ndarray) -> None:
+                b_now: np.ndarray, walls: bool, kappa: float, stiff: np.ndarray) -> int:
+    count = 0
     for i in range(q.shape[0]):
         x = q[i]
-        q[i] = x + _interp(x, g0, dx, b_now) * h + sigma * dw[i]
+        s = h * _slope(x, g0, dx, b_now, walls)
+        if s > kappa:
+            stiff[i] = s
+            count += 1
+            continue
+        q[i] = x + _drift(x, g0, dx, b_now, walls) * h + sigma * dw[i]
+    return count
+
+
+@njit_cached(fastmath=False)
+def _refine(P: np.ndarray, sigma: float) -> np.ndarray:
+    """The noise path at twice the resolution: each midpoint from the Brownian bridge between its neighbours."""
+    M = P.shape[0] - 1
+    out = np.empty(2 * M + 1)
+    sd = 0.5 * sigma / math.sqrt(M)
+    for j in range(M):
+        out[2 * j] = P[j]
+        out[2 * j + 1] = 0.5 * (P[j] + P[j + 1]) + sd * np.random.standard_normal()
+    out[2 * M] = P[M]
+    return out
+
+
+@njit_cached(fastmath=False)
+def _along_path(x: float, P: np.ndarray, h: float, g0: float, dx: float, b0: np.ndarray, b1: np.ndarray,
+                walls: bool, heun: bool, kappa: float, stop: bool) -> tuple[float, float]:
+    """x after the substeps h/M along the noise path P (M + 1 values), the drift linear in time between the
+    step's two tables; returns (x, the largest stability number met; early when ``stop`` and it exceeds kappa)."""
+    M = P.shape[0] - 1
+    d = h / M
+    worst = 0.0
+    for k in range(M):
+        a0, a1 = k / M, (k + 1) / M
+        noise = P[k + 1] - P[k]
+        f0 = (1.0 - a0) * _drift(x, g0, dx, b0, walls) + a0 * _drift(x, g0, dx, b1, walls)
+        worst = max(worst, d * max(_slope(x, g0, dx, b0, walls), _slope(x, g0, dx, b1, walls)))
+        xp = x + f0 * d + noise
+        if heun:
+            worst = max(worst, d * max(_slope(xp, g0, dx, b0, walls), _slope(xp, g0, dx, b1, walls)))
+            f1 = (1.0 - a1) * _drift(xp, g0, dx, b0, walls) + a1 * _drift(xp, g0, dx, b1, walls)
+            x = x + 0.5 * (f0 + f1) * d + noise
+        else:
+            x = xp
+        if stop and worst > kappa:
+            break
+    return x, worst
+
+
+@njit_cached(fastmath=False)
+def _substeps(q: np.ndarray, stiff: np.ndarray, dw: np.ndarray, h: float, sigma: float, g0: float, dx: float,
+              b0: np.ndarray, b1: np.ndarray, walls: bool, heun: bool, kappa: float, max_halvings: int, seed: int,
+              counts: np.ndarray) -> None:
+    """The flagged trajectories (``stiff[i]`` > 0, their stability number; reset to 0) over one step in substeps
+    along their own refined noise path; ``counts`` += (trajectory-steps, unresolved ones), max substeps."""
+    np.random.seed(seed)
+    for i in range(q.shape[0]):
+        s = stiff[i]
+        if s == 0.0:
+            continue
+        stiff[i] = 0.0
+        P = np.empty(2)
+        P[0] = 0.0
+        P[1] = sigma * dw[i]
+        k0 = min(max_halvings, max(1, int(math.ceil(math.log2(s / kappa)))))
+        k = 0
+        while k < k0:
+            P = _refine(P, sigma)
+            k += 1
+        while True:
+            x, worst = _along_path(q[i], P, h, g0, dx, b0, b1, walls, heun, kappa, k < max_halvings)
+            if worst <= kappa or k >= max_halvings:
+                break
+            P = _refine(P, sigma)
+            k += 1
+        q[i] = x
+        counts[0] += 1
+        if worst > kappa:
+            counts[1] += 1
+        counts[2] = max(counts[2], 2**k)
 
 
 def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapshot_steps: Sequence[int],
-             rng: np.random.Generator, *, scheme: str = "heun") -> np.ndarray:
+             rng: np.random.Generator, *, scheme: str = "heun", walls: bool = False, stats: dict | None = None) \
+        -> np.ndarray:
     r"""Integrate :math:`dq = b\,dt + \sqrt{2\nu}\,dW` from t = 0 with step h; return the positions at the
     requested step indices (sorted, non-negative), shape ``(len(snapshot_steps), N)``.
+
+    **Stiff steps, per trajectory.** On :math:`dq = -\lambda q\,dt` both schemes multiply q per step by a factor
+    (Heun :math:`1 - h\lambda + (h\lambda)^2/2`, Euler :math:`1 - h\lambda`) of modulus at most 1 only for
+    :math:`0 \le h\lambda \le 2`; a drift steep somewhere (a potential wall, a node of psi, the box of a numerical
+    state) throws a trajectory that meets it out of the state's support. A trajectory's stability number over a
+    step is :math:`s = h\max|b'|` at the points where the scheme evaluates the drift (Heun: :math:`q_n` in the
+    table at :math:`t_n`, the predictor :math:`\tilde q` in the table at :math:`t_{n+1}`; Euler: :math:`q_n`),
+    :math:`b'` the slope of the table's cell there. Where :math:`s \le \kappa` (:data:`STABILITY_BOUND`) the step
+    is the plain scheme's, bit for bit. Where :math:`s > \kappa` that trajectory alone takes the step in
+    :math:`M = 2^k` substeps h/M, the drift linear in time between the step's two tables, along its own noise
+    path: the step's increment :math:`\sigma\Delta W` refined by Brownian-bridge midpoints (the midpoint of an
+    interval of length :math:`\tau` given its ends is their mean plus :math:`N(0, 2\nu\tau/4)`; the Levy
+    construction, so every refinement is the same Brownian path, the plain step's increment its end value). k
+    starts at :math:`\lceil\log_2(s/\kappa)\rceil` (the slope where the trajectory is) and grows by one, the path
+    refined, the step redone, until every substep's own stability number, at the points it evaluates, is within
+    :math:`\kappa` (at most :data:`MAX_SUBSTEP_HALVINGS` times; a step still beyond is counted unresolved). The
+    cost is paid only by the trajectory-steps that meet steep drift, in proportion to the slope they meet. The
+    bridge's normals come from a generator seeded, per step that needs it, from a stream spawned from ``rng``
+    (``rng``'s own draws are untouched: a run in which no step is stiff is the plain scheme's, bit for bit).
+
+    **Walls** (``walls=True``: the grid's ends are the walls of the state's box, where psi = 0). Beyond a wall the
+    drift is the end value pointing into the box, :math:`b(q) = |b(g_0)|` left of the grid and :math:`-|b(g_1)|`
+    right of it: :math:`(q - g)\,b(q) \le 0` beyond a wall g, constant (no stiffness), so a trajectory there comes
+    back at the edge's speed (plus diffusion) instead of following a linear continuation that can point outward
+    and grow geometrically. A Nelson diffusion of the tabulated psi never reaches a wall (the osmotic drift
+    :math:`\nu\,\partial_q\ln|\psi|^2` diverges there), so a trajectory beyond one is the integrator's departure from
+    the law: they are counted. Without walls (the closed-form affine tables) the drift is continued linearly, which
+    is exact for them.
+
+    ``stats`` (a dict, if given) receives ``stiff_steps`` (trajectory-steps substepped), ``unresolved_steps``,
+    ``max_substeps``, ``kappa``, ``outside_steps`` (trajectory-steps ending beyond a wall), ``stayed_out`` (those
+    that followed a step already ending beyond one), ``crossed`` (trajectories that ever ended a step beyond a
+    wall) and ``left_box`` (those that ever ended one farther than a step's noise scale
+    :math:`\sigma = \sqrt{2\nu h}` beyond a wall); all 0 without walls.
 
     Random increments come from ``rng`` one step at a time (memory O(N), reproducible for a given stream)."""
     _positive(nu=nu, h=h)
@@ -106,7 +267,17 @@ def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapsho
     want = {}
     for idx, s in enumerate(steps):
         want.setdefault(s, []).append(idx)
+    kappa, walls = float(STABILITY_BOUND), bool(walls)
+    counts = np.zeros(3, dtype=np.int64)  # stiff trajectory-steps, unresolved ones, max substeps
+    counts[2] = 1
+    stiff = np.zeros(q.size)
+    ever_out = np.zeros(q.size, dtype=np.bool_)
+    ever_far = np.zeros(q.size, dtype=np.bool_)
+    was_out = np.zeros(q.size, dtype=np.bool_)
+    outside_steps = stayed_out = 0
+    bridge: np.random.Generator | None = None
     g0, dx, b_now = drift(0.0)
+    top = g0 + (len(b_now) - 1) * dx
     for n in range(steps[-1] + 1 if steps else 0):
         for idx in want.get(n, ()):
             out[idx] = q
@@ -116,11 +287,28 @@ def simulate(q_init: np.ndarray, drift: DriftTable, nu: float, h: float, snapsho
         g1, dx1, b_next = drift((n + 1) * h)
         if (g1, dx1) != (g0, dx) or b_next.shape != b_now.shape:
             raise InvalidArgument("the drift table must keep its grid from step to step")
+        b0, b1 = np.ascontiguousarray(b_now, dtype=np.float64), np.ascontiguousarray(b_next, dtype=np.float64)
         if scheme == "heun":
-            _heun_step(q, dw, h, sigma, g0, dx, np.ascontiguousarray(b_now), np.ascontiguousarray(b_next))
+            hit = _heun_step(q, dw, h, sigma, g0, dx, b0, b1, walls, kappa, stiff)
         else:
-            _euler_step(q, dw, h, sigma, g0, dx, np.ascontiguousarray(b_now))
+            hit = _euler_step(q, dw, h, sigma, g0, dx, b0, walls, kappa, stiff)
+        if hit:
+            if bridge is None:
+                bridge = rng.spawn(1)[0]
+            _substeps(q, stiff, dw, h, sigma, g0, dx, b0, b1, walls, scheme == "heun", kappa, MAX_SUBSTEP_HALVINGS,
+                      int(bridge.integers(2**32)), counts)
+        if walls:
+            beyond = (q < g0) | (q > top)
+            outside_steps += int(np.count_nonzero(beyond))
+            stayed_out += int(np.count_nonzero(beyond & was_out))
+            ever_out |= beyond
+            ever_far |= (q < g0 - sigma) | (q > top + sigma)
+            was_out = beyond
         b_now = b_next
+    if stats is not None:
+        stats.update(stiff_steps=int(counts[0]), unresolved_steps=int(counts[1]), max_substeps=int(counts[2]),
+                     kappa=kappa, outside_steps=outside_steps, stayed_out=stayed_out,
+                     crossed=int(np.count_nonzero(ever_out)), left_box=int(np.count_nonzero(ever_far)))
     return out
 
 
@@ -385,5 +573,5 @@ def jackknife_covariance(estimator: Callable[[int | None], np.ndarray], groups: 
 
 __all__ = ["DriftTable", "GaussianState", "JetReplicates", "NelsonJet", "PolyField", "ScoreReplicates", "Targets",
            "coherent_state", "fit_velocities", "free_packet", "gaussian_drift", "jackknife", "jackknife_covariance",
-           "nelson_jet", "richardson_targets",
+           "MAX_SUBSTEP_HALVINGS", "STABILITY_BOUND", "nelson_jet", "richardson_targets",
            "simulate", "time_derivative_of_mean"]

@@ -173,6 +173,9 @@ class PsiTable:
     spec: Mapping[str, Any] = field(default_factory=dict)
     #: the time derivative of ``ratio`` at step n when known more accurately than by the table's differences
     ratio_t: Callable[[int], np.ndarray] | None = None
+    #: the grid indices (lo, hi) of the resolved region at step n, where ``ratio`` is psi'/psi and not its
+    #: continuation (None: everywhere)
+    resolved: Callable[[int], tuple[int, int]] | None = None
 
     def step(self, t: float) -> int:
         n = t / self.h
@@ -249,9 +252,11 @@ def schrodinger_table(solver: Callable[..., Any], V: Callable[[np.ndarray], np.n
     inner = psi[:, 1:-1]
     ratio[:, 1:-1] = (psi[:, 2:] - psi[:, :-2]) / (2 * dx * np.where(inner == 0, 1, inner))
     dens = np.abs(psi) ** 2
+    bounds = np.empty((ratio.shape[0], 2), dtype=np.int64)
     for k in range(ratio.shape[0]):
         ok = np.flatnonzero(dens[k] > floor * dens[k].max())
         lo, hi = max(ok[0], 1) + 1, min(ok[-1], x.size - 2) - 1
+        bounds[k] = lo, hi
         ratio[k, :lo] = ratio[k, lo] + (ratio[k, lo + 1] - ratio[k, lo]) * (np.arange(lo) - lo)
         ratio[k, hi + 1:] = ratio[k, hi] + (ratio[k, hi] - ratio[k, hi - 1]) * (np.arange(hi + 1, x.size) - hi)
 
@@ -261,7 +266,7 @@ def schrodinger_table(solver: Callable[..., Any], V: Callable[[np.ndarray], np.n
     spec = {"centre": centre, "width": width, "momentum": momentum, "m": m, "hbar": hbar, "box": [-box, box],
             "grid_points": int(points), "dx": dx, "dt": h, "closed_form": False}
     return PsiTable("user potential", m, hbar, float(h), float(x[0]), dx, lambda n: ratio[n], sample0,
-                    int(n_steps), spec)
+                    int(n_steps), spec, resolved=lambda n: (int(bounds[n, 0]), int(bounds[n, 1])))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -280,12 +285,27 @@ def nelson_noise(hbar: float, m: float) -> float:
 
 
 def drift_table(state: PsiTable, rule: DriftRule) -> DriftTable:
-    """The simulator's drift table of ``state`` under the drift ``rule``, at every step time of the state."""
+    r"""The simulator's drift table of ``state`` under the drift ``rule``, at every step time of the state.
+
+    Outside the state's resolved region :math:`[a, c]` (:attr:`PsiTable.resolved`: where :math:`|\psi|^2` is
+    below the table's floor, psi'/psi is only a continuation) the drift is the edge's speed pointing into the
+    region, :math:`b(q) = |b(a)|` for :math:`q < a` and :math:`b(q) = -|b(c)|` for :math:`q > c`: restoring,
+    :math:`(q - a)\,b(q) \le 0` left of it and :math:`(q - c)\,b(q) \le 0` right of it, and flat (no stiffness).
+    It equals the table's value at the edge wherever that already points inward (a density decaying outward),
+    and under the tabulated law the region carries probability below the floor: it only brings back a trajectory
+    the integrator put there. (The linear continuation of psi'/psi it replaces can point outward: a Morse state's
+    drift there, b ~ -480 at q = -12.4 with h b' = +0.3, carried a trajectory to -1.7e9, docs/madelung.md.)"""
     q = state.grid()
 
     def table(t: float) -> tuple[float, float, np.ndarray]:
-        return state.grid0, state.dx, np.asarray(rule(q, state.ratio(state.step(t)), state.hbar, state.m),
-                                                 dtype=float)
+        n = state.step(t)
+        b = np.asarray(rule(q, state.ratio(n), state.hbar, state.m), dtype=float)
+        if state.resolved is not None:
+            lo, hi = state.resolved(n)
+            b = b.copy()
+            b[:lo] = abs(b[lo])
+            b[hi + 1:] = -abs(b[hi])
+        return state.grid0, state.dx, b
 
     return table
 

@@ -57,10 +57,10 @@ def noise_hbar_doubled(hbar: float, m: float) -> float:
     return nelson_noise(2.0 * hbar, m)
 
 
-def euler_maruyama(q_init: np.ndarray, drift: Any, nu: float, h: float, steps: Any, rng: np.random.Generator) \
-        -> np.ndarray:
+def euler_maruyama(q_init: np.ndarray, drift: Any, nu: float, h: float, steps: Any, rng: np.random.Generator,
+                   **kw: Any) -> np.ndarray:
     """The first-order (weak order 1) Euler-Maruyama scheme instead of stochastic Heun."""
-    return simulate(q_init, drift, nu, h, steps, rng, scheme="euler")
+    return simulate(q_init, drift, nu, h, steps, rng, scheme="euler", **kw)
 
 
 def states_with_mass_gamma(u: Any, inputs: Any, t_end: float, h: float) -> Any:
