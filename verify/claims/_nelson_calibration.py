@@ -327,6 +327,7 @@ def _simulated(key: tuple, run: Callable[[], tuple[np.ndarray, dict[str, Any]]])
         _SIMULATIONS.popitem(last=False)
     return out, stats
 
+
 def _snapshot_steps(times: Sequence[float], lag: float, h: float, offsets: Sequence[int]) -> list[int]:
     sub = lag / h
     if abs(sub - round(sub)) > 1e-9:
