@@ -221,6 +221,27 @@ def _decide(conv: Convergence, safety: float | None, order_slack: float, floor: 
     return FAILED, tol, why
 
 
+def approaching(conv: Convergence, *, safety: float | None = None, order_slack: float = ORDER_SLACK,
+                floor: float = 0.0) -> bool:
+    """Whether the rule rejects ``conv`` (rules 2-3) while its local orders approach the expected order from within
+    the asymptotic range: three or more levels, both finest ratios >= ``MIN_RATIO``, rules 4a and 4b met. These are
+    the rejections that rest on rule 4c's assumed rate (the contraction ``ORDER_CONTRACTION`` per refinement):
+    INCONCLUSIVE, or FAILED because that rate could not close the gap -- the one premise of the rule that the
+    levels at hand do not test and one more level does. A rejection by rule 1, 4a or 4b is not approaching.
+
+    >>> approaching(Convergence("grid", 2.0, ((0.1, 7.06e-3), (0.05, 2.30e-3), (0.025, 7.2e-4))))
+    True
+    >>> approaching(Convergence("grid", 2.0, ((0.1, 1e-2), (0.05, 5e-3), (0.025, 2.5e-3))))
+    False
+    """
+    pts = conv.points
+    if len(pts) < 3 or _decide(conv, safety, order_slack, floor)[0] == PASSED:
+        return False
+    if min(pts[k - 1][0] / pts[k][0] for k in range(len(pts) - 2, len(pts))) < MIN_RATIO:
+        return False
+    return bool(unresolved(local_orders(conv)[-2:], conv.expected_order, -math.inf, order_slack=order_slack))
+
+
 def smallest_rejected(rejects: Callable[[float], bool], scale: float, *, iterations: int = 48,
                       limit: float = 1e8) -> float:
     """The smallest x >= 0 with ``rejects(x)`` True, for a rejection that is monotone in x: 0 when
