@@ -40,6 +40,10 @@ do not (rule 4, dated 2026-11-26).
 
    Otherwise the failure is FAILED. Two-level studies have no trend and are never INCONCLUSIVE.
 
+A caller with more levels at hand may ask which rejections one more level could change (:func:`approaching`:
+orders moving toward p fast enough, at the rate of 4c, to reach p - s; not a verdict, the refined study is judged
+again by 1-4).
+
 **The constants and why.**
 
 * :math:`F_s` = 1.25 when J >= 3 and 3 when J = 2: Roache's factors of safety for the GCI (1.25 when the
@@ -222,12 +226,14 @@ def _decide(conv: Convergence, safety: float | None, order_slack: float, floor: 
 
 
 def approaching(conv: Convergence, *, safety: float | None = None, order_slack: float = ORDER_SLACK,
-                floor: float = 0.0) -> bool:
-    """Whether the rule rejects ``conv`` (rules 2-3) while its local orders approach the expected order from within
-    the asymptotic range: three or more levels, both finest ratios >= ``MIN_RATIO``, rules 4a and 4b met. These are
-    the rejections that rest on rule 4c's assumed rate (the contraction ``ORDER_CONTRACTION`` per refinement):
-    INCONCLUSIVE, or FAILED because that rate could not close the gap -- the one premise of the rule that the
-    levels at hand do not test and one more level does. A rejection by rule 1, 4a or 4b is not approaching.
+                contraction: float = ORDER_CONTRACTION, floor: float = 0.0) -> bool:
+    r"""Whether the rule rejects ``conv`` while one more level could still change that: three or more levels, both
+    finest ratios >= ``MIN_RATIO``, and the local orders a, b of the finest two pairs approach the expected order p
+    (rule 4b, :math:`|b - p| < |a - p|`) fast enough that the finest, moving by at most the last change
+    :math:`\Delta` more (rule 4c's contraction), reaches the asymptotic range: :math:`b + \Delta \ge p - s`.
+    Not approaching: a residual that flattens or a defect that does not vanish (orders moving away from p), a
+    settled order, a lower-order scheme whose orders approach p - 1 (e.g. 0.80 -> 0.88 where p = 2: it cannot
+    reach p - s at that rate). What to refine, not a verdict: a refined study is judged again by the rule.
 
     >>> approaching(Convergence("grid", 2.0, ((0.1, 7.06e-3), (0.05, 2.30e-3), (0.025, 7.2e-4))))
     True
@@ -239,7 +245,12 @@ def approaching(conv: Convergence, *, safety: float | None = None, order_slack: 
         return False
     if min(pts[k - 1][0] / pts[k][0] for k in range(len(pts) - 2, len(pts))) < MIN_RATIO:
         return False
-    return bool(unresolved(local_orders(conv)[-2:], conv.expected_order, -math.inf, order_slack=order_slack))
+    a, b = local_orders(conv)[-2:]
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    p = conv.expected_order
+    reach = abs(b - a) * contraction / (1.0 - contraction)
+    return abs(b - p) < abs(a - p) and b + reach >= p - order_slack
 
 
 def smallest_rejected(rejects: Callable[[float], bool], scale: float, *, iterations: int = 48,

@@ -151,14 +151,16 @@ def test_power_counts_failed_only() -> None:
 
 
 @pytest.mark.parametrize("orders, expected", [
-    ([1.62, 1.68], True),    # FAILED by rule 4c alone (issue 13's quick study): the rate assumption decides
+    ([1.62, 1.68], True),    # FAILED by rule 4c alone (issue 13's quick study)
+    ([1.06, 1.40], True),    # FAILED by rule 4a, but rising fast enough to reach 1.5 at the assumed rate
     ([1.2, 1.9], True),      # INCONCLUSIVE by rule 4
     ([2.0, 2.0], False),     # PASSED: nothing to refine
-    ([1.0, 1.0], False),     # rule 4a: a settled first order
-    ([1.9, 1.6], False),     # rule 4b: moving away from 2 (a defect that does not vanish)
+    ([1.0, 1.0], False),     # a settled first order
+    ([0.80, 0.88], False),   # a first-order scheme approaching 1 (the backward-Euler plant): cannot reach 1.5
+    ([1.9, 1.6], False),     # moving away from 2 (a defect that does not vanish)
     ([1.7], False),          # two levels: no trend
 ])
-def test_approaching_is_a_rejection_resting_on_rule_4c(orders, expected) -> None:
+def test_approaching_is_a_rejection_one_more_level_may_change(orders, expected) -> None:
     c = study(orders)
     assert approaching(c) is expected
     if expected:
