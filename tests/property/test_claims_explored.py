@@ -224,3 +224,28 @@ def test_schrodinger_refinement_beyond_the_memory_limit_keeps_the_three_levels(m
     v = _equivalence_at(CUBIC_WELL)
     assert v.calibration_status == "FAILED" and "quick profile not refined" in v.calibration.where
     assert v.calibration.details["dx_levels"] == [0.1, 0.05, 0.025]
+
+
+#: the failure the same explore reached once the cubic well passed (with the criterion's second version, rules 4a
+#: and 4b; shrunk, budget exhausted): a weak harmonic well, V = 0.125 q^2, hbar 2, m 1.75, centre 0.5, T = 2 (the
+#: fast-spreading packet's largest residual sits near the box wall, q = 7.2). Three levels: Hamilton-Jacobi local
+#: orders 1.06, 1.40, FAILED by rule 4a; the full ladder PASSES (1.06, 1.40, 1.88, 1.97). Refined (the third
+#: version, 2026-11-26): 1.40, 1.88 on four levels, still approaching 2, INCONCLUSIVE by the judge's rule 4.
+WEAK_WELL = Draw(params=(("hbar_value", 2.0), ("m_value", 1.75), ("packet_center", 0.5), ("t_final", 2.0)),
+                 potential="0.25*q**2/2")
+
+
+def test_schrodinger_weak_well_is_refined_to_inconclusive(monkeypatch):
+    from nnqg.verify.claims import _schrodinger_calibration as cal
+
+    v = _equivalence_at(WEAK_WELL)
+    assert v.calibration_status == "INCONCLUSIVE" and "still approach 2" in v.calibration.where
+    assert v.calibration.details["quick_refinement"]["three_level_status"] == "FAILED"
+    monkeypatch.setattr(cal, "EQUIV_QUICK_REFINE", False)
+    assert _equivalence_at(WEAK_WELL).calibration_status == "FAILED"
+
+
+@pytest.mark.parametrize("plant", ["first_order_stepper", "kernel_quantum_potential_x1.5"])
+def test_schrodinger_weak_well_still_fails_a_planted_error(plant):
+    v = _equivalence_at(WEAK_WELL, plant)
+    assert v.status == "FAILED" and v.calibration_status == "FAILED", v.calibration.where
