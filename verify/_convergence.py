@@ -40,6 +40,10 @@ do not (rule 4, dated 2026-11-26).
 
    Otherwise the failure is FAILED. Two-level studies have no trend and are never INCONCLUSIVE.
 
+A caller with more levels at hand may ask which rejections one more level could change (:func:`approaching`:
+orders moving toward p fast enough, at the rate of 4c, to reach p - s; not a verdict, the refined study is judged
+again by 1-4).
+
 **The constants and why.**
 
 * :math:`F_s` = 1.25 when J >= 3 and 3 when J = 2: Roache's factors of safety for the GCI (1.25 when the
@@ -219,6 +223,34 @@ def _decide(conv: Convergence, safety: float | None, order_slack: float, floor: 
     if still:
         return INCONCLUSIVE, tol, f"{why}; INCONCLUSIVE: {still}"
     return FAILED, tol, why
+
+
+def approaching(conv: Convergence, *, safety: float | None = None, order_slack: float = ORDER_SLACK,
+                contraction: float = ORDER_CONTRACTION, floor: float = 0.0) -> bool:
+    r"""Whether the rule rejects ``conv`` while one more level could still change that: three or more levels, both
+    finest ratios >= ``MIN_RATIO``, and the local orders a, b of the finest two pairs approach the expected order p
+    (rule 4b, :math:`|b - p| < |a - p|`) fast enough that the finest, moving by at most the last change
+    :math:`\Delta` more (rule 4c's contraction), reaches the asymptotic range: :math:`b + \Delta \ge p - s`.
+    Not approaching: a residual that flattens or a defect that does not vanish (orders moving away from p), a
+    settled order, a lower-order scheme whose orders approach p - 1 (e.g. 0.80 -> 0.88 where p = 2: it cannot
+    reach p - s at that rate). What to refine, not a verdict: a refined study is judged again by the rule.
+
+    >>> approaching(Convergence("grid", 2.0, ((0.1, 7.06e-3), (0.05, 2.30e-3), (0.025, 7.2e-4))))
+    True
+    >>> approaching(Convergence("grid", 2.0, ((0.1, 1e-2), (0.05, 5e-3), (0.025, 2.5e-3))))
+    False
+    """
+    pts = conv.points
+    if len(pts) < 3 or _decide(conv, safety, order_slack, floor)[0] == PASSED:
+        return False
+    if min(pts[k - 1][0] / pts[k][0] for k in range(len(pts) - 2, len(pts))) < MIN_RATIO:
+        return False
+    a, b = local_orders(conv)[-2:]
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    p = conv.expected_order
+    reach = abs(b - a) * contraction / (1.0 - contraction)
+    return abs(b - p) < abs(a - p) and b + reach >= p - order_slack
 
 
 def smallest_rejected(rejects: Callable[[float], bool], scale: float, *, iterations: int = 48,

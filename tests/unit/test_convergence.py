@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnqg.verify import Convergence, judge
-from nnqg.verify._convergence import ORDER_SLACK, fails, local_orders, offset_power, required_order, unresolved
+from nnqg.verify._convergence import ORDER_SLACK, approaching, fails, local_orders, offset_power, required_order, \
+    unresolved
 from nnqg.verify._model import FAILED, INCONCLUSIVE, PASSED
 
 
@@ -147,3 +148,34 @@ def test_power_counts_failed_only() -> None:
     c = study([2.0, 2.0])
     assert offset_power(c) == pytest.approx(0.25, rel=1e-3)
     assert not fails(c) and fails(study([1.0, 1.0])) and not fails(study([1.2, 1.9]))
+
+
+@pytest.mark.parametrize("orders, expected", [
+    ([1.62, 1.68], True),    # FAILED by rule 4c alone (issue 13's quick study)
+    ([1.06, 1.40], True),    # FAILED by rule 4a, but rising fast enough to reach 1.5 at the assumed rate
+    ([1.2, 1.9], True),      # INCONCLUSIVE by rule 4
+    ([2.0, 2.0], False),     # PASSED: nothing to refine
+    ([1.0, 1.0], False),     # a settled first order
+    ([0.80, 0.88], False),   # a first-order scheme approaching 1 (the backward-Euler plant): cannot reach 1.5
+    ([1.9, 1.6], False),     # moving away from 2 (a defect that does not vanish)
+    ([1.7], False),          # two levels: no trend
+])
+def test_approaching_is_a_rejection_one_more_level_may_change(orders, expected) -> None:
+    c = study(orders)
+    assert approaching(c) is expected
+    if expected:
+        assert judge(c).status in (FAILED, INCONCLUSIVE)
+
+
+def test_approaching_needs_the_ratio_premise() -> None:
+    """Rule 4 is not applied below ``MIN_RATIO``; neither is :func:`approaching`."""
+    assert approaching(study([1.62, 1.68])) and not approaching(study([1.62, 1.68], ratio=1.5))
+
+
+def test_a_constant_offset_is_never_approaching() -> None:
+    """A defect that does not vanish pulls the local orders away from p (rule 4b): never refined, whatever its
+    size relative to the residual."""
+    base = study([2.0, 2.0, 2.0])
+    for rel in (0.3, 1.0, 10.0):
+        shifted = Convergence("s", 2.0, tuple((h, r + rel * base.points[-1][1]) for h, r in base.points))
+        assert fails(shifted) and not approaching(shifted)

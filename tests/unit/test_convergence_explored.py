@@ -4,7 +4,9 @@ Two convergence studies are too coarse for their input and are INCONCLUSIVE by r
 while the claims' planted errors stay FAILED on those same inputs and on the default ones:
   nnqg verify --quick --no-learning --claims schrodinger.equivalence --param hbar_value=0.75 --seed 1
   nnqg verify --quick --no-learning --claims lorentz.boost_invariance --param v_value=-0.95 --seed 1
-(each PASSED on the full profile, a slow run not repeated here).
+(each PASSED on the full profile, a slow run not repeated here). Since 2026-11-26 schrodinger.equivalence's quick
+profile refines such a study by one more level (EQUIV_QUICK_REFINE) and the hbar 0.75 input PASSES there; the
+three-level study, which is what exercises rule 4, is tested with the refinement off.
 
 geodesic.conservation's study was ill-posed instead (INCONCLUSIVE at angular_fraction = 0.95, FAILED at mass = 0.5
 as well, 2026-11-26): it measured the drift on the dense output, whose interpolation error the tolerance does not
@@ -39,8 +41,15 @@ PLANTS = {
 GEODESIC_PLANTS = ("integrator_christoffel_r_phiphi", "integrator_christoffel_t_tr")
 
 
+def _three_levels(monkeypatch) -> None:
+    from nnqg.verify.claims import _schrodinger_calibration as cal
+
+    monkeypatch.setattr(cal, "EQUIV_QUICK_REFINE", False)
+
+
 @pytest.mark.parametrize("cid", sorted(UNRESOLVED))
-def test_explored_input_is_inconclusive_with_the_reason(cid) -> None:
+def test_explored_input_is_inconclusive_with_the_reason(cid, monkeypatch) -> None:
+    _three_levels(monkeypatch)
     v = run_claim(get_claim(cid), QUICK, UNRESOLVED[cid], learning=False)
     assert v.calibration_status == INCONCLUSIVE, v.calibration.where
     assert v.status == PASSED  # nothing failed: the program status (and exit code) stays PASSED
@@ -49,13 +58,28 @@ def test_explored_input_is_inconclusive_with_the_reason(cid) -> None:
 
 
 @pytest.mark.parametrize("cid,plant", [(c, p) for c, ps in sorted(PLANTS.items()) for p in ps])
-def test_plants_stay_failed_on_the_unresolved_input(cid, plant) -> None:
+def test_plants_stay_failed_on_the_unresolved_input(cid, plant, monkeypatch) -> None:
     """A wrong order, a wrong coefficient or a wrong symbol planted on the coarse input is still FAILED: rule 4
-    does not excuse it, since the finest local order is resolved below the range or moves away from it."""
+    does not excuse it, since the finest local order is resolved below the range or moves away from it (on the
+    three levels, and with the quick profile's refinement)."""
     claim = get_claim(cid)
     v = run_claim(claim, QUICK, {**UNRESOLVED[cid], **claim.mutations()[plant]}, learning=False)
     assert v.status == FAILED and v.calibration_status == FAILED, v.calibration.where
     assert "INCONCLUSIVE" not in v.calibration.where
+
+
+def test_schrodinger_explored_input_passes_refined() -> None:
+    v = run_claim(get_claim("schrodinger.equivalence"), QUICK, UNRESOLVED["schrodinger.equivalence"], learning=False)
+    assert v.calibration_status == PASSED, v.calibration.where
+    assert v.calibration.details["quick_refinement"]["three_level_status"] == INCONCLUSIVE
+
+
+@pytest.mark.parametrize("plant", PLANTS["schrodinger.equivalence"])
+def test_schrodinger_plants_stay_failed_on_three_levels(plant, monkeypatch) -> None:
+    _three_levels(monkeypatch)
+    claim = get_claim("schrodinger.equivalence")
+    v = run_claim(claim, QUICK, {**UNRESOLVED[claim.id], **claim.mutations()[plant]}, learning=False)
+    assert v.status == FAILED and v.calibration_status == FAILED, v.calibration.where
 
 
 @pytest.mark.parametrize("inputs", GEODESIC_EXPLORED)

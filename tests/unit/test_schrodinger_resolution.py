@@ -8,8 +8,9 @@ accelerates the wide packet's far tail into a small fast component (wavenumber 1
 cannot hold, and the local wavenumber |psi''/psi|^(1/2) of the sum did not see it. The rule now bounds
 k_n = |psi^(n)/psi|^(1/n) for n = 2, 4 and (scaled by C^(1/3), C the time-step rule's Courant number) 6, the
 derivatives in the scheme's leading truncation errors: the points the fast component reaches are left out; on the
-rest the full profile PASSES (local orders 2.14, 1.93) and the quick profile is INCONCLUSIVE (the judge's rule 4:
-orders 1.08 then 2.56 still approaching 2); the default study's sample points are unchanged, and the planted
+rest the full profile PASSES (local orders 2.14, 1.93) and the quick profile's three levels are INCONCLUSIVE (the
+judge's rule 4: orders 1.08 then 2.56 still approaching 2), PASSED once refined by a fourth level (2026-11-26,
+EQUIV_QUICK_REFINE); the default study's sample points are unchanged, and the planted
 errors stay FAILED at that input."""
 
 from __future__ import annotations
@@ -60,13 +61,25 @@ def test_wide_packet_was_failed_by_the_second_derivative_rule(monkeypatch) -> No
     assert v.calibration_status == FAILED, v.calibration.where
 
 
-def test_wide_packet_quick_is_inconclusive() -> None:
-    """Quick: the points the fast component reaches are left out; on the rest the continuity residual's local orders
-    (1.08 then 2.56) still approach 2: the judge's rule 4, INCONCLUSIVE with that reason, not FAILED."""
+def test_wide_packet_quick_three_levels_are_inconclusive(monkeypatch) -> None:
+    """Quick, on its three levels: the points the fast component reaches are left out; on the rest the continuity
+    residual's local orders (1.08 then 2.56) still approach 2: the judge's rule 4, INCONCLUSIVE with that reason,
+    not FAILED (the quick profile's verdict before EQUIV_QUICK_REFINE, 2026-11-26)."""
+    monkeypatch.setattr(cal, "EQUIV_QUICK_REFINE", False)
     v = run_claim(get_claim("schrodinger.equivalence"), QUICK, WIDE, learning=False)
     assert v.calibration_status == INCONCLUSIVE and v.status == PASSED, v.calibration.where
     assert "still approach" in v.calibration.where
     assert v.calibration.details["sample_points"]["0.75"] < 30  # main sampled 44 points at t = 3/4
+
+
+def test_wide_packet_quick_refined_passes() -> None:
+    """That rule-4 INCONCLUSIVE is refined by the full ladder's next dx (EQUIV_QUICK_REFINE): PASSED, as on the
+    full profile (Hamilton-Jacobi local orders 1.77, 1.92 on the four levels)."""
+    v = run_claim(get_claim("schrodinger.equivalence"), QUICK, WIDE, learning=False)
+    assert v.calibration_status == PASSED, v.calibration.where
+    d = v.calibration.details
+    assert d["quick_refinement"]["three_level_status"] == INCONCLUSIVE and d["dx_levels"][-1] == 0.0125
+    assert d["sample_points"]["0.75"] < 30 and min(d["resolved_probability"].values()) >= cal.RESOLVED_MASS
 
 
 def test_wide_packet_full_passes_where_resolved() -> None:
