@@ -277,3 +277,15 @@ def test_generated_madelung_kernel_equals_sympy() -> None:
     ref = [sp.lambdify(fields + [s.hbar, s.m], e, "numpy")(*[vals[f.name] for f in fields], 0.7, 1.3)
            for e in (Cj, Qj)]
     assert np.allclose(out, np.array(ref), rtol=1e-12, atol=1e-12)
+
+
+def test_judge_all_names_the_failed_study_farthest_from_its_tolerance() -> None:
+    """Two FAILED studies: the reason names the one a planted error dominates (residual flat at 1), not a
+    neighbour's marginal rejection listed first (orders 1.62, 1.68: FAILED by rule 4c, ratio ~1.1)."""
+    from nnqg.verify._model import Convergence
+    from nnqg.verify.claims._schrodinger_calibration import judge_all
+    marginal = Convergence("continuity", 2.0, ((0.1, 7.06e-3), (0.05, 2.30e-3), (0.025, 7.2e-4)))
+    planted = Convergence("hamilton_jacobi", 2.0, ((0.1, 1.0), (0.05, 1.0), (0.025, 1.0)))
+    ok, unresolved, _, _, reason, worst = judge_all([marginal, planted])
+    assert not ok and not unresolved
+    assert worst is planted and reason.startswith("hamilton_jacobi"), reason

@@ -108,11 +108,15 @@ def positive(inputs: Mapping[str, Any], key: str) -> float:
 
 def judge_all(studies: list[Convergence]) -> tuple[bool, bool, float, float, str, Convergence]:
     """Judge every study: (ok, unresolved, max residual, tolerance, reason, study) of the worst (a FAILED one
-    first, then an INCONCLUSIVE one, else the largest residual/tolerance ratio); ``unresolved``: none FAILED and
-    some INCONCLUSIVE (rule 4 of the judge)."""
+    first, then an INCONCLUSIVE one, each group by the largest residual/tolerance ratio: a planted error's own
+    study rather than a neighbour's marginal rejection); ``unresolved``: none FAILED and some INCONCLUSIVE (rule 4
+    of the judge)."""
     js = [(judge(c), c) for c in studies]
-    bad = [(j, c) for j, c in js if j.status == FAILED] + [(j, c) for j, c in js if j.inconclusive]
-    j, c = bad[0] if bad else max(js, key=lambda jc: jc[0].max_residual / max(jc[0].tolerance, 1e-300))
+    ratio = lambda jc: jc[0].max_residual / max(jc[0].tolerance, 1e-300)
+    bad = ([max([(j, c) for j, c in js if j.status == FAILED], key=ratio, default=None)]
+           + [max([(j, c) for j, c in js if j.inconclusive], key=ratio, default=None)])
+    bad = [b for b in bad if b is not None]
+    j, c = bad[0] if bad else max(js, key=ratio)
     ok, unresolved = combined([j for j, _ in js])
     return ok, unresolved, j.max_residual, j.tolerance, f"{c.quantity}: {j.reason}", c
 
