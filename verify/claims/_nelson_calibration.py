@@ -35,9 +35,10 @@ Each state's lag :math:`\Delta` comes from its own rate by a resolution rule (:f
 since 2026-11-26; a numerical state's :math:`\Omega` follows its evolution, :func:`_rate`), and the SDE step is
 halved until the fastest state's floor lag 2h resolves it (:func:`resolving_step`); a state still unresolved at
 the finest step is never PASSED (INCONCLUSIVE when its residuals pass). For a numerical state (a user
-potential), and a closed-form state the rule cannot resolve, a failing lag-dependent residual is rechecked at :math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`):
-a failure that moves with the lag and is gone at :math:`\Delta/2` is the estimators' bias at time scales the lag
-does not resolve (INCONCLUSIVE); one that persists, or does not move with the lag, is FAILED.
+potential), and a closed-form state the rule cannot resolve, a failing lag-dependent residual is rechecked at
+:math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`): a failure that moves with the lag and is gone
+at :math:`\Delta/2` is the estimators' bias at time scales the lag does not resolve (INCONCLUSIVE); one that
+persists, or does not move with the lag, is FAILED.
 
 **Components are inputs.** The state factory, the Schrodinger solver, the drift rule, the noise rule, the SDE
 integrator, the time-derivative estimator, the increment targets, the score estimator and the kernel factory are
