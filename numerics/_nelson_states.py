@@ -176,6 +176,9 @@ class PsiTable:
     #: the grid indices (lo, hi) of the resolved region at step n, where ``ratio`` is psi'/psi and not its
     #: continuation (None: everywhere)
     resolved: Callable[[int], tuple[int, int]] | None = None
+    #: :math:`|\psi|^2` at step n on the grid, normalised to probability weights (a numerical table; None for the
+    #: closed-form ones, whose density is a Gaussian)
+    density: Callable[[int], np.ndarray] | None = None
 
     def step(self, t: float) -> int:
         n = t / self.h
@@ -265,8 +268,10 @@ def schrodinger_table(solver: Callable[..., Any], V: Callable[[np.ndarray], np.n
 
     spec = {"centre": centre, "width": width, "momentum": momentum, "m": m, "hbar": hbar, "box": [-box, box],
             "grid_points": int(points), "dx": dx, "dt": h, "closed_form": False}
+    weights = dens / dens.sum(axis=1, keepdims=True)
     return PsiTable("user potential", m, hbar, float(h), float(x[0]), dx, lambda n: ratio[n], sample0,
-                    int(n_steps), spec, resolved=lambda n: (int(bounds[n, 0]), int(bounds[n, 1])))
+                    int(n_steps), spec, resolved=lambda n: (int(bounds[n, 0]), int(bounds[n, 1])),
+                    density=lambda n: weights[n])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -282,6 +287,40 @@ def nelson_drift(q: np.ndarray, ratio: np.ndarray, hbar: float, m: float) -> np.
 def nelson_noise(hbar: float, m: float) -> float:
     r"""Nelson's diffusion constant :math:`\nu = \hbar/(2m)`."""
     return hbar / (2.0 * m)
+
+
+def osmotic_rate(state: PsiTable, last_step: int) -> tuple[float, float]:
+    r"""The fastest rate of a tabulated state's density over the steps :math:`0 \ldots n`, followed along its
+    evolution:
+
+    .. math:: \Omega_u = \max_{t_k \le t_n} E_{p_{t_k}}[u^2]/\nu = \nu \max_{t_k \le t_n} I(p_{t_k}),
+       \qquad u = \nu\,\partial_q \ln p = \frac{\hbar}{m}\operatorname{Re}\frac{\psi'}{\psi},
+       \quad \nu = \frac{\hbar}{2m},
+
+    with :math:`I(p) = E_p[(\partial_q\ln p)^2]` the Fisher information of the density (twice the osmotic
+    kinetic energy over :math:`\hbar`): the noise level over the squared length of the density's finest feature,
+    the time the diffusion takes to cross it. For a Gaussian of width :math:`\sigma`, :math:`I = 1/\sigma^2` and
+    :math:`\Omega_u = \nu/\sigma^2`: the coherent state of :math:`V = m\omega^2 q^2/2` gives :math:`\omega` at
+    every time (:math:`\sigma^2 = \nu/\omega`), the free packet :math:`\nu/s_0^2` at t = 0 (its spreading
+    rate) and less later. A packet that is focused (sliding down a steep wall, its back pushed harder than its
+    front) or fringed (its reflected part interfering with the incoming one) has a larger I than its initial
+    Gaussian. :math:`p u^2 = \nu^2 p'^2/p` stays integrable at a node. Uses :attr:`PsiTable.density` and the
+    table's :math:`\psi'/\psi`; non-finite values (a node on a grid point) are left out. Returns
+    :math:`(\Omega_u, t)` at its maximum."""
+    if state.density is None:
+        raise InvalidArgument(f"state {state.name!r}: no tabulated density (a closed-form table): its rate is known "
+                              "in closed form")
+    if not 0 <= last_step <= state.n_steps:
+        raise InvalidArgument(f"last_step = {last_step}: must be in 0..{state.n_steps} (the table's steps)")
+    nu = nelson_noise(state.hbar, state.m)
+    best, at = -1.0, 0.0
+    for n in range(last_step + 1):
+        p, u = state.density(n), (state.hbar / state.m) * state.ratio(n).real
+        ok = np.isfinite(u)
+        rate = float(np.sum(p[ok] * u[ok] ** 2) / p[ok].sum()) / nu
+        if rate > best:
+            best, at = rate, n * state.h
+    return best, at
 
 
 def drift_table(state: PsiTable, rule: DriftRule) -> DriftTable:
@@ -311,4 +350,5 @@ def drift_table(state: PsiTable, rule: DriftRule) -> DriftTable:
 
 
 __all__ = ["DriftRule", "DriftTable", "GaussianState", "PsiTable", "coherent_state", "drift_table", "free_packet",
-           "gaussian_drift", "gaussian_table", "nelson_drift", "nelson_noise", "schrodinger_table"]
+           "gaussian_drift", "gaussian_table", "nelson_drift", "nelson_noise", "osmotic_rate",
+           "schrodinger_table"]

@@ -141,14 +141,18 @@ def test_madelung_stiff_coherent_state_still_fails_a_planted_error(cid, mutation
 #: exhausted): Gaussians on the steep wall of a Morse well, Omega 14.2 and 8.0, faster than the floor lag 2h = 0.02
 #: resolves. At h = 0.01 continuity_3 was -1.16 +- 0.067 (|z| 17.3) and newton_0 +0.171 +- 0.020 (|z| 8.74), and
 #: did not move with the lag (the recheck, 0.02 vs 0.01): the SDE / Crank-Nicolson step's bias. The rule now
-#: halves h until Omega 2h <= 0.13 (h 0.0025 and 0.005): both PASSED (hamilton_jacobi: MORSE_WALL_OUTCOME since the
-#: substeps), a planted error there was FAILED.
+#: halves h until Omega 2h <= 0.13 (h 0.0025 and 0.005 with the initial rate; 0.00125 and 0.0025 with the rate
+#: followed over the evolution): both PASS, a planted error there is FAILED.
 MORSE_WALL = {"madelung.continuity": Draw(params=(("gamma_value", 4.1), ("user_state.q0", -0.75)),
                                           potential="3.25*(1 - exp(-0.9*q))**2"),
               "madelung.hamilton_jacobi": Draw(params=(("c_value", 1.15), ("user_state.q0", -0.75)),
                                                potential="3.25*(1 - exp(-q))**2")}
+#: Since the rate is followed over the evolution (2026-11-26: osmotic rate 37.6 and 14.5, h 0.00125 and 0.0025) the
+#: quantum potential x 2 (the plant here before) PASSES the hamilton_jacobi state (max |z| 3.14 at h = 0.0025;
+#: FAILED at 0.005): on the finer table the Newton-law residuals' SE is larger (the fringes are resolved), and
+#: calibration.power says so; a planted drift (velocity sign) is FAILED (|z| 56.7)
 MORSE_WALL_PLANT = {"madelung.continuity": "kernel_velocity_x1.5",
-                    "madelung.hamilton_jacobi": "kernel_quantum_potential_x2"}
+                    "madelung.hamilton_jacobi": "simulator_velocity_sign_flipped"}
 #: since the per-trajectory substeps (2026-11-26) the hamilton_jacobi Morse-wall state (h = 0.005 by the step
 #: rule) is INCONCLUSIVE by the stated score-basis rule (newton_1 |z| 4.72 > 4.62 at degree 12, consistent with
 #: zero at degree 16; it PASSED with the plain scheme, max |z| 2.01). At that h neither scheme samples the table's
@@ -330,3 +334,61 @@ def test_schrodinger_weak_well_is_refined_to_inconclusive(monkeypatch):
 def test_schrodinger_weak_well_still_fails_a_planted_error(plant):
     v = _equivalence_at(WEAK_WELL, plant)
     assert v.status == "FAILED" and v.calibration_status == "FAILED", v.calibration.where
+
+
+#: the Morse finding of the final `--explore 50 --seed 1 --workers 2` on merged main (2026-11-26, shrink budget
+#: exhausted): a Gaussian at rest on the steep wall of V = (1 - exp(-(q - 1)))^2. Its initial rate (curvature over
+#: the initial density) is 12.8, so the step rule gave h = 0.005 and lag 0.01, and continuity_3 was -2.12 +- 0.10
+#: (|z| 21.4), not moving with the lag: the SDE / Crank-Nicolson steps' bias. The rate a numerical state gets now is
+#: followed over its evolution (the osmotic rate nu I(p_t), largest 29.6 on the table of step 0.01 and 84.4 on that
+#: of 0.00125, where the fringes are resolved): it needs more than three halvings, so the state is unresolved and
+#: its residuals, within their bounds at h = 0.00125 (max |z| 2.61), are INCONCLUSIVE with that reason, never
+#: PASSED; planted errors there stay FAILED (10 of the 13 of mutations(); the two O(lag) estimator plants and
+#: hbar^2 x 2 are INCONCLUSIVE with the clean input).
+MORSE_FOLLOWED = Draw(params=(("user_state.q0", -0.75),), potential="(1 - exp(-(q - 1)))**2")
+
+
+def _morse_followed(mutation: str | None = None):
+    from nnqg.verify import NumericContext
+    from nnqg.verify._explore_inputs import draw_overrides
+    from nnqg.verify.claims import _nelson_calibration as _cal
+
+    claim = get_claim("madelung.continuity")
+    inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[claim.id], MORSE_FOLLOWED),
+              **(claim.mutations()[mutation] if mutation else {})}
+    return _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+
+
+def test_madelung_morse_state_sliding_down_the_wall_is_unresolved_by_its_followed_rate():
+    from nnqg.verify.claims import _nelson_calibration as _cal
+
+    out = evaluate(get_claim("madelung.continuity"), SPECS["madelung.continuity"], MORSE_FOLLOWED, seed=1)
+    assert not out.failed and out.kind == "inconclusive", f"{out.kind}: {out.reason}"
+    assert "the SDE step does not resolve the state" in out.reason
+    n = _morse_followed()
+    rule = n.details["lag_rule"]["user potential"]
+    assert n.details["h"] == pytest.approx(0.00125) and rule["unresolved"] and n.details["max_abs_z"] <= \
+        n.details["z_critical"]
+    first, last = rule["rates"][0], rule["rates"][-1]
+    assert first["table_h"] == 0.01 and last["table_h"] == pytest.approx(0.00125)
+    assert first["followed"] > 2 * max(first["omega_V"], first["spreading"])  # 29.6 against 12.8
+    assert last["followed"] * 2 * n.details["h"] > _cal.LAG_RESOLUTION  # 84.4: unresolved at the finest step
+
+
+def test_madelung_morse_state_sliding_down_the_wall_failed_with_its_initial_rate(monkeypatch):
+    """The finding itself: with the initial rate (the rule before 2026-11-26, the followed rate switched off) the
+    step is 0.005 and the calibration FAILS, and nothing excuses it."""
+    from nnqg.verify.claims import _nelson_calibration as _cal
+
+    monkeypatch.setattr(_cal, "osmotic_rate", lambda table, last: (0.0, 0.0))
+    n = _morse_followed()
+    assert n.details["lag_rule"]["user potential"]["Omega"] == pytest.approx(12.8, abs=0.05)
+    assert n.details["h"] == pytest.approx(0.005) and not n.ok and not n.inconclusive, n.where
+
+
+@pytest.mark.parametrize("mutation", ["kernel_velocity_x1.5", "simulator_no_osmotic_term", "simulator_hbar_x2"])
+def test_madelung_morse_state_sliding_down_the_wall_still_fails_a_planted_error(mutation):
+    """An unresolved state is INCONCLUSIVE only when its residuals pass: a planted error there is FAILED (the drift
+    without its osmotic term PASSED at the initial rate's step 0.005, max |z| 4.56)."""
+    n = _morse_followed(mutation)
+    assert n.details["h"] == pytest.approx(0.00125) and not n.ok and not n.inconclusive, n.where

@@ -103,8 +103,8 @@ def test_user_potential_runs_through_the_schrodinger_solver() -> None:
                                            ("q**4", {PASSED, "INCONCLUSIVE"})])
 def test_user_potentials_get_a_verdict_at_the_full_profile(text: str, allowed: set) -> None:
     """The README's example passes its full profile, and so does V = q^2 (its lag bias at lag 0.2 failed it at
-    seeds 1 and 2; the resolution rule sets lag 0.1); the others pass or are INCONCLUSIVE with the estimator's
-    reason, never a false FAILED."""
+    seeds 1 and 2; the resolution rule sets lag 0.1, and 0.08 since 2026-11-26, the rate following the breathing
+    packet); the others pass or are INCONCLUSIVE with the estimator's reason, never a false FAILED."""
     for cid in CLAIM_IDS:
         c = get_claim(cid)
         v = run_claim(c, NumericContext(seed=1, quick=False), potential_overrides(text, [c])[c.id])

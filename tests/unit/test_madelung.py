@@ -18,7 +18,9 @@ from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuit
     qhj_gradient_nelson, weak_continuity_identity, weak_velocity
 from nnqg.numerics._nelson import JetReplicates, PolyField, ScoreReplicates, coherent_state, fit_velocities, \
     free_packet, gaussian_drift, jackknife, jackknife_covariance, nelson_jet, simulate, time_derivative_of_mean
-from nnqg.numerics._nelson_states import drift_table, gaussian_table, nelson_drift, nelson_noise
+from nnqg.numerics._nelson_states import osmotic_rate, drift_table, gaussian_table, nelson_drift, \
+    nelson_noise, schrodinger_table
+from nnqg.numerics._schrodinger import crank_nicolson
 from nnqg.verify import FAILED, PASSED, NumericContext, get_claim, run_claim
 from nnqg.verify._model import NOT_RUN, NumericResult
 from nnqg.verify.claims import _nelson_calibration as _cal
@@ -278,6 +280,73 @@ def test_the_sde_step_is_halved_until_the_floor_lag_resolves_the_state(omega, h,
     lagged, rule = _cal.resolving_lag(prof, omega)
     assert rule["unresolved"] == (omega * 2 * h > _cal.LAG_RESOLUTION)
     assert all(abs(L / prof.lag_h - round(L / prof.lag_h)) < 1e-9 for L in lagged.lags)  # the study's lags fit
+
+
+#: relative tolerance of the followed rate against its closed form on a Crank-Nicolson table (dx = 25/1600): the
+#: table's central differences err by O((dx/sigma)^2) ~ 1e-3 and Crank-Nicolson's phase by O((omega h)^2); the
+#: largest deviation measured (2026-11-26) was 3.0e-3 (coherent state, k = 3, h = 0.01, over t <= 2)
+_FOLLOWED_RTOL = 1e-2
+
+
+def _cn_table(V, centre: float, width: float, h: float, t_end: float, momentum: float = 0.0):
+    return schrodinger_table(crank_nicolson, V, m=1.25, hbar=0.75, centre=centre, width=width, momentum=momentum,
+                             box=12.5, points=1601, h=h, n_steps=int(round(t_end / h)))
+
+
+@pytest.mark.parametrize("k", [1.0, 3.0])
+def test_the_followed_rate_of_a_tabulated_coherent_state_is_omega(k) -> None:
+    """E_p[u^2]/nu = nu/sigma^2 of a coherent state is omega at every time (sigma^2 = nu/omega), here on its
+    Crank-Nicolson table over two time units: the same rate the closed-form rule gives it."""
+    omega = math.sqrt(k / 1.25)
+    tab = _cn_table(lambda z: k * z**2 / 2, 1.0, math.sqrt(0.75 / (2 * 1.25 * omega)), 0.01, 2.0)
+    rate, _ = osmotic_rate(tab, tab.n_steps)
+    assert rate == pytest.approx(omega, rel=_FOLLOWED_RTOL)
+
+
+@pytest.mark.parametrize("s0", [0.5, 0.3])
+def test_the_followed_rate_of_a_tabulated_free_packet_is_its_spreading_rate(s0) -> None:
+    """A free packet's E_p[u^2]/nu = nu/sigma_t^2 is nu/s0^2 at t = 0 and smaller later: the maximum is the
+    spreading rate, at t = 0."""
+    tab = _cn_table(lambda z: 0 * z, 0.0, s0, 0.01, 1.0, momentum=0.5)
+    rate, at = osmotic_rate(tab, tab.n_steps)
+    assert rate == pytest.approx(0.3 / s0**2, rel=_FOLLOWED_RTOL) and at == 0.0
+
+
+def test_the_followed_rate_of_a_packet_sliding_down_a_wall_exceeds_its_initial_rate() -> None:
+    """The minimal Morse input of issue 13 (V = (1 - exp(-(q - 1)))^2, at rest at q0 = -0.75, s0 = 0.5): its initial
+    rate is 12.8 (curvature over the initial density; larger than any curvature over the later densities); the
+    osmotic rate followed to t = 1.04 on the table of step 0.01 is 29.6 (at t = 0.24, the packet focused to width
+    0.3), and at t = 0 it is the spreading rate 1.2."""
+    q = sp.Symbol("q", real=True)
+    V = (1 - sp.exp(-(q - 1))) ** 2
+    tab = _cn_table(sp.lambdify(q, V, "numpy"), -0.75, 0.5, 0.01, 1.1)
+    initial = _cal.state_rate(V, 1.25, 0.75, -0.75, 0.5)["Omega"]
+    rate, at = osmotic_rate(tab, 104)
+    assert initial == pytest.approx(12.8, abs=0.05) and rate > 2 * initial and 0 < at <= 1.04
+    assert osmotic_rate(tab, 0)[0] == pytest.approx(1.2, rel=_FOLLOWED_RTOL)
+
+
+def test_the_followed_rate_needs_a_tabulated_density() -> None:
+    st = _cal.coherent_state(m=1.25, hbar=0.75, k=1.0, q0=1.0)
+    with pytest.raises(InvalidArgument, match="closed-form"):
+        osmotic_rate(gaussian_table(st, 0.01), 0)
+    tab = _cn_table(lambda z: z**2 / 2, 0.0, 0.5, 0.01, 0.1)
+    with pytest.raises(InvalidArgument, match="last_step"):
+        osmotic_rate(tab, 11)
+
+
+def test_closed_form_states_keep_their_initial_rate_and_the_default_step() -> None:
+    """The followed rate is for numerical states: the closed-form ones' rates (exact) and the default step and
+    lags are those of the rule before it (free packet lag 0.06, coherent state 0.14, h = 0.01), with no
+    re-tabulation."""
+    c = get_claim("madelung.continuity")
+    inputs = c.default_inputs()
+    u = _cal.units(inputs)
+    cases = _cal.nelson_states(u, inputs, 1.5, _cal.QUICK.h)
+    prof, step, cases, rates = _cal._resolve_step(_cal.QUICK, cases, lambda h: pytest.fail("re-tabulated"))
+    profs, rule = _cal._state_profiles(prof, cases, rates)
+    assert step["halvings"] == 0 and [p.lag for p in profs] == pytest.approx([0.06, 0.14])
+    assert all(len(r["rates"]) == 1 and "followed" not in r["rates"][0] for r in rule.values())
 
 
 #: the quick sizes with a lag study (the full profile's is at 400k trajectories)

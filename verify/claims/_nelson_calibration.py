@@ -32,10 +32,13 @@ at least 1 - 3.09 of its standard error), and, in the full profile, a study in t
 :math:`\Delta` showing that the estimators' bias falls at least as :math:`\Delta^2`.
 Each state's lag :math:`\Delta` comes from its own rate by a resolution rule (:func:`resolving_lag`,
 :func:`_state_profiles`: :math:`\Omega\Delta \le` :data:`LAG_RESOLUTION`; every state, closed-form or numerical,
-since 2026-11-26). For a numerical state (a user potential), and a closed-form state the rule cannot resolve, a
-failing lag-dependent residual is rechecked at :math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`):
-a failure that moves with the lag and is gone at :math:`\Delta/2` is the estimators' bias at time scales the lag
-does not resolve (INCONCLUSIVE); one that persists, or does not move with the lag, is FAILED.
+since 2026-11-26; a numerical state's :math:`\Omega` follows its evolution, :func:`_rate`), and the SDE step is
+halved until the fastest state's floor lag 2h resolves it (:func:`resolving_step`); a state still unresolved at
+the finest step is never PASSED (INCONCLUSIVE when its residuals pass). For a numerical state (a user
+potential), and a closed-form state the rule cannot resolve, a failing lag-dependent residual is rechecked at
+:math:`\Delta/2` on the same trajectories (:func:`_lag_recheck`): a failure that moves with the lag and is gone
+at :math:`\Delta/2` is the estimators' bias at time scales the lag does not resolve (INCONCLUSIVE); one that
+persists, or does not move with the lag, is FAILED.
 The integrator's counts (stiff steps taken in substeps, trajectories beyond a numerical state's box) are reported
 in the rule, and in ``details.integrator`` where there is something to count; a simulation whose ensemble left
 the box beyond the stated rule is INCONCLUSIVE (:func:`_integrator_verdict`).
@@ -65,7 +68,7 @@ from nnqg.derivations._madelung import MadelungSymbols, NelsonSymbols, continuit
 from nnqg.numerics import ResidualKernel, compile_residual
 from nnqg.numerics._nelson import MAX_SUBSTEP_HALVINGS, STABILITY_BOUND, jackknife_covariance
 from nnqg.numerics._nelson_states import PsiTable, coherent_state, drift_table, free_packet, gaussian_table, \
-    schrodinger_table
+    osmotic_rate, schrodinger_table
 
 from .._model import NumericContext, NumericResult
 from ._monte_carlo import consistency_bound, detection_power, lag_decision, lag_point, monte_carlo_rate
@@ -674,11 +677,11 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
     # the states are tabulated up to the profile's lag: the resolution rule only shortens it
     cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
     step: dict[str, Any] | None = None
+    rates: list[list[dict[str, float]]] | None = None
     if prof.resolve_lag:
-        prof, step = resolving_step(prof, max(_rate(c)["Omega"] for c in cases))
-        if step["halvings"]:
-            cases = inputs["states"](u, inputs, t_end + prof.h, prof.h)
-    profs, lag_rule = _state_profiles(prof, cases)
+        prof, step, cases, rates = _resolve_step(prof, cases,
+                                                 lambda h: inputs["states"](u, inputs, t_end + h, h))
+    profs, lag_rule = _state_profiles(prof, cases, rates)
     if lag_rule is not None and step is not None:
         for r in lag_rule.values():
             r["step"] = step
@@ -731,29 +734,98 @@ def calibrate(ctx: NumericContext, inputs: Mapping[str, Any], which: str, profil
                    [c.table.name for c in cases if _rechecked(c, lag_rule)])
 
 
-def _state_profiles(prof: Profile, cases: Sequence[NelsonCase]) \
+def _state_profiles(prof: Profile, cases: Sequence[NelsonCase], rates: Sequence[Sequence[dict[str, float]]] | None) \
         -> tuple[list[Profile], dict[str, dict[str, Any]] | None]:
     r"""Each state's profile: its snapshot lag (and lag study) from :func:`resolving_lag` with its own rate
-    :func:`state_rate` (curvature of its potential over its initial Gaussian, its spreading rate), for every state,
-    closed-form or numerical, before any trajectory is simulated (since 2026-11-26 for the closed-form states:
-    before, they kept the profile's lag 0.2 and a stiff drawn coherent state FAILED by the estimators' lag bias).
-    ``prof.resolve_lag`` False keeps the profile's lag for all (tests of the lag recheck); the rule per state name
-    is None then."""
-    if not prof.resolve_lag:
+    (:func:`_resolve_step`: for a closed-form state :func:`state_rate`, the curvature of its potential over its
+    initial Gaussian and its spreading rate; for a numerical state the larger of that and the drift's spread
+    followed over the tabulated window, the largest over the tables computed), for every state, before any
+    trajectory is simulated (since 2026-11-26 for the closed-form states: before, they kept the profile's lag 0.2
+    and a stiff drawn coherent state FAILED by the estimators' lag bias). ``prof.resolve_lag`` False keeps the
+    profile's lag for all (tests of the lag recheck); the rule per state name is None then."""
+    if not prof.resolve_lag or rates is None:
         return [prof] * len(cases), None
     profs, rules = [], {}
-    for c in cases:
-        rate = _rate(c)
-        p, rule = resolving_lag(prof, rate["Omega"])
+    for c, hist in zip(cases, rates):
+        p, rule = resolving_lag(prof, max(r["Omega"] for r in hist))
         profs.append(p)
-        rules[c.table.name] = {**rule, "rates": [rate]}
+        rules[c.table.name] = {**rule, "rates": list(hist)}
     return profs, rules
 
 
-def _rate(case: NelsonCase) -> dict[str, float]:
-    """:func:`state_rate` of a constructed state, from its own parameters."""
-    return state_rate(case.potential, case.table.m, case.table.hbar, float(case.table.spec["centre"]),
-                      float(case.table.spec["width"]))
+def _rate(case: NelsonCase, prof: Profile) -> dict[str, float]:
+    r"""The rate of a constructed state on its table. A closed-form state: :func:`state_rate` from its own
+    parameters (exact: the coherent state's :math:`\omega`, the free packet's :math:`\nu/s_0^2`). A numerical state:
+    the larger of that initial rate and the osmotic rate :math:`\nu\max_t I(p_t)` (Fisher information of the
+    density, :func:`~nnqg.numerics._nelson_states.osmotic_rate`) followed over the tabulated steps up to
+    :func:`_rate_window`: ``followed`` and its time ``followed_at``, on the table of step ``table_h``. At t = 0 it
+    is the initial Gaussian's spreading rate :math:`\nu/s_0^2`; for a Gaussian at every time :math:`\nu/\sigma_t^2`.
+
+    Why this rate (measured 2026-11-26 on the minimal Morse-wall input of issue 13, V = (1 - exp(-(q - 1)))^2,
+    q0 = -0.75, s0 = 0.5, m = 1.25, hbar = 0.75, quick, seed 1). Its initial rate is 12.8 (curvature over the
+    initial density), and the curvature averaged over the evolved density is largest at t = 0 (the packet slides
+    into the flat part: 8.7 at t = 0.1, 0.5 at t = 1), so a curvature followed over time changes nothing. The
+    calibration FAILED with SDE and Crank-Nicolson steps 0.005 (max |z| 21.4) and 0.0025 (11.3) and PASSED at
+    0.00125 (3.8 at lag 0.01, 2.61 at lag 0.0025); on a finer table (0.000625) the SDE step 0.005 still FAILED
+    (9.96) and 0.0025 PASSED (2.84): both steps' biases. The packet is focused (width 0.5 -> 0.19 at t = 0.2) and
+    fringed (its reflected part interferes with the incoming one). Candidates, largest over t <= 1.04:
+
+    * moments of the drift's slope :math:`b'` under :math:`p_t`: dominated by the fringes' nodes and by how the
+      table resolves them (mean :math:`|b'|` 60, 174, 201 on tables of step 0.005, 0.0025, 0.00125; rms 159,
+      2220, 3780): not a usable rate;
+    * the drift's spread :math:`\operatorname{Var}_{p_t}(b)/\nu` (exact for Gaussians too): 74.8 on the table of
+      step 0.01. It counts a smooth spreading as fast (a free packet keeps :math:`\nu/s_0^2` at every time while its
+      rate falls as 1/t), and on the Morse-wall state of hamilton_jacobi (tests/property, ``MORSE_WALL``; it PASSED
+      at h = 0.005) it set h = 0.00125, where the Newton-law residuals' SE grew about 35-fold (power eps 35) and the
+      planted errors caught fell from 8 to 4 of 13;
+    * the osmotic rate (this one): 29.6, 42.6, 81, 84.4 on tables of step 0.01, 0.005, 0.0025, 0.00125 (the
+      fringes at t = 1.04 sharpen as the table resolves them). Through :func:`_resolve_step` (the rate measured
+      again on the finer table) it needs :math:`h \le 0.13/(2 \cdot 84.4)`: more than :data:`MAX_STEP_HALVINGS`, so
+      that state is unresolved, and reported so (INCONCLUSIVE when its residuals pass at the finest step). The
+      two ``MORSE_WALL`` states get 37.6 (h = 0.00125) and 14.5 (h = 0.0025), both resolved."""
+    tab = case.table
+    rate = state_rate(case.potential, tab.m, tab.hbar, float(tab.spec["centre"]), float(tab.spec["width"]))
+    if tab.spec.get("closed_form"):
+        return rate
+    last = min(tab.n_steps, int(math.floor(_rate_window(prof, rate["Omega"]) / tab.h + 1e-9)))
+    followed, at = osmotic_rate(tab, last)
+    return {**rate, "followed": followed, "followed_at": at, "table_h": tab.h,
+            "Omega": max(rate["Omega"], followed)}
+
+
+def _rate_window(prof: Profile, omega0: float) -> float:
+    r"""The last time a state of initial rate :math:`\Omega_0` is simulated at: its lag is at most
+    :math:`\min(\Delta_{profile}, \max(2h, 0.13/\Omega_0))` whatever the step rule does (a followed rate is
+    at least :math:`\Omega_0`, a halved step at most h), the evaluation times reach ``OFFSET`` lags past the last
+    time, the lag study ``OFFSET`` of its largest (scaled) lag past ``lag_time``."""
+    lag = prof.lag if omega0 == 0 else min(prof.lag, max(2 * prof.h, LAG_RESOLUTION / omega0))
+    end = max(prof.times) + OFFSET * lag
+    if prof.lags:
+        end = max(end, prof.lag_time + OFFSET * max(prof.lags) * lag / prof.lag)
+    return end
+
+
+def _resolve_step(base: Profile, cases: list[NelsonCase], tabulate: Callable[[float], list[NelsonCase]]) \
+        -> tuple[Profile, dict[str, Any], list[NelsonCase], list[list[dict[str, float]]]]:
+    """:func:`resolving_step` with the states' rates (:func:`_rate`) measured on the tables they are simulated
+    with: the states tabulated at the profile's h give the rates and a step; when the step halves they are
+    tabulated again at it and their rates measured again (a numerical state's followed rate depends on the
+    table), until the step no longer halves. The rate used is the largest over the tables (so the step only
+    halves: at most ``MAX_STEP_HALVINGS`` + 1 tabulations). Returns the profile, the step rule's record, the
+    states on their final tables, and per state its rates on every table (one for a closed-form state: its rate
+    does not depend on the table)."""
+    history: list[list[dict[str, float]]] = [[] for _ in cases]
+    omega, h = 0.0, base.h
+    while True:
+        for hist, c in zip(history, cases):
+            if not (hist and c.table.spec.get("closed_form")):
+                hist.append(_rate(c, base))
+        omega = max([omega] + [r["Omega"] for hist in history for r in hist])
+        prof, step = resolving_step(base, omega)
+        if prof.h >= h * (1 - 1e-9):
+            return prof, step, cases, history
+        h = prof.h
+        cases = tabulate(h)
 
 
 def _rechecked(case: NelsonCase, lag_rule: Mapping[str, Mapping[str, Any]] | None) -> bool:
@@ -889,6 +961,17 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     failing_at = {(st, str(f)) for st, f, zk in zip(state, fam, zc) if not zk <= zcrit}
     failing = {f for _, f in failing_at}
     explained = {(st, f) for _, fams, sts in trouble for st in sts for f in fams}
+    # A state the step rule cannot resolve (its rate needs more than MAX_STEP_HALVINGS halvings) is never PASSED:
+    # residuals within their bounds at a step that does not resolve the state are INCONCLUSIVE, with that reason
+    # (since 2026-11-26, when a rate followed over the state's evolution made Morse-wall states unresolved); a
+    # failure there is judged as any other (excused only by a recheck that explains it)
+    unresolved_step = {name: r for name, r in (lag_rule or {}).items() if r["unresolved"]}
+    unresolved_why = "; ".join(
+        f"{name}: Omega = {r['Omega']:.3g} needs h <= {r['bound'] / (2 * r['Omega']):.3g}, below the finest step "
+        f"h = {prof.h:g} ({MAX_STEP_HALVINGS} halvings at most)" for name, r in unresolved_step.items())
+    summary_ok = all(v for _, v in facts)
+    if unresolved_step:
+        facts.append((f"every state resolved by the step rule ({unresolved_why})", False))
     ok = all(v for _, v in facts)
     rows = [{"component": lab, "residual": float(x), "se": float(e)} for lab, x, e in zip(labels, rs[-1], ses[-1])]
     details: dict[str, Any] = {
@@ -915,6 +998,10 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     if inconclusive:
         where += "; INCONCLUSIVE: " + "; ".join(why for why, fams, sts in trouble
                                                 if any((st, f) in failing_at for st in sts for f in fams))
+    elif unresolved_step and summary_ok and not failing_at:
+        inconclusive = True
+        where += (f"; INCONCLUSIVE: every residual is within its bound, but the SDE step does not resolve the state "
+                  f"({unresolved_why}): its bias is not bounded by the rule, so this is not a PASS")
     rule = (f"each residual / jackknife SE ({prof.groups} groups) within the Student-t bound {zcrit:.3g} "
             f"(Bonferroni over {z.size}, family-wise alpha 1e-3); SE-weighted rms order in N^-1/2 >= 1 - 3.09 SE "
             f"and finest rms <= {zcrit:.3g}/sqrt(N)"
@@ -924,7 +1011,12 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
             + ("" if lag_rule is None else "; SDE step h: the profile's, halved (at most "
                f"{MAX_STEP_HALVINGS} times) until the fastest state's Omega 2h <= {LAG_RESOLUTION:g} (h = {prof.h:g})"
                "; snapshot lag per state: the largest multiple of 2h with "
-               f"Omega lag <= {LAG_RESOLUTION:g}, Omega the state's fastest rate (" + "; ".join(
+               f"Omega lag <= {LAG_RESOLUTION:g}, Omega the state's fastest rate" + (
+                   "" if closed else " (for a numerical state the larger of its initial rate and its osmotic rate "
+                   "nu I(p_t), the Fisher information of its density followed over the tabulated times)")
+               + ("" if not unresolved_step else "; a state unresolved at the finest step is INCONCLUSIVE when "
+                  "its residuals pass, never PASSED")
+               + " (" + "; ".join(
                    f"{name}: Omega = {r['Omega']:.3g}, lag {r['lag']:g}" + (" (unresolved)" if r["unresolved"] else "")
                    for name, r in lag_rule.items()) + ")")
             + ("" if not rechecked else "; a failing continuity/noise residual of " + ", ".join(
