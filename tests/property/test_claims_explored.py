@@ -153,13 +153,12 @@ MORSE_WALL = {"madelung.continuity": Draw(params=(("gamma_value", 4.1), ("user_s
 #: calibration.power says so; a planted drift (velocity sign) is FAILED (|z| 56.7)
 MORSE_WALL_PLANT = {"madelung.continuity": "kernel_velocity_x1.5",
                     "madelung.hamilton_jacobi": "simulator_velocity_sign_flipped"}
-#: since the per-trajectory substeps (2026-11-26) the hamilton_jacobi Morse-wall state (h = 0.005 by the step
-#: rule) is INCONCLUSIVE by the stated score-basis rule (newton_1 |z| 4.72 > 4.62 at degree 12, consistent with
-#: zero at degree 16; it PASSED with the plain scheme, max |z| 2.01). At that h neither scheme samples the table's
-#: |psi|^2 at t = 1 (200,000 trajectories, 200 bins: chi^2 25,307 with the substeps, 18,265 plain, on 108 dof);
-#: at h = 0.0025 and 0.00125 both approach it and the substeps are the closer (586 vs 1,265; 135 vs 167). The
-#: plain PASS was no evidence of a sampled state; never FAILED either way.
-MORSE_WALL_OUTCOME = {"madelung.continuity": "passed", "madelung.hamilton_jacobi": "inconclusive"}
+#: with the per-trajectory substeps alone (h = 0.005 by the initial rate) the hamilton_jacobi Morse-wall state was
+#: INCONCLUSIVE by the score-basis rule (newton_1 |z| 4.72 > 4.62); at that h neither scheme samples the table's
+#: |psi|^2 at t = 1 (200,000 trajectories, 200 bins: chi^2 25,307 with the substeps, 18,265 plain, on 108 dof), at
+#: h = 0.0025 and 0.00125 both approach it and the substeps are the closer (586 vs 1,265; 135 vs 167). With the
+#: followed rate too (merged 2026-11-26: h = 0.0025) it PASSES (max |z| 3.4).
+MORSE_WALL_OUTCOME = {"madelung.continuity": "passed", "madelung.hamilton_jacobi": "passed"}
 
 
 @pytest.mark.parametrize("cid", sorted(MORSE_WALL))
@@ -168,14 +167,7 @@ def test_madelung_morse_wall_passes_at_its_resolving_step(cid):
     assert not out.failed and out.kind == MORSE_WALL_OUTCOME[cid], f"{out.kind}: {out.reason}"
 
 
-@pytest.mark.parametrize("cid", [
-    "madelung.continuity",
-    # OPEN (2026-11-26): since the per-trajectory substeps the planted quantum potential x 2 on the hamilton_jacobi
-    # Morse-wall state is INCONCLUSIVE (newton_2 |z| 13.8, excused by the score-basis rule: consistent with zero
-    # at degree 16), FAILED before: a plant no longer caught there. Kept visible, not re-expected.
-    pytest.param("madelung.hamilton_jacobi", marks=pytest.mark.xfail(strict=True, reason="open: with the substeps "
-                 "the planted quantum potential x 2 is INCONCLUSIVE by the score-basis rule at this state")),
-])
+@pytest.mark.parametrize("cid", ["madelung.continuity", "madelung.hamilton_jacobi"])
 def test_madelung_morse_wall_failed_at_the_profile_step_and_a_plant_fails_at_the_resolving_step(cid, monkeypatch):
     from nnqg.verify import NumericContext
     from nnqg.verify._explore_inputs import draw_overrides
@@ -188,7 +180,10 @@ def test_madelung_morse_wall_failed_at_the_profile_step_and_a_plant_fails_at_the
     assert n.details["h"] < _cal.QUICK.h and not n.ok and not n.inconclusive, n.where
     monkeypatch.setattr(_cal, "MAX_STEP_HALVINGS", 0)  # the rule before 2026-11-26: h = 0.01 whatever the rate
     n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, cid.split(".")[1])
-    assert n.details["h"] == _cal.QUICK.h and not n.ok and not n.inconclusive, n.where
+    # the finding: residuals beyond their bounds at h = 0.01 (FAILED then); the rule now calls that step unresolved
+    # for this state, and a failure confined to an unresolved state is INCONCLUSIVE, never PASSED
+    assert n.details["h"] == _cal.QUICK.h and not n.ok and n.details["failing_families"], n.where
+    assert n.inconclusive and "the SDE step does not resolve the state" in n.where, n.where
 
 
 #: the NONFINITE finding of `--explore 50 --claims 'madelung.*'` once the step rule was in (2026-11-26): a Morse
@@ -387,8 +382,25 @@ def test_madelung_morse_state_sliding_down_the_wall_failed_with_its_initial_rate
 
 
 @pytest.mark.parametrize("mutation", ["kernel_velocity_x1.5", "simulator_no_osmotic_term", "simulator_hbar_x2"])
-def test_madelung_morse_state_sliding_down_the_wall_still_fails_a_planted_error(mutation):
-    """An unresolved state is INCONCLUSIVE only when its residuals pass: a planted error there is FAILED (the drift
-    without its osmotic term PASSED at the initial rate's step 0.005, max |z| 4.56)."""
+def test_madelung_morse_state_sliding_down_the_wall_is_outside_the_domain_even_with_a_planted_error(mutation):
+    """At a state the step rule cannot resolve nothing is said either way (the lead's decision of 2026-11-26, after
+    the Omega-472 draw below): planted errors there are INCONCLUSIVE with the step's reason - never PASSED - and
+    the calibration has no power at such a state (the resolved Morse-wall states above keep theirs)."""
     n = _morse_followed(mutation)
-    assert n.details["h"] == pytest.approx(0.00125) and not n.ok and not n.inconclusive, n.where
+    assert n.details["h"] == pytest.approx(0.00125) and not n.ok and n.inconclusive, n.where
+    assert "the SDE step does not resolve the state" in n.where and n.details["failing_families"], n.where
+
+
+#: the failure `--explore 50 --claims madelung.continuity --seed 1` reached once the rate followed the state
+#: (2026-11-26, shrunk, budget exhausted): a deeper Morse wall, Omega 472 (the osmotic rate of its fringed,
+#: reflected packet), nine times beyond what the finest step resolves; at h = 0.00125 noise_2 +1.22, noise_0 +0.40,
+#: max |z| 7.42: FAILED by the rule of that day (a failure at an unresolved state judged as any other). A recheck at
+#: 2h did not explain it (noise_0 0.06 at 2h) and excused a planted osmotic sign flip at the input above (|z| 66.8),
+#: so no rule tried separates its step bias from an error: the state is outside the calibrated domain, INCONCLUSIVE.
+MORSE_DEEP = Draw(params=(("user_state.q0", -0.75),), potential="3.25*(1 - exp(-(q - 1)))**2")
+
+
+def test_madelung_deep_morse_state_fails_its_residuals_and_is_inconclusive_as_unresolved():
+    out = evaluate(get_claim("madelung.continuity"), SPECS["madelung.continuity"], MORSE_DEEP, seed=1)
+    assert not out.failed and out.kind == "inconclusive", f"{out.kind}: {out.reason}"
+    assert "the SDE step does not resolve the state" in out.reason and "beyond their bounds" in out.reason
