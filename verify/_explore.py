@@ -77,6 +77,7 @@ class ClaimExploration:
     unconfirmed: int = 0
     budget_exhausted: bool = False
     minimal: dict[str, Any] | None = None
+    inconclusive_inputs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     shrinking: bool = False
     target: int = 0
@@ -96,7 +97,7 @@ class ClaimExploration:
         d.update({"drawn": self.examples, "failed": self.failures, "shrink_steps": self.shrink_steps,
                   "shrink_budget_exhausted": self.budget_exhausted, "inconclusive": self.inconclusive,
                   "not_run": self.not_run, "unconfirmed": self.unconfirmed, "strategy": self.note,
-                  "minimal": self.minimal})
+                  "minimal": self.minimal, "inconclusive_inputs": self.inconclusive_inputs})
         if timings:
             d["seconds"] = round(self.seconds, 3)
         return d
@@ -175,6 +176,8 @@ def explore_claim(claim: Claim, n: int, seed: int, progress: ProgressFn | None =
             res.examples += 1
         res.failures += out.failed
         res.inconclusive += out.kind == "inconclusive"
+        if out.kind == "inconclusive" and not res.shrinking:  # why, for every drawn input that said nothing
+            res.inconclusive_inputs.append(_record(claim, spec, draw, out, seed))
         res.not_run += out.kind == "not run"
         res.unconfirmed += out.kind == "unconfirmed"
         if out.failed and not res.shrinking:
@@ -206,6 +209,17 @@ def _minimal(claim: Claim, spec: ExploreSpec, draw: Draw, out: Outcome, seed: in
 
     from ._report import dumps
 
+    rec = _record(claim, spec, draw, out, seed)
+    atomic_write_text(_cache_root() / "explore" / f"{claim.id}-seed{seed}.json",
+                      dumps({"claim": claim.id, "seed": seed, **rec}))
+    return rec
+
+
+def _record(claim: Claim, spec: ExploreSpec, draw: Draw, out: Outcome, seed: int) -> dict[str, Any]:
+    """One input as JSON: the input, its outcome and the command that reproduces it (the metric files it names
+    kept in ``<cache>/explore/``)."""
+    from nnqg.numerics._atomic import atomic_write_text
+
     d = _cache_root() / "explore"
     d.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -219,10 +233,8 @@ def _minimal(claim: Claim, spec: ExploreSpec, draw: Draw, out: Outcome, seed: in
         inp["potential"] = draw.potential
     if draw.metrics:
         inp["metrics"] = {k: v for k, v in draw.metrics}
-    rec = {"input": inp, "failure": {"kind": out.kind, "reason": out.reason},
-           "command": reproduce_command(claim, spec, draw, seed, paths)}
-    atomic_write_text(d / f"{claim.id}-seed{seed}.json", dumps({"claim": claim.id, "seed": seed, **rec}))
-    return rec
+    return {"input": inp, "failure" if out.failed else "outcome": {"kind": out.kind, "reason": out.reason},
+            "command": reproduce_command(claim, spec, draw, seed, paths)}
 
 
 def explore(claims: Sequence[Claim], n: int, seed: int, progress: ProgressFn | None = None,

@@ -57,6 +57,22 @@ def test_no_failure_draws_n_inputs_and_reports_the_same_for_the_same_seed():
     assert dumps(explore_report([a], n=12, seed=5)) == dumps(explore_report([b], n=12, seed=5))
 
 
+def test_every_inconclusive_draw_is_listed_with_its_reason_and_command():
+    def cal(ctx, inp):
+        unresolved = inp["v_value"] < 0
+        return NumericResult(max_residual=1.0, tolerance=2.0, ok=not unresolved, inconclusive=unresolved,
+                             where="planted: unresolved" if unresolved else "")
+
+    claim = dataclasses.replace(get_claim(BOOST), calibration=cal, learning=None)
+    r = explore_claim(claim, 20, seed=3)
+    assert r.status == "PASSED" and r.inconclusive == len(r.inconclusive_inputs) > 0
+    for rec in r.inconclusive_inputs:
+        assert rec["outcome"]["kind"] == "inconclusive" and "planted: unresolved" in rec["outcome"]["reason"]
+        v = rec["input"]["params"]["v_value"]
+        assert v < 0 and f"v_value={v:g}" in rec["command"]
+    assert r.to_json()["inconclusive_inputs"] == r.inconclusive_inputs
+
+
 def test_shrinking_stops_at_its_budget_and_says_so():
     claim = _fake(derivation=_identity_fails_when(lambda inp: inp["v_value"] < -0.5))
     r = explore_claim(claim, 30, seed=1, shrink_budget=2)
@@ -177,7 +193,7 @@ def test_explore_cli_writes_a_byte_identical_report_per_seed(tmp_path):
     assert rep["claims"][0] | {"strategy": ""} == {
         "id": "einstein.vacuum_solutions", "status": "PASSED", "drawn": 3, "failed": 0, "shrink_steps": 0,
         "shrink_budget_exhausted": False, "inconclusive": 0, "not_run": 0, "unconfirmed": 0, "minimal": None,
-        "strategy": ""}
+        "inconclusive_inputs": [], "strategy": ""}
 
 
 def _plunges(mass: float, r0: float, fraction: float) -> bool:

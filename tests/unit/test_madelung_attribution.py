@@ -9,6 +9,7 @@ unresolved state's failure was judged as any other)."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -33,8 +34,11 @@ def _recheck(moves: bool, vanishes: bool) -> dict:
 
 
 def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
-            unresolved: bool = False, recheck: dict | None = None) -> object:
-    """Residuals given in units of their SE at each level of the quick profile (SE ~ N^-1/2)."""
+            unresolved: bool = False, recheck: dict | None = None, second: bool | None = None) -> object:
+    """Residuals given in units of their SE at each level of the quick profile (SE ~ N^-1/2). ``second``: a second
+    state (its residuals after the first's), resolved (False) or not (True)."""
+    if second is not None:
+        return _decide_two(residual_in_se, unresolved, second)
     prof = NC.QUICK
     rs, covs = [], []
     for n, zs in zip(prof.levels, residual_in_se):
@@ -48,6 +52,29 @@ def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
     return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, [_case()], u, rs,
                       covs, grads, LABELS, None, {STATE: {"converged": basis_converged}}, lag_rule=lag_rule,
                       lag_recheck=None if recheck is None else {STATE: recheck})
+
+
+OTHER = "free"
+LABELS_TWO = LABELS + [lab.replace(STATE, OTHER, 1) for lab in LABELS]
+
+
+def _decide_two(residual_in_se: list[list[float]], first_unresolved: bool, second_unresolved: bool) -> object:
+    prof = NC.QUICK
+    rs, covs = [], []
+    for n, zs in zip(prof.levels, residual_in_se):
+        se = 1.0 / np.sqrt(n)
+        rs.append(np.asarray(zs, dtype=float) * se)
+        covs.append(np.eye(len(zs)) * se**2)
+    k = len(LABELS_TWO)
+    grads = [(np.ones(k), np.full(k, 1e-6), np.zeros(k))] * len(prof.levels)
+    u = SimpleNamespace(gamma=1.0, c=1.0, m=1.0, hbar=1.0)
+    case2 = SimpleNamespace(table=SimpleNamespace(name=OTHER, spec={"closed_form": True}, hbar=1.0, m=1.0),
+                            potential="0", degree=4)
+    lag_rule = {name: {"Omega": 1.0, "bound": NC.LAG_RESOLUTION, "lag": prof.lag, "unresolved": unres}
+                for name, unres in ((STATE, first_unresolved), (OTHER, second_unresolved))}
+    return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, [_case(), case2], u,
+                      rs, covs, grads, LABELS_TWO, None, {STATE: {"converged": True}, OTHER: {"converged": True}},
+                      lag_rule=lag_rule, lag_recheck=None)
 
 
 def test_consistent_residuals_pass() -> None:
@@ -99,3 +126,37 @@ def test_a_failing_residual_is_excused_only_by_trouble_that_explains_its_family(
     r = _decide(zs, **trouble)
     assert not r.ok
     assert r.inconclusive is excused, r.where
+
+
+def test_an_unresolved_state_never_excuses_a_resolved_states_failure() -> None:
+    """Two states, the first outside the calibrated domain: a failing residual of the resolved one is FAILED; one
+    confined to the unresolved one is INCONCLUSIVE; the power counts the resolved state's components only. (A
+    failure of the unresolved state that also fails the pooled rate test is FAILED while a state is resolved: the
+    pooled test is not attributed; the next test.)"""
+    rng = np.random.default_rng(2)
+    base = [list(0.5 * rng.standard_normal(len(LABELS_TWO))) for _ in NC.QUICK.levels]
+    # 20 SE at every level: beyond the bound, but the pooled rate test (rms falling as N^-1/2) passes
+    resolved_fails = [list(z) for z in base]
+    for z in resolved_fails:
+        z[len(LABELS) + 5] = 20.0                 # the second (resolved) state's noise_1
+    r = _decide(resolved_fails, unresolved=True, second=False)
+    assert not r.ok and not r.inconclusive, r.where
+    unresolved_fails = [list(z) for z in base]
+    for z in unresolved_fails:
+        z[5] = 20.0                               # the first (unresolved) state's noise_1
+    r = _decide(unresolved_fails, unresolved=True, second=False)
+    assert not r.ok and r.inconclusive and "outside the calibrated domain" in r.where, r.where
+    both = _decide(base, unresolved=False, second=False)
+    assert all(v < math.inf for v in both.power.values())
+    assert all(v == math.inf for v in _decide(base, unresolved=True, second=True).power.values())
+
+
+def test_a_pooled_rate_failure_with_a_resolved_state_is_failed() -> None:
+    """Only the pooled summary (rate) test fails, one state resolved: not excused by the other's domain."""
+    bias = 0.7 * NC.consistency_bound(len(LABELS_TWO) * len(NC.QUICK.levels), NC.QUICK.groups)
+    n = np.asarray(NC.QUICK.levels, dtype=float)
+    zs = [[bias * np.sqrt(m / n[-1])] * len(LABELS_TWO) for m in n]
+    r = _decide(zs, unresolved=True, second=False)
+    assert not r.ok and not r.inconclusive, r.where
+    r = _decide(zs, unresolved=True, second=True)  # every state outside the domain: nothing said
+    assert r.inconclusive and "no residual is beyond its bound, the summary tests fail" in r.where, r.where

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from nnqg.numerics import _nelson
 from nnqg.numerics._nelson import simulate
@@ -104,3 +105,25 @@ def test_outside_the_resolved_region_the_drift_is_restoring() -> None:
     assert np.all((x[:10] - x[10]) * b[:10] <= 0) and np.all((x[31:] - x[30]) * b[31:] <= 0)
     _, _, plain = drift_table(PsiTable(**kw), nelson_drift)(0.1)  # no resolved region given: the rule's everywhere
     assert np.array_equal(plain, exact)
+
+
+@pytest.mark.parametrize("ok, expect_inconclusive", [(True, True), (False, False)])
+def test_the_box_rule_makes_a_pass_inconclusive_and_leaves_a_failure_failed(ok: bool, expect_inconclusive: bool):
+    """More than sqrt(N) trajectories beyond the walls: a PASS is not evidence (INCONCLUSIVE, no power); a FAILED
+    stays FAILED with the counts (the drift and noise rules are under test: their planted errors drive trajectories
+    out; reviewed 2026-11-26)."""
+    from nnqg.verify._model import NumericResult
+    from nnqg.verify.claims import _nelson_calibration as NC
+
+    def calibration(ctx, inputs, which, profile=None):
+        NC._TALLY.get()["user potential"] = {
+            "simulations": 1, "trajectories": 100, "trajectory_steps": 1000, "stiff_steps": 0, "unresolved_steps": 0,
+            "max_substeps": 1, "outside_steps": 50, "stayed_out": 0, "crossed": 30, "left_box": 20,
+            "escapes": [{"N": 100, "left_box": 20, "crossed": 30}]}
+        return NumericResult(1.0, 1.0, ok, where="w", rule="r", power={"x": 0.1},
+                             details={"states": [{"closed_form": False}]})
+
+    n = NC._integrator_verdict(calibration)(None, {}, "continuity")
+    assert not n.ok and n.inconclusive is expect_inconclusive, n.where
+    assert "20 of 100 trajectories left the box" in n.where and n.details["integrator"]["user potential"]["left_box"]
+    assert n.power["x"] == (math.inf if expect_inconclusive else 0.1)
