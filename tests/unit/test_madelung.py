@@ -535,6 +535,8 @@ def test_detection_power_of_a_noiseless_residual() -> None:
         assert detection_power(np.array([0.0]), np.array([Z]), z, var_g=np.array([1.0])) == math.inf
         assert detection_power(np.array([0.0, 0.01]), np.array([Z, 0.1]), z, var_g=np.array([1.0, 0.0])) \
             == detection_power(np.array([0.01]), np.array([0.1]), z)
+    # a tiny but non-zero SE (its square underflows) is not a noiseless residual: no statement, like an overflow
+    assert detection_power(np.array([1e-170]), np.array([1e-160]), z) == math.inf
 
 
 @pytest.mark.parametrize("cid, effect, plant", [

@@ -88,7 +88,8 @@ def detection_power(se: np.ndarray, g: np.ndarray, zcrit: float, beta: float = D
         scale = max(abs(A), abs(B), abs(C))  # the same roots, without overflow in the discriminant
         if scale == 0:  # g^2 = Z^2 v with no noise in the residual: detection exactly at the bound for every eps
             continue
-        if C == 0 and B == 0 and A > 0:  # a noiseless residual detects every eps > 0 (the infimum is 0)
+        if sk == 0 and ck == 0 and A > 0:  # a noiseless residual detects every eps > 0 (the infimum is 0; tested
+            # on s and c themselves: -Z^2 s^2 underflows to 0 for a tiny but noisy s)
             best = 0.0
             continue
         A, B, C = A / scale, B / scale, C / scale
