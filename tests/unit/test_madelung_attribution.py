@@ -33,48 +33,34 @@ def _recheck(moves: bool, vanishes: bool) -> dict:
             "vanishes": vanishes, "explains": moves and vanishes}
 
 
-def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
-            unresolved: bool = False, recheck: dict | None = None, second: bool | None = None) -> object:
-    """Residuals given in units of their SE at each level of the quick profile (SE ~ N^-1/2). ``second``: a second
-    state (its residuals after the first's), resolved (False) or not (True)."""
-    if second is not None:
-        return _decide_two(residual_in_se, unresolved, second)
-    prof = NC.QUICK
-    rs, covs = [], []
-    for n, zs in zip(prof.levels, residual_in_se):
-        se = 1.0 / np.sqrt(n)
-        rs.append(np.asarray(zs, dtype=float) * se)
-        covs.append(np.eye(len(zs)) * se**2)
-    k = len(LABELS)
-    grads = [(np.ones(k), np.full(k, 1e-6), np.zeros(k))] * len(prof.levels)
-    u = SimpleNamespace(gamma=1.0, c=1.0, m=1.0, hbar=1.0)
-    lag_rule = {STATE: {"Omega": 1.0, "bound": NC.LAG_RESOLUTION, "lag": prof.lag, "unresolved": unresolved}}
-    return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, [_case()], u, rs,
-                      covs, grads, LABELS, None, {STATE: {"converged": basis_converged}}, lag_rule=lag_rule,
-                      lag_recheck=None if recheck is None else {STATE: recheck})
-
-
 OTHER = "free"
 LABELS_TWO = LABELS + [lab.replace(STATE, OTHER, 1) for lab in LABELS]
 
 
-def _decide_two(residual_in_se: list[list[float]], first_unresolved: bool, second_unresolved: bool) -> object:
+def _decide(residual_in_se: list[list[float]], *, basis_converged: bool = True,
+            unresolved: bool = False, recheck: dict | None = None, second: bool | None = None) -> object:
+    """Residuals given in units of their SE at each level of the quick profile (SE ~ N^-1/2). ``second``: a second
+    state (its residuals after the first's), resolved (False) or not (True)."""
     prof = NC.QUICK
     rs, covs = [], []
     for n, zs in zip(prof.levels, residual_in_se):
         se = 1.0 / np.sqrt(n)
         rs.append(np.asarray(zs, dtype=float) * se)
         covs.append(np.eye(len(zs)) * se**2)
-    k = len(LABELS_TWO)
+    cases, states = [_case()], [(STATE, unresolved)]
+    if second is not None:
+        cases.append(SimpleNamespace(table=SimpleNamespace(name=OTHER, spec={"closed_form": True}, hbar=1.0, m=1.0),
+                                     potential="0", degree=4))
+        states.append((OTHER, second))
+    labels = LABELS if second is None else LABELS_TWO
+    k = len(labels)
     grads = [(np.ones(k), np.full(k, 1e-6), np.zeros(k))] * len(prof.levels)
     u = SimpleNamespace(gamma=1.0, c=1.0, m=1.0, hbar=1.0)
-    case2 = SimpleNamespace(table=SimpleNamespace(name=OTHER, spec={"closed_form": True}, hbar=1.0, m=1.0),
-                            potential="0", degree=4)
     lag_rule = {name: {"Omega": 1.0, "bound": NC.LAG_RESOLUTION, "lag": prof.lag, "unresolved": unres}
-                for name, unres in ((STATE, first_unresolved), (OTHER, second_unresolved))}
-    return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, [_case(), case2], u,
-                      rs, covs, grads, LABELS_TWO, None, {STATE: {"converged": True}, OTHER: {"converged": True}},
-                      lag_rule=lag_rule, lag_recheck=None)
+                for name, unres in states}
+    return NC._decide(prof, "hamilton_jacobi", {"noise_rule": lambda hbar, m: hbar / (2 * m)}, cases, u, rs,
+                      covs, grads, labels, None, {name: {"converged": basis_converged} for name, _ in states},
+                      lag_rule=lag_rule, lag_recheck=None if recheck is None else {STATE: recheck})
 
 
 def test_consistent_residuals_pass() -> None:
