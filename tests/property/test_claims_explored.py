@@ -171,13 +171,14 @@ def test_madelung_morse_wall_failed_at_the_profile_step_and_a_plant_fails_at_the
     from nnqg.verify import NumericContext
     from nnqg.verify._explore_inputs import draw_overrides
     from nnqg.verify.claims import _nelson_calibration as _cal
+    from nnqg.verify.claims import _nelson_resolution as _res
 
     claim = get_claim(cid)
     inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[cid], MORSE_WALL[cid])}
     planted = {**inputs, **claim.mutations()[MORSE_WALL_PLANT[cid]]}
     n = _cal.calibrate(NumericContext(seed=1, quick=True), planted, cid.split(".")[1])
     assert n.details["h"] < _cal.QUICK.h and not n.ok and not n.inconclusive, n.where
-    monkeypatch.setattr(_cal, "MAX_STEP_HALVINGS", 0)  # the rule before 2026-11-26: h = 0.01 whatever the rate
+    monkeypatch.setattr(_res, "MAX_STEP_HALVINGS", 0)  # the rule before 2026-11-26: h = 0.01 whatever the rate
     n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, cid.split(".")[1])
     # the finding: residuals beyond their bounds at h = 0.01 (FAILED then); the rule now calls that step unresolved
     # for this state, and a failure confined to an unresolved state is INCONCLUSIVE, never PASSED
@@ -372,9 +373,9 @@ def test_madelung_morse_state_sliding_down_the_wall_is_unresolved_by_its_followe
 def test_madelung_morse_state_sliding_down_the_wall_failed_with_its_initial_rate(monkeypatch):
     """The finding itself: with the initial rate (the rule before 2026-11-26, the followed rate switched off) the
     step is 0.005 and the calibration FAILS, and nothing excuses it."""
-    from nnqg.verify.claims import _nelson_calibration as _cal
+    from nnqg.verify.claims import _nelson_resolution as _res
 
-    monkeypatch.setattr(_cal, "osmotic_rate", lambda table, last: (0.0, 0.0))
+    monkeypatch.setattr(_res, "osmotic_rate", lambda table, last: (0.0, 0.0))
     n = _morse_followed()
     assert n.details["lag_rule"]["user potential"]["Omega"] == pytest.approx(12.8, abs=0.05)
     assert n.details["h"] == pytest.approx(0.005) and not n.ok and not n.inconclusive, n.where
