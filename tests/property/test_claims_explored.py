@@ -168,18 +168,13 @@ def test_madelung_morse_wall_passes_at_its_resolving_step(cid):
 
 @pytest.mark.parametrize("cid", sorted(MORSE_WALL))
 def test_madelung_morse_wall_failed_at_the_profile_step_and_a_plant_fails_at_the_resolving_step(cid, monkeypatch):
-    from nnqg.verify import NumericContext
-    from nnqg.verify._explore_inputs import draw_overrides
     from nnqg.verify.claims import _nelson_calibration as _cal
     from nnqg.verify.claims import _nelson_resolution as _res
 
-    claim = get_claim(cid)
-    inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[cid], MORSE_WALL[cid])}
-    planted = {**inputs, **claim.mutations()[MORSE_WALL_PLANT[cid]]}
-    n = _cal.calibrate(NumericContext(seed=1, quick=True), planted, cid.split(".")[1])
+    n = _madelung_at(cid, MORSE_WALL[cid], MORSE_WALL_PLANT[cid])
     assert n.details["h"] < _cal.QUICK.h and not n.ok and not n.inconclusive, n.where
     monkeypatch.setattr(_res, "MAX_STEP_HALVINGS", 0)  # the rule before 2026-11-26: h = 0.01 whatever the rate
-    n = _cal.calibrate(NumericContext(seed=1, quick=True), inputs, cid.split(".")[1])
+    n = _madelung_at(cid, MORSE_WALL[cid])
     # the finding: residuals beyond their bounds at h = 0.01 (FAILED then); the rule now calls that step unresolved
     # for this state, and a failure confined to an unresolved state is INCONCLUSIVE, never PASSED
     assert n.details["h"] == _cal.QUICK.h and not n.ok and n.details["failing_families"], n.where
@@ -197,15 +192,21 @@ MORSE_BOX = Draw(params=(("gamma_value", 4.1), ("c_value", 1.15), ("user_state.s
                  potential="(1 - exp(-(q - 1)))**2")
 
 
-def _morse_box(mutation: str | None = None, **override):
+def _madelung_at(cid: str, draw: Draw, mutation: str | None = None, **override):
+    """The Madelung calibration of ``cid`` (quick, seed 1) at a drawn input, with a planted error of
+    ``mutations()`` and further input overrides."""
     from nnqg.verify import NumericContext
     from nnqg.verify._explore_inputs import draw_overrides
     from nnqg.verify.claims import _nelson_calibration as _cal
 
-    claim = get_claim("madelung.hamilton_jacobi")
-    inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[claim.id], MORSE_BOX),
+    claim = get_claim(cid)
+    inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[cid], draw),
               **(claim.mutations()[mutation] if mutation else {}), **override}
-    return _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "hamilton_jacobi")
+    return _cal.calibrate(NumericContext(seed=1, quick=True), inputs, cid.split(".")[1])
+
+
+def _morse_box(mutation: str | None = None, **override):
+    return _madelung_at("madelung.hamilton_jacobi", MORSE_BOX, mutation, **override)
 
 
 def test_madelung_morse_box_passes_and_the_finding_comes_back_without_the_three_changes(monkeypatch):
@@ -344,14 +345,7 @@ MORSE_FOLLOWED = Draw(params=(("user_state.q0", -0.75),), potential="(1 - exp(-(
 
 
 def _morse_followed(mutation: str | None = None):
-    from nnqg.verify import NumericContext
-    from nnqg.verify._explore_inputs import draw_overrides
-    from nnqg.verify.claims import _nelson_calibration as _cal
-
-    claim = get_claim("madelung.continuity")
-    inputs = {**claim.default_inputs(), **draw_overrides(claim, SPECS[claim.id], MORSE_FOLLOWED),
-              **(claim.mutations()[mutation] if mutation else {})}
-    return _cal.calibrate(NumericContext(seed=1, quick=True), inputs, "continuity")
+    return _madelung_at("madelung.continuity", MORSE_FOLLOWED, mutation)
 
 
 def test_madelung_morse_state_sliding_down_the_wall_is_unresolved_by_its_followed_rate():
