@@ -715,8 +715,9 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     g, var_g, cov_rg = grads[-1]
     # components of states outside the calibrated domain (the step rule cannot resolve them; below) detect
     # nothing: their failures are INCONCLUSIVE, so the power is over the resolved states' components (inf if none)
-    beyond = {name for name, r in (lag_rule or {}).items() if r["unresolved"]}
-    inside = np.array([lab.split(", t=")[0] not in beyond for lab in labels], dtype=bool)
+    unresolved_step = {name: r for name, r in (lag_rule or {}).items() if r["unresolved"]}
+    state = [lab.split(", t=")[0] for lab in labels]
+    inside = np.array([st not in unresolved_step for st in state], dtype=bool)
     power = {EFFECTS[f]: detection_power(ses[-1][(fam == f) & inside], g[(fam == f) & inside], zcrit,
                                          var_g=var_g[(fam == f) & inside], cov_rg=cov_rg[(fam == f) & inside])
              for f in (first, "noise")}
@@ -772,7 +773,6 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
                         f"degree-{ROBUST_SCORE_DEGREE} score basis: the failure depends on the basis", {"newton"},
                         set(fragile)))
     zc = np.max([np.abs(r) / e for r, e in zip(rs, ses)], axis=0)
-    state = [lab.split(", t=")[0] for lab in labels]
     failing_at = {(st, str(f)) for st, f, zk in zip(state, fam, zc) if not zk <= zcrit}
     failing = {f for _, f in failing_at}
     explained = {(st, f) for _, fams, sts in trouble for st in sts for f in fams}
@@ -783,7 +783,6 @@ def _decide(prof: Profile, which: str, inputs: Mapping[str, Any], cases: list[Ne
     # max |z| 7.42 while no rule tried - a recheck at 2h - separated its step bias from a planted error) failures
     # confined to such states are not a FAIL: INCONCLUSIVE, with the reason. A failure of a resolved state, or of
     # the pooled summary tests when some state is resolved, is judged as before.
-    unresolved_step = {name: r for name, r in (lag_rule or {}).items() if name in beyond}
     unresolved_why = "; ".join(
         f"{name}: Omega = {r['Omega']:.3g} needs h <= {r['bound'] / (2 * r['Omega']):.3g}, below the finest step "
         f"h = {prof.h:g} ({MAX_STEP_HALVINGS} halvings at most)" for name, r in unresolved_step.items())
