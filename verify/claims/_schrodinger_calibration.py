@@ -218,7 +218,11 @@ def local_wavenumber(psi: np.ndarray, dx: float, courant: float) -> np.ndarray:
 
 # ================================================================================================ equivalence
 
-def equivalence_levels(quick: bool) -> tuple[float, ...]:
+def equivalence_levels(quick: bool, refined: bool = False) -> tuple[float, ...]:
+    """The dx levels of the equivalence study; ``refined``: the quick ladder with the full ladder's next level
+    (:data:`EQUIV_QUICK_REFINE`)."""
+    if quick and refined:
+        return EQUIV_DX_FULL[:len(EQUIV_DX_QUICK) + 1]
     return EQUIV_DX_QUICK if quick else EQUIV_DX_FULL
 
 
@@ -255,8 +259,7 @@ def equivalence_grids(inputs: Mapping[str, Any], quick: bool) -> list[np.ndarray
     """The grids the equivalence study may use (one per dx level, box [-L, L]; on the quick profile with the
     level its refinement adds, :data:`EQUIV_QUICK_REFINE`)."""
     L = positive(inputs, "box_half_width")
-    levels = EQUIV_DX_FULL[:len(EQUIV_DX_QUICK) + 1] if quick and EQUIV_QUICK_REFINE else equivalence_levels(quick)
-    return [np.linspace(-L, L, int(round(2 * L / dx)) + 1) for dx in levels]
+    return [np.linspace(-L, L, int(round(2 * L / dx)) + 1) for dx in equivalence_levels(quick, EQUIV_QUICK_REFINE)]
 
 
 def _pair_kernel(pair: tuple[sp.Expr, sp.Expr], s: MadelungSymbols, extra: Sequence[tuple[str, sp.Expr]] = ()):
@@ -353,7 +356,7 @@ def equivalence_calibration(ctx: NumericContext, inputs: Mapping[str, Any], s: M
     study = _judge_equivalence(common, dxs, out, psis, finest)
     refined: dict[str, Any] = {}
     if EQUIV_QUICK_REFINE and ctx.quick and study["refinable"]:
-        finer = EQUIV_DX_FULL[:len(dxs) + 1]
+        finer = equivalence_levels(True, refined=True)
         refined = {"three_level_status": INCONCLUSIVE if study["inconclusive"] else FAILED,
                    "three_level_reason": study["where"]}
         extra = _equivalence_record(steps, finer, L)
